@@ -16,8 +16,9 @@ THE CONTRACT (both twins, byte for byte):
   ``feed`` raises the same error again.
 - A ``Content-Length`` over ``max_body_size`` raises ``PayloadTooLarge`` as soon as the
   head is complete (before the body); a chunked body raises it as it grows past it.
-- Events already produced by a ``feed`` that later raises are lost: the server answers
-  the error and closes, so nothing after an error is served.
+- An error raised by ``feed`` carries in ``exc.events`` the events that the same call
+  produced before it (so requests received whole before a bad one are still served, in
+  order, before the error is answered and the connection closed).
 """
 from __future__ import annotations
 
