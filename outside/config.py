@@ -1,0 +1,48 @@
+"""The ``config`` keys of ``OutsideHTTP``: their defaults and what each means to the engine.
+
+The first block is the 1.5.x API (names and defaults kept); the second block is what the
+new engine adds. ``docs/configuration.md`` explains each key in full.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any, Dict
+
+
+def default_config(host: tuple) -> Dict[str, Any]:
+    """A fresh config dict for a server listening on ``host``."""
+    return {
+        # --- 1.5.x keys ---
+        "host": host,
+        "backlog_length": 50,
+        "max_workers": 150,           # handlers running at once (WebSockets included)
+        "process_timeout": 60,        # seconds of no progress before a request/connection is ended
+        "termination_timeout": 5,     # seconds in-flight work gets on a graceful stop
+        "recv_size": 1024,            # minimum socket read size (the engine may read more at once)
+        "send_size": 1024,            # minimum socket write size
+        "keep_alive": True,
+        "max_socket_reuse": 100,      # most requests on one connection
+        "ssl_enabled": False,
+        "ssl_keyfile": "",
+        "ssl_certfile": "",
+        "accept_timeout": 1,          # seconds between inactivity sweeps
+        "max_body_size_mb": 250,
+        "allow_range_from_mb": 50,    # files larger than this honour Range (-1: never)
+        "big_definition_mb": 50,
+        "big_send_limit_mb": 100,
+        "post_callback": None,        # f(request, response) after each response is sent
+        "pre_send": None,             # f(response) -> response before sending
+        "server_cleanup": None,       # f() once after the server has stopped
+        # --- added by the new engine ---
+        "workers": os.cpu_count() or 1,  # worker processes; 1 runs everything in one process
+        "max_header_size": 64 * 1024,    # request line + headers, bytes (431 beyond)
+        "max_headers": 100,              # header fields per request (431 beyond)
+        "max_url_size": 8 * 1024,        # request target, bytes (414 beyond)
+        "header_timeout": 10,            # seconds to receive a whole request head (slowloris)
+        "keep_alive_timeout": 5,         # seconds an idle keep-alive connection is kept
+        "max_pipeline": 16,              # queued pipelined requests before reading pauses
+        "ssl_password": None,
+        "forwarded_allow_ips": [],       # peers trusted for X-Forwarded-For / Forwarded
+        "log_level": "INFO",
+        "access_log": True,
+    }
