@@ -73,14 +73,20 @@ def _extensions() -> list:
         for name, sources in EXTENSIONS.items()
         if (HERE / sources[0]).exists()
     ]
+    return [compiled for extension in extensions for compiled in _cythonize(cythonize, extension)]
+
+
+def _cythonize(cythonize, extension: Extension) -> list:
+    """Translate one extension to C; a failure drops only that one (its pure twin stays)."""
     try:
         return cythonize(
-            extensions,
+            [extension],
             language_level=3,
             compiler_directives={"boundscheck": False, "wraparound": False, "cdivision": True},
         )
     except Exception as exc:
-        _warn(f"WARNING: Cython failed ({exc!r}): installing the pure-Python implementation.")
+        _warn(f"WARNING: Cython failed on {extension.name} ({exc!r}).\n"
+              "outside will use its pure-Python implementation of it.")
         return []
 
 
