@@ -1,0 +1,56 @@
+"""What every harness shares: deterministic splitting of an input and the atheris driver."""
+from __future__ import annotations
+
+import contextlib
+import random
+import sys
+import zlib
+from typing import Callable, ContextManager, List
+
+# Byte-at-a-time feeding costs one call per byte: keep it for inputs this short.
+BYTEWISE_LIMIT = 512
+
+
+def random_splits(data: bytes) -> List[bytes]:
+    """Cut ``data`` at 1 to 8 points chosen by a generator seeded from the input itself.
+
+    Seeding from the input keeps every run of the same input identical (so a finding
+    replays), while the mutator still reaches new cut positions by changing the input.
+    """
+    rng = random.Random(zlib.crc32(data))
+    cuts = sorted(rng.randrange(len(data) + 1) for _ in range(rng.randint(1, 8)))
+    return [data[start:end] for start, end in zip([0, *cuts], [*cuts, len(data)])]
+
+
+def bytewise(data: bytes) -> List[bytes]:
+    """One byte per chunk: the harshest split for a state machine."""
+    return [data[i:i + 1] for i in range(len(data))]
+
+
+def chunkings(data: bytes) -> List[List[bytes]]:
+    """The ways each input is fed: random splits always, byte by byte when short."""
+    ways = [random_splits(data)]
+    if len(data) <= BYTEWISE_LIMIT:
+        ways.append(bytewise(data))
+    return ways
+
+
+def instrumented_imports() -> ContextManager:
+    """Instrument outside's Python modules imported inside this block for coverage.
+
+    Without atheris (the regression tests replay harnesses in a plain environment)
+    the block imports normally.
+    """
+    try:
+        import atheris
+    except ImportError:
+        return contextlib.nullcontext()
+    return atheris.instrument_imports(include=["outside"])
+
+
+def run(check: Callable[[bytes], None]) -> None:
+    """Hand ``check`` to libFuzzer with the command line's options and corpus dirs."""
+    import atheris
+
+    atheris.Setup(sys.argv, check)
+    atheris.Fuzz()

@@ -1,0 +1,15 @@
+"""Fuzz target: the pure-Python request parser against its contract.
+
+Run: ``python -m fuzz.http_parser_py [libFuzzer options] [corpus dirs]``.
+"""
+from .harness import instrumented_imports, run
+
+with instrumented_imports():
+    from outside.speedups import RequestParserPy
+
+from .http_outcome import self_consistency_check  # noqa: E402
+
+check = self_consistency_check(RequestParserPy)
+
+if __name__ == "__main__":
+    run(check)
