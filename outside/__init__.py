@@ -1,0 +1,22 @@
+"""outside: an HTTP/1.1 and WebSocket server framework, inspired by Flask, needing nothing in front of it."""
+from __future__ import annotations
+
+from ._version import __version__
+from .app import OutsideHTTP, OutsideHTTP_Redirect, ScheduledResponse
+from .cookies import ResponseCookie
+from .files import FilePath
+from .headers import get_insensitive_header
+from .request import Request
+from .response import Response
+from .status import get_description
+
+__all__ = [
+    "FilePath", "OutsideHTTP", "OutsideHTTP_Redirect", "Request", "Response", "ResponseCookie",
+    "ScheduledResponse", "__version__", "get_description", "get_insensitive_header",
+]
+
+try:  # the WebSocket package lands separately; everything else works without it
+    from .websocket import WebSocket, WebSocketConnection
+    __all__ += ["WebSocket", "WebSocketConnection"]
+except ImportError:  # pragma: no cover
+    pass

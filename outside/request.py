@@ -1,0 +1,190 @@
+"""``Request``: one HTTP request as handlers see it."""
+from __future__ import annotations
+
+import io
+import json
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from .cookies import parse_cookie
+from .headers import Headers
+from .http.events import RequestHead
+
+_PIECE = 64 * 1024
+
+
+class RequestBody:
+    """The request body as a stream: ``read(size=-1)`` and iteration in pieces.
+
+    Wraps what the server hands over (any object with ``read(size=-1) -> bytes`` that
+    returns ``b""`` at the end), so a handler can consume a large upload piece by piece
+    without holding it in memory.
+    """
+
+    __slots__ = ("_source",)
+
+    def __init__(self, source: Any) -> None:
+        self._source = source
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` bytes (all that is left when ``size`` < 0); ``b""`` at the end."""
+        if size is None or size < 0:
+            chunks = []
+            while True:
+                chunk = self._source.read(-1)
+                if not chunk:
+                    return b"".join(chunks)
+                chunks.append(chunk)
+        return self._source.read(size)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            chunk = self._source.read(_PIECE)
+            if not chunk:
+                return
+            yield chunk
+
+
+class Request:
+    """One HTTP request.
+
+    Attributes (1.5.x): ``method`` (``"GET"``...), ``headers`` (a case-insensitive dict
+    keeping the names as sent; repeated fields joined with ``", "``), ``cookies`` (name ->
+    value from ``Cookie``), ``content`` (the whole body as bytes), ``version``
+    (``"HTTP/1.1"``), ``url`` (the path without the query string), ``params`` (query
+    parameters, first value of each), ``address`` (the client's ``(ip, port)``) and
+    ``json()``.
+
+    Added: ``query`` (every value of each query parameter, as lists), ``body`` (the body
+    as a stream, for uploads too large to hold), ``header_list`` (the fields in wire
+    order, duplicates kept), ``target`` (the request target as sent), ``scheme``
+    (``"http"``/``"https"``) and ``upgrade`` (the client asked to switch protocols).
+
+    ``url`` is percent-decoded as UTF-8 (invalid sequences become U+FFFD), as Werkzeug's
+    ``request.path`` is, so ``/caf%C3%A9`` reads ``/café`` and ``%2F`` becomes ``/``; routes
+    match against it. ``target`` keeps the raw form for code that needs the exact bytes.
+    """
+
+    __slots__ = ("method", "headers", "header_list", "version", "url", "address", "target",
+                 "scheme", "upgrade", "_query_string", "_content", "_stream", "_body",
+                 "_cookies", "_query", "_params")
+
+    def __init__(self, method: str, headers: Dict[str, str], content: Union[bytes, Any],
+                 version: str, url: str, address: Tuple[str, int], *,
+                 target: Optional[str] = None, scheme: str = "http") -> None:
+        self.method = method
+        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.header_list: List[Tuple[str, str]] = list(self.headers.items())
+        self.version = version
+        self.target = url if target is None else target
+        self._query_string = self.target.partition("?")[2]
+        self.url = url.partition("?")[0]
+        self.address = address
+        self.scheme = scheme
+        self.upgrade = "upgrade" in self.headers.get("Connection", "").lower() and "Upgrade" in self.headers
+        self._set_body(content)
+
+    @classmethod
+    def from_head(cls, head: RequestHead, address: Tuple[str, int],
+                  body: Union[bytes, Any], scheme: str = "http") -> "Request":
+        """The ``Request`` for a parsed request head; the server's entry point.
+
+        ``head``: the parser's ``RequestHead``. ``address``: the client's address as
+        ``socket.accept`` gave it. ``body``: the whole body as ``bytes`` (``b""`` when
+        there is none), or a stream (any object with ``read(size=-1) -> bytes`` returning
+        ``b""`` at the end) that the server fills while the handler reads it; reading
+        ``content`` then drains that stream. ``scheme``: ``"https"`` behind TLS.
+
+        Cheap by design: headers are indexed once; cookies, params and query are parsed
+        on first use. Never raises for any head the parser accepted.
+        """
+        request = cls.__new__(cls)
+        request.method = head.method
+        request.header_list = head.headers
+        request.headers = Headers.from_pairs(head.headers)
+        request.version = head.version
+        request.target = target = head.target
+        path, _, request._query_string = target.partition("?")
+        if path[:1] != "/" and "://" in path:  # absolute-form (RFC 9112 section 3.2.2)
+            path = urlsplit(path).path or "/"
+        request.url = _decode_path(path)
+        request.address = address
+        request.scheme = scheme
+        request.upgrade = head.upgrade
+        request._set_body(body)
+        return request
+
+    @classmethod
+    def blank(cls, method: str = "GET", url: str = "/") -> "Request":
+        """A minimal request (no headers, no body), for handlers called without one."""
+        return cls(method, {}, b"", "HTTP/1.1", url, ("", 0))
+
+    def _set_body(self, body: Union[bytes, Any]) -> None:
+        if isinstance(body, (bytes, bytearray, memoryview)):
+            self._content: Optional[bytes] = bytes(body)
+            self._stream = None
+        else:
+            self._content = None
+            self._stream = body
+        self._body: Optional[RequestBody] = None
+        self._cookies: Optional[Dict[str, str]] = None
+        self._query: Optional[Dict[str, List[str]]] = None
+        self._params: Optional[Dict[str, str]] = None
+
+    @property
+    def content(self) -> bytes:
+        """The whole body as bytes (what is left of it, if ``body`` was read from first)."""
+        if self._content is None:
+            self._content = self.body.read()
+        return self._content
+
+    @property
+    def body(self) -> RequestBody:
+        """The body as a stream: ``read(size)`` and iteration in pieces of up to 64 KiB."""
+        if self._body is None:
+            source = self._stream if self._content is None else io.BytesIO(self._content)
+            self._body = RequestBody(source)
+        return self._body
+
+    @property
+    def cookies(self) -> Dict[str, str]:
+        """Cookie name -> value, parsed from the ``Cookie`` header."""
+        if self._cookies is None:
+            self._cookies = parse_cookie(self.headers.get("Cookie", ""))
+        return self._cookies
+
+    @property
+    def query(self) -> Dict[str, List[str]]:
+        """Query parameter -> every value in order (``?a=1&a=2`` -> ``{"a": ["1", "2"]}``).
+
+        Decoded as HTML forms are: ``+`` is a space, ``%XX`` UTF-8; blank values kept.
+        """
+        if self._query is None:
+            query: Dict[str, List[str]] = {}
+            for name, value in parse_qsl(self._query_string, keep_blank_values=True):
+                query.setdefault(name, []).append(value)
+            self._query = query
+        return self._query
+
+    @property
+    def params(self) -> Dict[str, str]:
+        """Query parameter -> its first value."""
+        if self._params is None:
+            self._params = {name: values[0] for name, values in self.query.items()}
+        return self._params
+
+    def json(self) -> Any:
+        """The body parsed as JSON, or ``None`` when it is not valid JSON."""
+        try:
+            return json.loads(self.content)
+        except (ValueError, RecursionError):
+            return None
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.target!r} from {self.address!r}>"
+
+
+def _decode_path(path: str) -> str:
+    if not path.isascii():  # raw UTF-8 bytes arrive decoded as latin-1
+        path = path.encode("latin-1", "replace").decode("utf-8", "replace")
+    return unquote(path) if "%" in path else path

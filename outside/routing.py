@@ -1,0 +1,41 @@
+"""Route lookup: which target serves a request path."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+
+class PrefixRouter:
+    """Routes that match by prefix, the longest first (the 1.5.x rule).
+
+    With ``/`` and ``/api``: ``/api/users`` goes to ``/api``, ``/x`` to ``/``. Matching is
+    plain string prefix (``/api`` also matches ``/apiary``), as in 1.5.x. ``routes`` is
+    the live dict route -> target; change it through ``add``/``remove`` so the lookup
+    order stays current.
+    """
+
+    def __init__(self) -> None:
+        self.routes: Dict[str, Any] = {}
+        self._longest_first: List[str] = []
+
+    def add(self, route: str, target: Any) -> None:
+        """Serve paths starting with ``route`` with ``target`` (replacing any previous one)."""
+        self.routes[route] = target
+        self._reorder()
+
+    def remove(self, route: str) -> None:
+        """Forget ``route``; ``KeyError`` if it was not set."""
+        del self.routes[route]
+        self._reorder()
+
+    def match(self, path: str) -> Optional[Any]:
+        """The target of the longest route that ``path`` starts with, or ``None``."""
+        target = self.routes.get(path)
+        if target is not None:
+            return target
+        for route in self._longest_first:
+            if path.startswith(route):
+                return self.routes[route]
+        return None
+
+    def _reorder(self) -> None:
+        self._longest_first = sorted(self.routes, key=len, reverse=True)
