@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--expect", choices=["c", "python"], default="c",
                         help="implementation the package must pick as installed")
     parser.add_argument("--only", choices=RUNS, help="do one run instead of both")
+    parser.add_argument("--summary", type=Path,
+                        help="append one tab-separated row per run to this file")
+    parser.add_argument("--label", default="", help="first columns of those rows")
     parser.add_argument("pytest_args", nargs="*", help="passed to pytest (after --)")
     options = parser.parse_args(argv)
     results = []
@@ -103,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\n{'run':<24} {'status':<24} {'tests':<40} seconds")
     for label, status, counts, seconds in results:
         print(f"{label:<24} {status:<24} {counts:<40} {seconds:.0f}")
+        if options.summary:
+            with options.summary.open("a") as summary:
+                summary.write(f"{options.label}\t{label}\t{status}\t{counts}\t{seconds:.0f}\n")
     return 0 if all(status == "ok" for _, status, _, _ in results) else 1
 
 
