@@ -1,0 +1,77 @@
+"""The case-insensitive header dict and ``get_insensitive_header``."""
+from __future__ import annotations
+
+import pytest
+
+from outside import get_insensitive_header
+from outside.headers import Headers
+
+
+def test_lookup_ignores_case_and_keeps_names():
+    headers = Headers({"Content-Type": "text/html", "X-Id": "1"})
+    assert headers["content-type"] == "text/html"
+    assert headers["CONTENT-TYPE"] == "text/html"
+    assert "x-id" in headers and "X-ID" in headers and "Missing" not in headers
+    assert list(headers) == ["Content-Type", "X-Id"]
+    assert dict(headers) == {"Content-Type": "text/html", "X-Id": "1"}
+    assert isinstance(headers, dict)
+
+
+def test_set_in_other_case_replaces_entry():
+    headers = Headers({"Content-Type": "a"})
+    headers["content-type"] = "b"
+    assert dict(headers) == {"content-type": "b"}
+    assert len(headers) == 1
+
+
+def test_delete_pop_get_setdefault():
+    headers = Headers(Host="h", Accept="x")
+    del headers["HOST"]
+    assert "host" not in headers
+    with pytest.raises(KeyError):
+        del headers["host"]
+    with pytest.raises(KeyError):
+        headers["host"]
+    assert headers.get("ACCEPT") == "x" and headers.get("nope", 5) == 5
+    assert headers.pop("accept") == "x" and headers.pop("accept", None) is None
+    with pytest.raises(KeyError):
+        headers.pop("accept")
+    assert headers.setdefault("X-A", "1") == "1"
+    assert headers.setdefault("x-a", "2") == "1"
+    assert headers.popitem() == ("X-A", "1") and "x-a" not in headers
+
+
+def test_update_copy_clear_and_non_string_keys():
+    headers = Headers([("A", "1")])
+    headers.update({"a": "2"}, B="3")
+    assert dict(headers) == {"a": "2", "B": "3"}
+    copy = headers.copy()
+    assert isinstance(copy, Headers) and copy["A"] == "2"
+    headers.clear()
+    assert not headers and "a" not in headers and copy["b"] == "3"
+    assert 5 not in headers and headers.get(5) is None
+
+
+def test_from_pairs_joins_repeats():
+    headers = Headers.from_pairs([("Accept", "a"), ("Host", "h"), ("accept", "b"),
+                                  ("Cookie", "x=1"), ("cookie", "y=2")])
+    assert dict(headers) == {"Accept": "a, b", "Host": "h", "Cookie": "x=1; y=2"}
+    headers["ACCEPT"] = "c"
+    assert dict(headers) == {"Host": "h", "Cookie": "x=1; y=2", "ACCEPT": "c"}
+
+
+def test_equality_and_repr():
+    assert Headers({"A": "1"}) == {"A": "1"}
+    assert repr(Headers({"A": "1"})) == "Headers({'A': '1'})"
+
+
+@pytest.mark.parametrize("headers", [
+    {"Content-Type": "application/json", "User-Agent": "my-app"},
+    Headers({"Content-Type": "application/json", "User-Agent": "my-app"}),
+])
+def test_get_insensitive_header_returns_value(headers):
+    # 1.5.x matched the name case-insensitively, then looked up the exact name given.
+    assert get_insensitive_header(headers, "content-type") == "application/json"
+    assert get_insensitive_header(headers, "USER-AGENT") == "my-app"
+    assert get_insensitive_header(headers, "Content-Type") == "application/json"
+    assert get_insensitive_header(headers, "Accept") is None
