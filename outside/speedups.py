@@ -35,7 +35,35 @@ from .http.parser import RequestParser as RequestParserPy  # noqa: E402
 RequestParserC = _compiled("_http_parser", "RequestParser")
 RequestParser = RequestParserC or RequestParserPy
 
-_COMPILED = [RequestParserC]
+# WebSocket mask and frame codec, each twin a module with the same functions and classes
+# (outside.websocket.mask and .frames in Python; _mask.pyx and a Cython build of frames.py).
+from .websocket import frames as WebSocketFramesPy  # noqa: E402
+from .websocket import mask as WebSocketMaskPy  # noqa: E402
+
+
+def _compiled_module(module: str) -> Any:
+    """The extension module, or None; a plain .py copy of a source (frames) does not count."""
+    if NO_EXTENSIONS:
+        return None
+    try:
+        loaded = importlib.import_module(f"outside._speedups.{module}")
+    except ImportError as exc:
+        IMPORT_ERRORS[module] = str(exc)
+        return None
+    if str(getattr(loaded, "__file__", "")).endswith(".py"):
+        IMPORT_ERRORS[module] = "found the Python source copy, not the compiled extension"
+        return None
+    return loaded
+
+
+WebSocketMaskC = _compiled_module("_mask")
+WebSocketMask = WebSocketMaskC or WebSocketMaskPy
+WebSocketFramesC = _compiled_module("_frames")
+WebSocketFrames = WebSocketFramesC or WebSocketFramesPy
+
+_COMPILED = [RequestParserC, WebSocketMaskC, WebSocketFramesC]
 ACTIVE: str = "c" if all(twin is not None for twin in _COMPILED) else "python"
 
-__all__ = ["ACTIVE", "IMPORT_ERRORS", "NO_EXTENSIONS", "RequestParser", "RequestParserC", "RequestParserPy"]
+__all__ = ["ACTIVE", "IMPORT_ERRORS", "NO_EXTENSIONS", "RequestParser", "RequestParserC", "RequestParserPy",
+           "WebSocketFrames", "WebSocketFramesC", "WebSocketFramesPy",
+           "WebSocketMask", "WebSocketMaskC", "WebSocketMaskPy"]
