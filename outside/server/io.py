@@ -1,0 +1,87 @@
+"""Blocking reads and writes with an inactivity timeout over non-blocking sockets.
+
+The event loop keeps every socket non-blocking. A thread that serves a request (reads a
+streamed body, writes a large response) uses these helpers instead: each waits for the
+socket with ``poll`` and gives up when no progress was made for ``timeout`` seconds, so
+a client that stops sending or reading can never hold a thread forever.
+"""
+from __future__ import annotations
+
+import os
+import select
+import socket
+import ssl
+from typing import Union
+
+Buffer = Union[bytes, bytearray, memoryview]
+
+
+class ClientTimeout(TimeoutError):
+    """The client made no progress (sent or read nothing) within the timeout."""
+
+
+def wait_for(sock: socket.socket, writable: bool, timeout: float) -> None:
+    """Block until ``sock`` is readable (or writable), or raise ``ClientTimeout``."""
+    flag = select.POLLOUT if writable else select.POLLIN
+    poller = select.poll()
+    poller.register(sock.fileno(), flag | select.POLLERR | select.POLLHUP)
+    if not poller.poll(timeout * 1000):
+        raise ClientTimeout(f"no progress within {timeout} s")
+
+
+def send_all(sock: socket.socket, data: Buffer, timeout: float) -> None:
+    """Write all of ``data``; ``timeout`` bounds each wait for the client to read."""
+    view = memoryview(data)
+    while view:
+        try:
+            sent = sock.send(view)
+        except (BlockingIOError, ssl.SSLWantWriteError):
+            wait_for(sock, True, timeout)
+            continue
+        except ssl.SSLWantReadError:
+            wait_for(sock, False, timeout)
+            continue
+        view = view[sent:]
+
+
+def receive(sock: socket.socket, size: int, timeout: float) -> bytes:
+    """Read up to ``size`` bytes, waiting at most ``timeout`` for some to arrive.
+
+    Returns ``b""`` at the end of the stream.
+    """
+    while True:
+        try:
+            return sock.recv(size)
+        except (BlockingIOError, ssl.SSLWantReadError):
+            wait_for(sock, False, timeout)
+        except ssl.SSLWantWriteError:
+            wait_for(sock, True, timeout)
+
+
+def send_file(sock: socket.socket, file, offset: int, count: int, timeout: float,
+              chunk_size: int) -> None:
+    """Send ``count`` bytes of the open binary ``file`` from ``offset``.
+
+    Plain sockets use ``os.sendfile`` (zero copy); TLS sockets, where the kernel cannot
+    encrypt, read and send ``chunk_size`` bytes at a time.
+    """
+    if not isinstance(sock, ssl.SSLSocket) and hasattr(os, "sendfile"):
+        out_fd, in_fd = sock.fileno(), file.fileno()
+        while count > 0:
+            try:
+                sent = os.sendfile(out_fd, in_fd, offset, min(count, 1 << 30))
+            except BlockingIOError:
+                wait_for(sock, True, timeout)
+                continue
+            if sent == 0:  # the file is shorter than announced: the framing is broken
+                raise EOFError("file shrank while it was being sent")
+            offset += sent
+            count -= sent
+        return
+    file.seek(offset)
+    while count > 0:
+        chunk = file.read(min(count, chunk_size))
+        if not chunk:
+            raise EOFError("file shrank while it was being sent")
+        send_all(sock, chunk, timeout)
+        count -= len(chunk)

@@ -1,0 +1,274 @@
+"""One worker process: an event loop whose thread runs handlers inline and hands the
+loop to another thread when a handler blocks (leader/follower with a watchdog).
+
+The leader thread owns the selector: it accepts, reads, parses and serves each ready
+connection itself, with no thread switch per request (the fast path). A watchdog looks
+every ``WATCH_INTERVAL`` seconds; when the leader has been serving the same connection
+since its last look, it promotes a follower thread (or starts one) to lead the loop
+from the next ready connection on, so a blocking handler never delays other clients.
+The old leader finishes its connection, hands it back to the loop and waits as a
+follower. At most ``max_workers`` threads exist, so at most ``max_workers`` handlers
+run at once; when all of them block, the loop waits (connections queue in the kernel,
+they are not dropped) until one finishes.
+
+Only the leader reads the ready queue; any thread may (un)register a connection under
+``_selector_lock``. A connection is served by one thread at a time (``busy``).
+"""
+from __future__ import annotations
+
+import logging
+import selectors
+import socket
+import ssl
+import threading
+import time
+from collections import deque
+from typing import Any, Deque, Optional, Set
+
+from .connection import Connection
+from .settings import Settings
+
+logger = logging.getLogger("outside")
+
+WATCH_INTERVAL = 0.005  # seconds a handler may block before the loop moves on without it
+_ACCEPT = object()      # selector marks for the listening socket and the wake-up pipe
+_WAKE = object()
+
+
+class Worker:
+    """Serves ``app`` on ``listener`` until ``stop()``; ``run()`` blocks until then."""
+
+    def __init__(self, app: Any, listener: socket.socket, settings: Settings,
+                 ssl_context: Optional[ssl.SSLContext] = None) -> None:
+        self.app = app
+        self.settings = settings
+        self.listener = listener
+        self.ssl_context = ssl_context
+        self.access_log = bool(app.config.get("access_log")) and \
+            logging.getLogger("outside.access").isEnabledFor(logging.INFO)
+        self.stopping = False
+        self.connections: Set[Connection] = set()
+        self._selector = selectors.DefaultSelector()
+        self._selector_lock = threading.Lock()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._ready: Deque[Any] = deque()
+        self._returned: Deque[Connection] = deque()
+        # leadership, all under _lock
+        self._lock = threading.Lock()
+        self._promotion = threading.Condition(self._lock)
+        self._token = 0           # the current leader's generation
+        self._handoff: Optional[int] = None  # a token waiting for an idle follower
+        self._threads = 0
+        self._idle_followers = 0
+        # written by the leader, read by the watchdog without a lock
+        self._job = 0
+        self._serving = False
+        self._done = threading.Event()
+        self._stop_deadline = 0.0
+        self._next_sweep = 0.0
+
+    # -- public --------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve until ``stop()`` and the graceful drain are over."""
+        self.listener.setblocking(False)
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector.register(self.listener, selectors.EVENT_READ, _ACCEPT)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, _WAKE)
+        self._next_sweep = time.monotonic() + self.settings.sweep_interval
+        self._start_thread(self._token)
+        threading.Thread(target=self._watch, name="outside-watchdog", daemon=True).start()
+        while not self._done.wait(0.5):  # short waits keep signal handlers responsive
+            if self._stop_deadline and time.monotonic() > self._stop_deadline + 1:
+                break  # the loop itself is stuck in handlers: stop without it
+        with self._lock:
+            self._promotion.notify_all()
+        for conn in list(self.connections):
+            conn.close()
+        self._selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def stop(self) -> None:
+        """Stop accepting, finish what is in flight (``termination_timeout``), return from run()."""
+        self.stopping = True
+        self._wake()
+
+    def dispatch(self, request: Any) -> Any:
+        """The app's answer to ``request``; a 500 if even the error handling failed."""
+        try:
+            return self.app.dispatch(request)
+        except Exception as exc:
+            logger.exception("unhandled error serving %s %s", request.method, request.target)
+            return self.app.error_response(500, request, type(exc).__name__)
+
+    def post_callback(self, request: Any, response: Any) -> None:
+        try:
+            self.settings.post_callback(request, response)
+        except Exception:
+            logger.exception("post_callback failed")
+
+    def forget(self, conn: Connection) -> None:
+        """Stop watching ``conn`` (it is closing)."""
+        with self._selector_lock:
+            if conn.registered:
+                self._selector.unregister(conn.sock)
+                conn.registered = False
+        self.connections.discard(conn)
+
+    # -- the loop ------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:  # full (a wake-up is pending anyway) or closed
+            pass
+
+    def _start_thread(self, token: int) -> None:
+        self._threads += 1
+        threading.Thread(target=self._lead, args=(token,), name="outside-worker",
+                         daemon=True).start()
+
+    def _lead(self, token: int) -> None:
+        """Run the loop while this thread is the leader; follow when demoted."""
+        ready = self._ready
+        while not self._done.is_set():
+            if not ready:
+                self._poll()
+                continue
+            item = ready.popleft()
+            if item is _ACCEPT:
+                self._accept()
+            elif item is _WAKE:
+                self._on_wake()
+            elif not item.closed:
+                if not self._serve(item, token):
+                    token = self._follow()
+                    if token < 0:
+                        return
+
+    def _poll(self) -> None:
+        now = time.monotonic()
+        timeout = max(0.0, self._next_sweep - now)
+        if self.stopping:
+            timeout = min(timeout, 0.05)
+        for key, _ in self._selector.select(timeout):
+            self._ready.append(key.data)
+        now = time.monotonic()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        if self.stopping and (not self.connections or now >= self._stop_deadline):
+            self._done.set()
+
+    def _serve(self, conn: Connection, token: int) -> bool:
+        """Serve one ready connection inline; False if this thread lost the lead meanwhile."""
+        if conn.busy:  # another thread owns it: stop watching until it is handed back
+            with self._selector_lock:
+                if conn.registered:
+                    self._selector.unregister(conn.sock)
+                    conn.registered = False
+            return True
+        conn.busy = True
+        self._job += 1
+        self._serving = True
+        try:
+            conn.on_readable()
+        except Exception:
+            logger.exception("internal error on a connection from %s", conn.address)
+            conn.answer_server_error()
+        self._serving = False
+        with self._lock:
+            demoted = token != self._token
+        conn.busy = False
+        if demoted:
+            self._returned.append(conn)
+            self._wake()
+        return not demoted
+
+    def _follow(self) -> int:
+        """Wait to be promoted; the new token, or -1 when the worker is done."""
+        with self._lock:
+            self._idle_followers += 1
+            while self._handoff is None and not self._done.is_set():
+                self._promotion.wait()
+            self._idle_followers -= 1
+            token, self._handoff = self._handoff, None
+        return -1 if token is None else token
+
+    def _watch(self) -> None:
+        """Promote a new leader when the current one is stuck serving one connection."""
+        seen = -1
+        while not self._done.is_set():
+            time.sleep(WATCH_INTERVAL)
+            job = self._job
+            if not (self._serving and job == seen):
+                seen = job if self._serving else -1
+                continue
+            with self._lock:
+                if not (self._serving and self._job == job):
+                    continue
+                if self._idle_followers:
+                    self._token += 1
+                    self._handoff = self._token
+                    self._promotion.notify()
+                elif self._threads < self.settings.max_workers:
+                    self._token += 1
+                    self._start_thread(self._token)
+                else:
+                    continue  # every thread is busy: the loop waits (backpressure)
+            seen = -1
+
+    def _accept(self) -> None:
+        for _ in range(64):
+            try:
+                sock, address = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. out of file descriptors: retry on the next event
+                logger.error("accept failed: %s", exc)
+                return
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if self.ssl_context is not None:
+                sock = self.ssl_context.wrap_socket(sock, server_side=True,
+                                                    do_handshake_on_connect=False)
+            conn = Connection(sock, address, self)
+            self.connections.add(conn)
+            self._register(conn)
+
+    def _register(self, conn: Connection) -> None:
+        with self._selector_lock:
+            if not conn.registered and not conn.closed:
+                self._selector.register(conn.sock, selectors.EVENT_READ, conn)
+                conn.registered = True
+
+    def _on_wake(self) -> None:
+        try:
+            while self._wake_r.recv(4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+        while self._returned:
+            conn = self._returned.popleft()
+            if not conn.closed:
+                self._register(conn)
+        if self.stopping and not self._stop_deadline:
+            self._begin_stop()
+
+    def _begin_stop(self) -> None:
+        self._stop_deadline = time.monotonic() + self.settings.termination_timeout
+        with self._selector_lock:
+            self._selector.unregister(self.listener)
+        self.listener.close()
+        for conn in list(self.connections):
+            if not conn.busy:  # idle or mid-head: nothing in flight to finish
+                conn.close()
+        logger.info("stopping: %d request(s) in flight", len(self.connections))
+
+    def _sweep(self, now: float) -> None:
+        """Close connections past their deadline (idle, slow head, linger)."""
+        self._next_sweep = now + self.settings.sweep_interval
+        for conn in list(self.connections):
+            if not conn.busy and conn.deadline < now:
+                conn.close()
