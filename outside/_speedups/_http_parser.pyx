@@ -1,0 +1,639 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""HTTP/1.1 request parser in C: llhttp (strict) plus outside's limits and framing rules.
+
+The compiled twin of ``outside.http.parser.RequestParser``; the contract is that
+module's docstring. llhttp finds syntax errors; the callbacks below only copy bytes
+into C buffers and enforce limits, so a request head costs one round of Python object
+creation (its strings, the header list, one ``RequestHead``) when it is complete.
+
+Two pauses structure each request: ``on_headers_complete`` pauses so the head is built
+(and its framing rules are checked) outside llhttp with the exact head size known, and
+``on_message_complete`` pauses so pipelined requests come out one at a time. Python
+exceptions never cross llhttp: a callback stores its error, returns ``HPE_USER``, and
+``feed`` raises it once ``llhttp_execute`` has returned.
+"""
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.unicode cimport PyUnicode_DecodeLatin1
+from libc.string cimport memcpy
+
+from outside._speedups cimport llhttp as ll
+
+from outside.http.errors import (
+    BadRequest, HeaderFieldsTooLarge, NotImplementedMethodOrCoding, PayloadTooLarge,
+    URITooLong, VersionNotSupported,
+)
+from outside.http.events import MessageEnd, RequestHead
+
+# The methods this server accepts: llhttp's HTTP set (RTSP-only methods and the HTTP/2
+# preface ``PRI`` are refused). A method is checked byte by byte against these names, so
+# the refusal comes at the first byte that leaves them, as llhttp's own check does.
+HTTP_METHODS = (
+    "DELETE", "GET", "HEAD", "POST", "PUT", "CONNECT", "OPTIONS", "TRACE", "COPY", "LOCK",
+    "MKCOL", "MOVE", "PROPFIND", "PROPPATCH", "SEARCH", "UNLOCK", "BIND", "REBIND",
+    "UNBIND", "ACL", "REPORT", "MKACTIVITY", "CHECKOUT", "MERGE", "M-SEARCH", "NOTIFY",
+    "SUBSCRIBE", "UNSUBSCRIBE", "PATCH", "PURGE", "MKCALENDAR", "LINK", "UNLINK",
+    "SOURCE", "QUERY",
+)
+
+DEF MAX_METHOD = 16      # longer than any name in HTTP_METHODS
+DEF NO_LIMIT = -1
+
+# Why llhttp paused.
+DEF PAUSE_HEAD = 1
+DEF PAUSE_END = 2
+
+# What the last header callback was, to tell a new field from a continued one.
+DEF LAST_NONE = 0
+DEF LAST_FIELD = 1
+DEF LAST_VALUE = 2
+
+cdef object HTTP_1_1 = "HTTP/1.1"
+cdef object HTTP_1_0 = "HTTP/1.0"
+
+# llhttp method number -> interned str (None for methods refused above).
+cdef list METHOD_BY_NUMBER = [None] * 64
+cdef int _number
+for _number in range(47):  # llhttp numbers its methods 0..46 (llhttp_method_name aborts beyond)
+    _name = ll.llhttp_method_name(_number).decode("ascii")
+    if _name in HTTP_METHODS:
+        METHOD_BY_NUMBER[_number] = _name
+
+# tchar (RFC 9110 5.6.2): decides 501 (a token that is no method) or 400 (not a token).
+cdef bint IS_TCHAR[256]
+for _number in range(256):
+    IS_TCHAR[_number] = (chr(_number).isascii() and chr(_number).isalnum()) or chr(_number) in "!#$%&'*+-.^_`|~"
+
+
+cdef struct Field:
+    Py_ssize_t name_start
+    Py_ssize_t name_length
+    Py_ssize_t value_start
+    Py_ssize_t value_length
+
+
+cdef inline str latin1(const char* data, Py_ssize_t length):
+    return PyUnicode_DecodeLatin1(data, length, NULL)
+
+
+cdef inline unsigned char lower(unsigned char c) noexcept nogil:
+    return c | 0x20 if 65 <= c <= 90 else c
+
+
+cdef bint equals_lower(const char* data, Py_ssize_t length, const char* lowercase, Py_ssize_t expected) noexcept nogil:
+    """Case-insensitive comparison with an ASCII lowercase constant."""
+    cdef Py_ssize_t i
+    if length != expected:
+        return False
+    for i in range(length):
+        if lower(<unsigned char>data[i]) != <unsigned char>lowercase[i]:
+            return False
+    return True
+
+
+cdef inline bint is_ows(char c) noexcept nogil:
+    return c == b' ' or c == b'\t'
+
+
+cdef Py_ssize_t method_mismatch(const char* method, Py_ssize_t length):
+    """Index of the first byte where ``method`` stops being the start of a known method, or -1."""
+    cdef Py_ssize_t best = 0, i
+    cdef bytes candidate
+    cdef const char* c
+    for name in HTTP_METHODS:
+        candidate = (<str>name).encode("ascii")
+        c = PyBytes_AS_STRING(candidate)
+        i = 0
+        while i < length and i < PyBytes_GET_SIZE(candidate) and c[i] == method[i]:
+            i += 1
+        if i == length:
+            return -1
+        if i > best:
+            best = i
+    return best
+
+
+cdef class RequestParser:
+    """Incremental HTTP/1.1 request parser over llhttp (sans-I/O); see ``outside.http.parser``."""
+
+    cdef ll.llhttp_t parser
+    cdef Py_ssize_t max_header_size
+    cdef Py_ssize_t max_headers
+    cdef Py_ssize_t max_url_size
+    cdef long long max_body_size
+
+    cdef list events              # the current feed's events
+    cdef object error             # the HttpParserError that killed the parser
+    cdef object callback_error    # raised in a callback, raised by feed()
+    cdef int pause_reason
+    cdef bint upgraded_flag
+    cdef list upgrade_data
+
+    # The head (or trailer section) being read: its bytes and its field spans.
+    cdef char* buffer
+    cdef Py_ssize_t buffer_length
+    cdef Py_ssize_t buffer_capacity
+    cdef Field* fields
+    cdef Py_ssize_t field_count
+    cdef Py_ssize_t field_capacity
+    cdef Py_ssize_t url_length
+    cdef int last_header_callback
+    cdef char method[MAX_METHOD]
+    cdef Py_ssize_t method_length
+    cdef char protocol[4]
+    cdef Py_ssize_t protocol_length
+
+    # Size of the section (head or trailers) being read: bytes counted in earlier feeds,
+    # plus the distance from section_mark (its start, or this feed's start) to here.
+    cdef bint in_section
+    cdef Py_ssize_t section_bytes
+    cdef const char* section_mark
+    cdef bint in_trailers
+    cdef long long body_bytes
+
+    def __cinit__(self):
+        self.buffer = NULL
+        self.fields = NULL
+
+    def __init__(self, max_header_size: int = 65536, max_headers: int = 100,
+                 max_url_size: int = 8192, max_body_size: "int | None" = None) -> None:
+        self.max_header_size = max_header_size
+        self.max_headers = max_headers
+        self.max_url_size = max_url_size
+        self.max_body_size = NO_LIMIT if max_body_size is None else max_body_size
+        self.buffer_capacity = 1024
+        self.buffer = <char*>PyMem_Malloc(self.buffer_capacity)
+        self.field_capacity = 16
+        self.fields = <Field*>PyMem_Malloc(self.field_capacity * sizeof(Field))
+        if self.buffer == NULL or self.fields == NULL:
+            raise MemoryError()
+        ll.llhttp_init(&self.parser, ll.HTTP_REQUEST, &SETTINGS)
+        self.parser.data = <void*>self
+        self.upgrade_data = []
+        self.reset_message()
+
+    def __dealloc__(self):
+        PyMem_Free(self.buffer)
+        PyMem_Free(self.fields)
+
+    @property
+    def upgraded(self) -> bool:
+        """True once an upgrade request's head and end were returned."""
+        return self.upgraded_flag
+
+    def take_upgrade_data(self) -> bytes:
+        """The bytes after the upgrade request, untouched; later calls return what came since."""
+        data = b"".join(self.upgrade_data)
+        self.upgrade_data = []
+        return data
+
+    def feed(self, data) -> list:
+        """Parse ``data``; return the events it completes (RequestHead, bytes, MessageEnd)."""
+        cdef Py_buffer view
+        if self.error is not None:
+            raise self.repeat_error()
+        if self.upgraded_flag:
+            if data:
+                self.upgrade_data.append(bytes(data))
+            return []
+        if PyBytes_CheckExact(data):
+            return self.execute(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data))
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            return self.execute(<const char*>view.buf, view.len)
+        finally:
+            PyBuffer_Release(&view)
+
+    def feed_eof(self) -> None:
+        """End of input: raise BadRequest if a request is half read."""
+        cdef ll.llhttp_errno_t errno
+        if self.error is not None:
+            raise self.repeat_error()
+        if self.upgraded_flag:
+            return
+        errno = ll.llhttp_finish(&self.parser)
+        if errno != ll.HPE_OK:
+            self.error = BadRequest("connection closed in the middle of a request")
+            self.error.events = []
+            raise self.error
+
+    # -- driving llhttp -------------------------------------------------------------------
+
+    cdef list execute(self, const char* start, Py_ssize_t length):
+        cdef const char* position = start
+        cdef const char* end = start + length
+        cdef ll.llhttp_errno_t errno
+        cdef list events = []
+        self.events = events
+        if self.in_section:
+            self.section_mark = start
+        while True:
+            errno = ll.llhttp_execute(&self.parser, position, end - position)
+            if errno == ll.HPE_OK:
+                if self.in_section:
+                    self.section_bytes += end - self.section_mark
+                    self.section_mark = end
+                    if self.section_bytes > self.max_header_size:
+                        self.fail(self.too_large_error(), events)
+                return events
+            position = ll.llhttp_get_error_pos(&self.parser)
+            if errno == ll.HPE_PAUSED:
+                ll.llhttp_resume(&self.parser)
+                if self.pause_reason == PAUSE_HEAD:
+                    error = self.finish_head(position)
+                    if error is not None:
+                        self.fail(error, events)
+                else:
+                    error = self.finish_message(position)
+                    if error is not None:
+                        self.fail(error, events)
+            elif errno == ll.HPE_PAUSED_UPGRADE:
+                error = self.finish_message(position)
+                if error is not None:
+                    self.fail(error, events)
+                self.upgraded_flag = True
+                if position < end:
+                    self.upgrade_data.append(PyBytes_FromStringAndSize(position, end - position))
+                return events
+            else:
+                self.fail(self.llhttp_error(errno, position), events)
+
+    cdef int fail(self, error, list events) except -1:
+        error.events = events
+        self.error = error
+        raise error
+
+    cdef object repeat_error(self):
+        error = type(self.error)(self.error.reason)
+        error.events = []
+        return error
+
+    cdef object llhttp_error(self, ll.llhttp_errno_t errno, const char* position):
+        """The exception for an llhttp error at ``position``, after our own earlier checks."""
+        cdef int status
+        if self.callback_error is not None:
+            error = self.callback_error
+            self.callback_error = None
+            return error
+        # The bytes llhttp accepted before failing still count: flush the open span, so a
+        # limit passed before the failing byte wins, as it would had the input been split.
+        if self.parser._span_pos0 != NULL:
+            status = (<ll.llhttp_span_cb>self.parser._span_cb0)(
+                &self.parser, <const char*>self.parser._span_pos0, position)
+            self.parser._span_pos0 = NULL
+            if status != 0:
+                return self.llhttp_error(ll.HPE_USER, position)
+        if self.in_section and self.section_bytes + (position - self.section_mark) > self.max_header_size:
+            return self.too_large_error()
+        reason = ll.llhttp_get_error_reason(&self.parser).decode("latin-1")
+        if errno == ll.HPE_INVALID_METHOD:
+            return self.method_error(position[0])
+        if errno == ll.HPE_INVALID_VERSION:
+            return VersionNotSupported(reason)
+        return BadRequest(reason)
+
+    cdef object method_error(self, char failing):
+        cdef Py_ssize_t index = method_mismatch(self.method, self.method_length)
+        if index >= 0:
+            failing = self.method[index]
+        if IS_TCHAR[<unsigned char>failing]:
+            return NotImplementedMethodOrCoding("unknown method")
+        return BadRequest("invalid character in method")
+
+    cdef object too_large_error(self):
+        if self.in_trailers:
+            return HeaderFieldsTooLarge("trailer section too large")
+        return HeaderFieldsTooLarge("request head too large")
+
+    # -- building events --------------------------------------------------------------------
+
+    cdef list field_list(self):
+        cdef Py_ssize_t i
+        cdef Field* field
+        cdef list result = PyList_New(self.field_count)
+        cdef tuple pair
+        for i in range(self.field_count):
+            field = &self.fields[i]
+            pair = PyTuple_New(2)
+            name = latin1(self.buffer + field.name_start, field.name_length)
+            value = latin1(self.buffer + field.value_start, field.value_length)
+            Py_INCREF(name)
+            PyTuple_SET_ITEM(pair, 0, name)
+            Py_INCREF(value)
+            PyTuple_SET_ITEM(pair, 1, value)
+            Py_INCREF(pair)
+            PyList_SET_ITEM(result, i, pair)
+        return result
+
+    cdef object finish_head(self, const char* position):
+        """Check the complete head and emit its RequestHead; return an error or None."""
+        cdef Py_ssize_t i, hosts = 0, codings = 0
+        cdef Field* field
+        cdef const char* name
+        cdef bint expect_continue = False, final_chunked = False
+        cdef ll.llhttp_t* p = &self.parser
+        cdef bint http11 = p.http_minor == 1
+        self.section_bytes += position - self.section_mark
+        self.in_section = False
+        if self.section_bytes > self.max_header_size:
+            return self.too_large_error()
+        for i in range(self.field_count):
+            field = &self.fields[i]
+            name = self.buffer + field.name_start
+            if equals_lower(name, field.name_length, b"host", 4):
+                hosts += 1
+            elif equals_lower(name, field.name_length, b"transfer-encoding", 17):
+                codings, final_chunked = self.count_codings(field, codings, final_chunked)
+            elif equals_lower(name, field.name_length, b"expect", 6):
+                expect_continue = expect_continue or equals_lower(
+                    self.buffer + field.value_start, field.value_length, b"100-continue", 12)
+        if hosts > 1:
+            return BadRequest("more than one Host header")
+        if hosts == 0 and http11:
+            return BadRequest("missing Host header")
+        if p.flags & ll.F_TRANSFER_ENCODING:
+            if not http11:
+                return BadRequest("Transfer-Encoding in an HTTP/1.0 request")
+            if not final_chunked:
+                return BadRequest("Transfer-Encoding whose final coding is not chunked")
+            if codings > 1:
+                return NotImplementedMethodOrCoding("transfer codings other than chunked")
+        content_length = None
+        if p.flags & ll.F_CONTENT_LENGTH:
+            content_length = p.content_length
+            if self.max_body_size != NO_LIMIT and p.content_length > <unsigned long long>self.max_body_size:
+                return PayloadTooLarge("Content-Length over the body size limit")
+        if http11:
+            keep_alive = not (p.flags & ll.F_CONNECTION_CLOSE)
+        else:
+            keep_alive = bool(p.flags & ll.F_CONNECTION_KEEP_ALIVE)
+        self.events.append(RequestHead(
+            METHOD_BY_NUMBER[p.method],
+            latin1(self.buffer, self.url_length),
+            HTTP_1_1 if http11 else HTTP_1_0,
+            self.field_list(),
+            keep_alive,
+            p.upgrade != 0,
+            expect_continue,
+            (p.flags & ll.F_CHUNKED) != 0,
+            content_length,
+        ))
+        self.start_trailers()
+        return None
+
+    cdef tuple count_codings(self, Field* field, Py_ssize_t codings, bint final_chunked):
+        """Add one Transfer-Encoding value's codings to the running count and final state."""
+        cdef const char* value = self.buffer + field.value_start
+        cdef Py_ssize_t i = 0, start, stop, n = field.value_length
+        while i <= n:
+            start = i
+            while i < n and value[i] != b',':
+                i += 1
+            stop = i
+            while start < stop and is_ows(value[start]):
+                start += 1
+            while stop > start and is_ows(value[stop - 1]):
+                stop -= 1
+            if stop > start:
+                codings += 1
+                final_chunked = equals_lower(value + start, stop - start, b"chunked", 7)
+            i += 1
+        return codings, final_chunked
+
+    cdef object finish_message(self, const char* position):
+        """Emit MessageEnd (with trailers) and get ready for the next request."""
+        trailers = None
+        if self.in_section:
+            self.section_bytes += position - self.section_mark
+            if self.section_bytes > self.max_header_size:
+                return self.too_large_error()
+        if self.field_count:
+            trailers = self.field_list()
+        self.events.append(MessageEnd(trailers))
+        self.reset_message()
+        return None
+
+    cdef void reset_message(self) noexcept:
+        self.buffer_length = 0
+        self.field_count = 0
+        self.url_length = 0
+        self.method_length = 0
+        self.protocol_length = 0
+        self.last_header_callback = LAST_NONE
+        self.in_section = False
+        self.section_bytes = 0
+        self.in_trailers = False
+        self.body_bytes = 0
+
+    cdef void start_trailers(self) noexcept:
+        self.buffer_length = 0
+        self.field_count = 0
+        self.last_header_callback = LAST_NONE
+        self.in_trailers = True
+
+    # -- helpers for the callbacks ----------------------------------------------------------
+
+    cdef int append(self, const char* at, size_t length) except -1:
+        cdef Py_ssize_t needed = self.buffer_length + <Py_ssize_t>length
+        cdef char* grown
+        cdef Py_ssize_t capacity = self.buffer_capacity
+        if needed > capacity:
+            while needed > capacity:
+                capacity *= 2
+            grown = <char*>PyMem_Realloc(self.buffer, capacity)
+            if grown == NULL:
+                raise MemoryError()
+            self.buffer = grown
+            self.buffer_capacity = capacity
+        memcpy(self.buffer + self.buffer_length, at, length)
+        self.buffer_length = needed
+        return 0
+
+    cdef int new_field(self) except -1:
+        cdef Field* grown
+        cdef Field* field
+        if self.field_count == self.max_headers:
+            raise HeaderFieldsTooLarge(
+                "too many trailer fields" if self.in_trailers else "too many header fields")
+        if self.field_count == self.field_capacity:
+            grown = <Field*>PyMem_Realloc(self.fields, 2 * self.field_capacity * sizeof(Field))
+            if grown == NULL:
+                raise MemoryError()
+            self.fields = grown
+            self.field_capacity *= 2
+        field = &self.fields[self.field_count]
+        self.field_count += 1
+        field.name_start = self.buffer_length
+        field.name_length = 0
+        field.value_start = self.buffer_length
+        field.value_length = 0
+        return 0
+
+    cdef int check_section(self, const char* reached) except -1:
+        """Raise 431 once the section being read passes max_header_size at ``reached``."""
+        if self.section_bytes + (reached - self.section_mark) > self.max_header_size:
+            raise self.too_large_error()
+        return 0
+
+    cdef int store(self, exc) noexcept:
+        self.callback_error = exc
+        return ll.HPE_USER
+
+
+# -- llhttp callbacks: C only, except for errors, which are stored, never raised ----------
+
+cdef int on_method(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
+    cdef RequestParser self = <RequestParser>parser.data
+    cdef Py_ssize_t index
+    try:
+        if not self.in_section:  # the request line starts here
+            self.in_section = True
+            self.section_mark = at
+            self.section_bytes = 0
+        self.check_section(at + length)
+        if self.method_length + <Py_ssize_t>length > MAX_METHOD:
+            length = MAX_METHOD - self.method_length
+        memcpy(self.method + self.method_length, at, length)
+        self.method_length += length
+        index = method_mismatch(self.method, self.method_length)
+        if index >= 0:
+            raise self.method_error(self.method[index])
+    except BaseException as exc:
+        return self.store(exc)
+    return 0
+
+
+cdef int on_url(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
+    cdef RequestParser self = <RequestParser>parser.data
+    try:
+        if self.url_length + <Py_ssize_t>length > self.max_url_size:
+            raise URITooLong("request target too long")
+        self.check_section(at + length)
+        self.append(at, length)
+        self.url_length += length
+    except BaseException as exc:
+        return self.store(exc)
+    return 0
+
+
+cdef int on_protocol(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
+    cdef RequestParser self = <RequestParser>parser.data
+    cdef size_t i
+    try:
+        self.check_section(at + length)
+        for i in range(length):
+            if self.protocol_length == 4 or at[i] != b"HTTP"[self.protocol_length]:
+                raise BadRequest("Expected HTTP/")
+            self.protocol[self.protocol_length] = at[i]
+            self.protocol_length += 1
+    except BaseException as exc:
+        return self.store(exc)
+    return 0
+
+
+cdef int on_version(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
+    cdef RequestParser self = <RequestParser>parser.data
+    try:
+        self.check_section(at + length)
+    except BaseException as exc:
+        return self.store(exc)
+    return 0
+
+
+cdef int on_version_complete(ll.llhttp_t* parser) noexcept:
+    # llhttp has already refused what is not 0.9, 1.x or 2.0; refuse 0.9 and 2.0 too.
+    cdef RequestParser self = <RequestParser>parser.data
+    if parser.http_major != 1 or parser.http_minor > 1:
+        return self.store(VersionNotSupported("Invalid HTTP version"))
+    return 0
+
+
+cdef int on_header_field(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
+    cdef RequestParser self = <RequestParser>parser.data
+    try:
+        if self.last_header_callback != LAST_FIELD:
+            if not self.in_section:  # the first trailer field starts the trailer section
+                self.in_section = True
+                self.section_mark = at
+                self.section_bytes = 0
+            self.new_field()
+            self.last_header_callback = LAST_FIELD
+        self.check_section(at + length)
+        self.append(at, length)
+        self.fields[self.field_count - 1].name_length += length
+        self.fields[self.field_count - 1].value_start = self.buffer_length
+    except BaseException as exc:
+        return self.store(exc)
+    return 0
+
+
+cdef int on_header_value(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
+    cdef RequestParser self = <RequestParser>parser.data
+    try:
+        self.last_header_callback = LAST_VALUE
+        self.check_section(at + length)
+        self.append(at, length)
+        self.fields[self.field_count - 1].value_length += length
+    except BaseException as exc:
+        return self.store(exc)
+    return 0
+
+
+cdef int on_header_value_complete(ll.llhttp_t* parser) noexcept:
+    # llhttp keeps trailing whitespace in the value; the field value excludes it.
+    cdef RequestParser self = <RequestParser>parser.data
+    cdef Field* field = &self.fields[self.field_count - 1]
+    while field.value_length and is_ows(self.buffer[field.value_start + field.value_length - 1]):
+        field.value_length -= 1
+    self.last_header_callback = LAST_VALUE
+    return 0
+
+
+cdef int on_headers_complete(ll.llhttp_t* parser) noexcept:
+    (<RequestParser>parser.data).pause_reason = PAUSE_HEAD
+    return ll.HPE_PAUSED
+
+
+cdef int on_chunk_header(ll.llhttp_t* parser) noexcept:
+    cdef RequestParser self = <RequestParser>parser.data
+    self.body_bytes += parser.content_length
+    if self.max_body_size != NO_LIMIT and self.body_bytes > self.max_body_size:
+        return self.store(PayloadTooLarge("chunked body over the body size limit"))
+    return 0
+
+
+cdef int on_body(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
+    cdef RequestParser self = <RequestParser>parser.data
+    try:
+        self.events.append(PyBytes_FromStringAndSize(at, length))
+    except BaseException as exc:
+        return self.store(exc)
+    return 0
+
+
+cdef int on_message_complete(ll.llhttp_t* parser) noexcept:
+    # An upgrade ends in llhttp's own HPE_PAUSED_UPGRADE; anything else pauses here.
+    if parser.upgrade:
+        return 0
+    (<RequestParser>parser.data).pause_reason = PAUSE_END
+    return ll.HPE_PAUSED
+
+
+cdef ll.llhttp_settings_t SETTINGS
+ll.llhttp_settings_init(&SETTINGS)
+SETTINGS.on_method = on_method
+SETTINGS.on_url = on_url
+SETTINGS.on_protocol = on_protocol
+SETTINGS.on_version = on_version
+SETTINGS.on_version_complete = on_version_complete
+SETTINGS.on_header_field = on_header_field
+SETTINGS.on_header_value = on_header_value
+SETTINGS.on_header_value_complete = on_header_value_complete
+SETTINGS.on_headers_complete = on_headers_complete
+SETTINGS.on_chunk_header = on_chunk_header
+SETTINGS.on_body = on_body
+SETTINGS.on_message_complete = on_message_complete
