@@ -142,7 +142,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
         raise ResponseError(f"headers must be a dict, not {type(headers).__name__}")
 
     fields: List[str] = []  # the handler's "Name: value" lines, checked in one pass below
-    content_type = declared_length = None
+    content_type_field = declared_length = None
     closing = False
     overridden: List[str] = []  # "date"/"server" when the handler set its own
     for name, value in headers.items():
@@ -150,7 +150,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
         lower = name.lower()
         if lower in _SERVER_FIELDS:
             if lower == "content-type":
-                content_type = value
+                content_type_field = f"{name}: {value}"
             elif lower == "content-length":
                 declared_length = value
             elif lower == "connection":
@@ -205,8 +205,8 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
     else:
         raise ResponseError(f"unsupported content type {type(content).__name__}")
 
-    if content_type is not None:
-        fields.append(f"Content-Type: {content_type}")
+    if content_type_field is not None:
+        fields.append(content_type_field)
     elif default_type is not None:
         extra.append(f"Content-Type: {default_type}")
     if length is not None:
@@ -237,8 +237,9 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
         raise ResponseError("a header holds characters outside latin-1") from exc
 
     if request.method == "HEAD":
-        if not isinstance(body, bytes):
-            _close_iterable(body)
+        if not isinstance(body, (bytes, FileSpan)):
+            _close_iterable(body)  # an unstarted wrapper cannot close what it wraps
+            _close_iterable(content)
         body = b""
     return Rendered(head, body, keep_alive, status)
 
