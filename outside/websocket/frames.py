@@ -61,8 +61,8 @@ class FrameParser:
 
     ``masked``: whether the peer's frames must be masked (True on a server, which reads
     client frames; False on a client). ``allow_rsv1``: a negotiated extension
-    (permessage-deflate) gave RSV1 a meaning on data frames. ``max_payload``: frames
-    declaring a longer payload raise close code 1009 before it is read. Violations raise
+    (permessage-deflate) gave RSV1 a meaning on data frames. ``max_payload``: data
+    frames declaring a longer payload raise close code 1009 before it is read. Violations raise
     ``ProtocolError`` with the close code to answer.
     """
 
@@ -141,7 +141,7 @@ class FrameParser:
             if buffer[2] & 0x80:
                 raise ProtocolError(PROTOCOL_ERROR, "payload length with its top bit set")
             length = int.from_bytes(buffer[2:10], "big")
-        if length > self.max_payload:
+        if length > self.max_payload and not is_control:
             raise ProtocolError(MESSAGE_TOO_BIG, "message over the size limit")
         self._mask = bytes(buffer[size - 4:size]) if self.masked else b""
         del buffer[:size]

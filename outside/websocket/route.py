@@ -1,0 +1,58 @@
+"""``WebSocket``: the route target users create, with the options of its connections."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Optional, Sequence, Tuple
+
+from .handshake import Handshake, accept
+from .protocol import DEFAULT_MAX_SIZE, WebSocketProtocol
+
+ConnectionHandler = Callable[[Any], None]
+ExitHandler = Callable[[], None]
+
+
+class WebSocket:
+    """A route that upgrades requests to WebSocket connections.
+
+        ws = WebSocket()
+        ws.on_connection(handler)   # handler(connection), runs for the connection's life
+        ws.on_exit(cleanup)         # cleanup(), once, whichever side closed
+        server.set_route("/ws", ws)
+
+    ``allowed_origins``: None (default) accepts any ``Origin``; a list admits only those
+    origins (e.g. ``["https://example.com"]``), the defence against cross-site WebSocket
+    hijacking (see ``outside.websocket.handshake``). ``subprotocols``: the subprotocols
+    spoken, preferred first. ``max_message_size``: the largest message accepted, in bytes
+    after decompression, a security limit (None: unlimited). ``compression``: accept
+    permessage-deflate when the client offers it.
+    """
+
+    def __init__(self, *, allowed_origins: Optional[Iterable[Optional[str]]] = None,
+                 subprotocols: Sequence[str] = (),
+                 max_message_size: Optional[int] = DEFAULT_MAX_SIZE,
+                 compression: bool = True) -> None:
+        self.allowed_origins = None if allowed_origins is None else list(allowed_origins)
+        self.subprotocols = list(subprotocols)
+        self.max_message_size = max_message_size
+        self.compression = compression
+        self.connection_handler: Optional[ConnectionHandler] = None
+        self.exit_handler: Optional[ExitHandler] = None
+
+    def on_connection(self, handler: ConnectionHandler) -> ConnectionHandler:
+        """Set the function run with each new connection (usable as a decorator)."""
+        self.connection_handler = handler
+        return handler
+
+    def on_exit(self, handler: ExitHandler) -> ExitHandler:
+        """Set the function run once when a connection ends (usable as a decorator)."""
+        self.exit_handler = handler
+        return handler
+
+    def handshake(self, method: str, version: str,
+                  headers: Iterable[Tuple[str, str]]) -> Handshake:
+        """Validate an upgrade request with this route's options (raises HandshakeError)."""
+        return accept(method, version, headers, subprotocols=self.subprotocols,
+                      allowed_origins=self.allowed_origins, compression=self.compression)
+
+    def protocol(self, handshake: Handshake) -> WebSocketProtocol:
+        """The server-side protocol state for a connection accepted by ``handshake``."""
+        return WebSocketProtocol(max_size=self.max_message_size, deflate=handshake.deflate)
