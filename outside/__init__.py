@@ -15,8 +15,14 @@ __all__ = [
     "ScheduledResponse", "__version__", "get_description", "get_insensitive_header",
 ]
 
-try:  # the WebSocket package lands separately; everything else works without it
-    from .websocket import WebSocket, WebSocketConnection
-    __all__ += ["WebSocket", "WebSocketConnection"]
+# The WebSocket names land separately; everything else works without them.
+try:
+    from .websocket import WebSocket
+    __all__.append("WebSocket")
+except ImportError:  # pragma: no cover
+    pass
+try:
+    from .websocket import WebSocketConnection
+    __all__.append("WebSocketConnection")
 except ImportError:  # pragma: no cover
     pass

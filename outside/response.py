@@ -255,7 +255,7 @@ def _file_body(file: FilePath, status: int, request: Request, config: Dict[str, 
         min_range_size = None if threshold_mb is None or threshold_mb < 0 else int(threshold_mb * _MB)
         plan = plan_file(file, request.method, request.headers, min_range_size)
     except OSError as exc:
-        raise ResponseError(f"cannot send {file.path!r}: {exc.strerror or exc}") from exc
+        raise ResponseError(f"cannot send the file: {exc.strerror or type(exc).__name__}") from exc
     extra.extend(f"{name}: {value}" for name, value in plan.headers)
     if plan.span is not None:
         return plan.status, plan.span, plan.span.count
