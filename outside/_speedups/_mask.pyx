@@ -66,7 +66,10 @@ cpdef mask_in_place(object data, bytes mask):
         buf = <unsigned char*>PyByteArray_AS_STRING(data)
         _xor(buf, buf, PyByteArray_GET_SIZE(data), key)
         return
-    PyObject_GetBuffer(data, &view, PyBUF_WRITABLE)
+    try:
+        PyObject_GetBuffer(data, &view, PyBUF_WRITABLE)
+    except BufferError:  # read-only: the same TypeError as the pure twin's slice assignment
+        raise TypeError("mask_in_place needs a writable buffer") from None
     try:
         buf = <unsigned char*>view.buf
         size = view.len

@@ -1,0 +1,76 @@
+"""The WebSocket twins: fixtures giving each test both implementations, and checks that
+the compiled ones really loaded and behave exactly like the pure ones."""
+from __future__ import annotations
+
+import os
+import random
+from types import ModuleType
+from typing import Optional
+
+import pytest
+
+from outside import speedups
+
+
+def _twin(kind: str, pure: ModuleType, compiled: Optional[ModuleType]) -> ModuleType:
+    if kind == "py":
+        return pure
+    if compiled is None:
+        if speedups.NO_EXTENSIONS:
+            pytest.skip("OUTSIDE_NO_EXTENSIONS=1 forces the pure twins")
+        pytest.fail(f"the compiled twin did not load: {speedups.IMPORT_ERRORS}")
+    return compiled
+
+
+@pytest.fixture(params=["py", "c"], ids=["py-codec", "c-codec"])
+def frames(request: pytest.FixtureRequest) -> ModuleType:
+    """The frame codec module, pure then compiled."""
+    return _twin(request.param, speedups.WebSocketFramesPy, speedups.WebSocketFramesC)
+
+
+@pytest.fixture(params=["py", "c"], ids=["py-mask", "c-mask"])
+def mask(request: pytest.FixtureRequest) -> ModuleType:
+    """The mask module, pure then compiled."""
+    return _twin(request.param, speedups.WebSocketMaskPy, speedups.WebSocketMaskC)
+
+
+def test_compiled_twins_are_active_unless_disabled() -> None:
+    if speedups.NO_EXTENSIONS:
+        assert speedups.WebSocketFrames is speedups.WebSocketFramesPy
+        assert speedups.WebSocketMask is speedups.WebSocketMaskPy
+    else:
+        assert speedups.WebSocketFramesC is not None, speedups.IMPORT_ERRORS
+        assert speedups.WebSocketMaskC is not None, speedups.IMPORT_ERRORS
+        assert not speedups.WebSocketFramesC.__file__.endswith(".py")
+        assert speedups.WebSocketFrames is speedups.WebSocketFramesC
+
+
+def test_twins_produce_identical_frames_and_parses() -> None:
+    compiled = speedups.WebSocketFramesC
+    if compiled is None:
+        pytest.skip("only the pure twin is available")
+    pure = speedups.WebSocketFramesPy
+    rng = random.Random(6455)
+    stream = b""
+    for _ in range(300):
+        opcode = rng.choice([0x0, 0x1, 0x2, 0x8, 0x9, 0xA])
+        size = rng.choice([0, 1, 125, rng.randrange(126, 70000)]) if opcode < 8 else rng.randrange(126)
+        payload = os.urandom(size)
+        key = os.urandom(4)
+        fin = opcode >= 8 or rng.random() < 0.5
+        one = pure.serialize_frame(opcode, payload, fin, False, key)
+        assert compiled.serialize_frame(opcode, payload, fin, False, key) == one
+        stream += one
+    parsed = {}
+    for module in (pure, compiled):
+        parser = module.FrameParser(masked=True)
+        position, out = 0, []
+        while position < len(stream):
+            step = rng.randrange(1, 5000)
+            parser.feed(stream[position:position + step])
+            position += step
+            while (frame := parser.next_frame()) is not None:
+                out.append((frame.fin, frame.rsv1, frame.opcode, frame.payload))
+        parsed[module] = out
+    assert parsed[pure] == parsed[compiled]
+    assert len(parsed[pure]) == 300
