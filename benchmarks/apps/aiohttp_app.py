@@ -1,0 +1,39 @@
+"""The benchmark app on aiohttp.web, with a WebSocket echo on ``/ws``."""
+from _serve import HELLO, parse_args, prefork, static_path
+
+from aiohttp import WSMsgType, web
+
+
+async def hello(request: web.Request) -> web.Response:
+    return web.Response(body=HELLO, content_type="text/plain")
+
+
+async def echo(request: web.Request) -> web.Response:
+    return web.Response(body=await request.read(), content_type="application/json")
+
+
+async def static(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(static_path(request.path))
+
+
+async def ws_echo(request: web.Request) -> web.WebSocketResponse:
+    ws = web.WebSocketResponse(max_msg_size=64 * 1024 * 1024)
+    await ws.prepare(request)
+    async for message in ws:
+        if message.type == WSMsgType.BINARY:
+            await ws.send_bytes(message.data)
+        elif message.type == WSMsgType.TEXT:
+            await ws.send_str(message.data)
+    return ws
+
+
+def serve(sock) -> None:
+    app = web.Application()
+    app.add_routes([web.get("/hello", hello), web.post("/echo", echo),
+                    web.get("/static/{name}", static), web.get("/ws", ws_echo)])
+    web.run_app(app, sock=sock, access_log=None, print=None)
+
+
+if __name__ == "__main__":
+    args = parse_args()
+    prefork(args.port, args.workers, serve)
