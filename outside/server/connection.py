@@ -178,8 +178,9 @@ class Connection:
             return False
         if type(body) is BodyStream and not body.finished:
             keep_alive = False  # the unread rest of the body cannot be skipped safely
-            if isinstance(body.error, HttpParserError):
-                response = worker.app.error_response(body.error.status, request, body.error.reason)
+            error = body.error or self.error  # a malformed body wins even if unread
+            if isinstance(error, HttpParserError):
+                response = worker.app.error_response(error.status, request, error.reason)
         sent = self.send_response(response, request, keep_alive)
         if sent is not None and settings.post_callback is not None:
             worker.post_callback(request, response)

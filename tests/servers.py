@@ -1,0 +1,232 @@
+"""Real outside servers for integration tests: a subprocess on 127.0.0.1, port 0.
+
+    with start_app('''
+        def hello(request):
+            return Response(200, {}, "hi")
+        app.set_route("/", hello)
+    ''', config={"max_workers": 4}) as server:
+        requests.get(server.url + "/")
+
+``start_app`` writes a program (imports, ``app = OutsideHTTP(("127.0.0.1", 0))``, your
+code, the config, ``app.run()``); ``start_server`` runs any program that serves on
+127.0.0.1 port 0. The port is read from the server's start-up log line. The server
+runs with the same ``OUTSIDE_NO_EXTENSIONS`` as the tests, so one suite covers both
+twins. Leaving the ``with`` block stops it by PID (SIGTERM, then SIGKILL, workers too).
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from typing import Any, Dict, List, Mapping, Optional
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_LISTENING = re.compile(r"Listening on (https?)://([\d.]+):(\d+)")
+
+PRELUDE = """\
+import os, sys, time, threading, signal
+from outside import *
+from outside import FilePath, Request, Response, ResponseCookie
+app = OutsideHTTP(("127.0.0.1", 0))
+app.config["workers"] = 1
+"""
+
+
+class RunningServer:
+    """A server process: ``pid``, ``port``, ``url``; ``log()``, ``stop()``."""
+
+    def __init__(self, process: subprocess.Popen, log_path: str) -> None:
+        self.process = process
+        self.pid = process.pid
+        self._log_path = log_path
+        self.scheme = "http"
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{self.host}:{self.port}"
+
+    @property
+    def address(self):
+        return (self.host, self.port)
+
+    def log(self) -> str:
+        """Everything the server wrote to stdout and stderr so far."""
+        with open(self._log_path, encoding="utf-8", errors="replace") as file:
+            return file.read()
+
+    def wait_listening(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = _LISTENING.search(self.log())
+            if match:
+                self.scheme, self.host, self.port = match.group(1), match.group(2), int(match.group(3))
+                return
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}:\n{self.log()}")
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"server did not start within {timeout} s:\n{self.log()}")
+
+    def children(self) -> List[int]:
+        """PIDs of the server's child processes (its workers)."""
+        try:
+            with open(f"/proc/{self.pid}/task/{self.pid}/children") as file:
+                return [int(pid) for pid in file.read().split()]
+        except OSError:
+            return []
+
+    def send_signal(self, signum: int) -> None:
+        os.kill(self.pid, signum)
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 15.0) -> Optional[int]:
+        """Stop the server (and any worker left behind); its exit status."""
+        workers = self.children()
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return self.process.returncode
+
+    def __enter__(self) -> "RunningServer":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+        try:
+            os.unlink(self._log_path)
+        except OSError:
+            pass
+
+
+def start_server(source: str, env: Optional[Mapping[str, str]] = None,
+                 startup_timeout: float = 20.0) -> RunningServer:
+    """Run the program ``source`` in a new Python process and wait until it listens."""
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = ROOT + os.pathsep + environment.get("PYTHONPATH", "")
+    environment.update(env or {})
+    log = tempfile.NamedTemporaryFile("wb", prefix="outside-server-", suffix=".log", delete=False)
+    process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(source)], cwd=ROOT,
+                               env=environment, stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    server = RunningServer(process, log.name)
+    server.wait_listening(startup_timeout)
+    return server
+
+
+def start_app(code: str = "", config: Optional[Dict[str, Any]] = None,
+              env: Optional[Mapping[str, str]] = None) -> RunningServer:
+    """Serve ``app`` set up by ``code`` (routes...) with ``config`` overrides."""
+    settings = "".join(f"app.config[{key!r}] = {value!r}\n" for key, value in (config or {}).items())
+    return start_server(PRELUDE + textwrap.dedent(code) + "\n" + settings + "app.run()\n", env=env)
+
+
+def open_fds(pid: int) -> int:
+    """How many file descriptors the process ``pid`` holds."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def rss_kib(pid: int) -> int:
+    """The resident memory of ``pid`` in KiB."""
+    with open(f"/proc/{pid}/status") as file:
+        for line in file:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+class WireResponse:
+    """One response read off a raw socket."""
+
+    def __init__(self, status: int, reason: str, headers: Dict[str, str], body: bytes, raw_head: bytes):
+        self.status = status
+        self.reason = reason
+        self.headers = headers  # lower-case names
+        self.body = body
+        self.raw_head = raw_head
+
+    def __repr__(self) -> str:
+        return f"WireResponse({self.status}, {self.headers}, {self.body[:60]!r})"
+
+
+class Wire:
+    """A raw client connection for wire-level tests: send bytes, read responses one by one."""
+
+    def __init__(self, address, timeout: float = 10.0) -> None:
+        import socket
+        self.sock = socket.create_connection(address, timeout=timeout)
+        self.file = self.sock.makefile("rb")
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def read_response(self, head_request: bool = False) -> WireResponse:
+        """The next response (``head_request``: it answers a HEAD, so it has no body)."""
+        status_line = self.file.readline()
+        if not status_line:
+            raise EOFError("the server closed the connection")
+        lines = [status_line]
+        headers: Dict[str, str] = {}
+        while True:
+            line = self.file.readline()
+            lines.append(line)
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        version, status, reason = status_line.decode("latin-1").rstrip("\r\n").split(" ", 2)
+        code = int(status)
+        if head_request or code < 200 or code in (204, 304):
+            body = b""
+        elif headers.get("transfer-encoding", "").lower() == "chunked":
+            body = self._read_chunked()
+        elif "content-length" in headers:
+            body = self.file.read(int(headers["content-length"]))
+        else:
+            body = self.file.read()
+        return WireResponse(code, reason, headers, body, b"".join(lines))
+
+    def _read_chunked(self) -> bytes:
+        pieces = []
+        while True:
+            size = int(self.file.readline().split(b";")[0], 16)
+            if size == 0:
+                while self.file.readline() not in (b"\r\n", b""):
+                    pass
+                return b"".join(pieces)
+            pieces.append(self.file.read(size))
+            self.file.readline()
+
+    def closed_by_server(self, timeout: float = 5.0) -> bool:
+        """True when the server has closed the connection (reading gives EOF or a reset)."""
+        self.sock.settimeout(timeout)
+        try:
+            return self.file.read(1) == b""
+        except ConnectionResetError:
+            return True
+        except OSError:
+            return False
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+    def __enter__(self) -> "Wire":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
