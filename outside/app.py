@@ -6,6 +6,8 @@ The engine (``outside.server``) owns sockets and workers; for each request it ca
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import urlsplit
 
@@ -111,6 +113,13 @@ class ScheduledResponse:
             return call_error_handler(self.error_routes, 500, request, _failure_message(exc))
 
 
+def _install_stop_signals(handler: Callable[..., None]) -> Dict[int, Any]:
+    """Route SIGINT and SIGTERM to ``handler``; the replaced handlers (none off the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signum: signal.signal(signum, handler) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+
 def _is_websocket_upgrade(request: Request) -> bool:
     return request.upgrade and "websocket" in request.headers.get("Upgrade", "").lower()
 
@@ -164,10 +173,19 @@ class BaseApp:
         return changed if isinstance(changed, Response) else response
 
     def run(self) -> None:
-        """Serve until ``terminate()`` (or SIGINT/SIGTERM). Blocks."""
+        """Serve until ``terminate()`` (or SIGINT/SIGTERM). Blocks.
+
+        When called from the main thread, SIGINT and SIGTERM call ``terminate`` while it
+        runs (the previous handlers come back afterwards).
+        """
         from .server import Server
         self._server = Server(self)
-        self._server.run()
+        previous = _install_stop_signals(self.terminate)
+        try:
+            self._server.run()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
 
     def terminate(self, signum: Optional[int] = None, stackframe: Any = None) -> None:
         """Stop gracefully: no new connections, in-flight requests may finish within

@@ -67,7 +67,7 @@ class Request:
 
     __slots__ = ("method", "headers", "header_list", "version", "url", "address", "target",
                  "scheme", "upgrade", "_query_string", "_content", "_stream", "_body",
-                 "_cookies", "_query", "_params")
+                 "_cookies", "_query", "_params", "__dict__")  # __dict__: handlers may add attributes
 
     def __init__(self, method: str, headers: Dict[str, str], content: Union[bytes, Any],
                  version: str, url: str, address: Tuple[str, int], *,

@@ -15,7 +15,7 @@ from .status import get_description
 
 _MB = 1024 * 1024
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
-_VALID_NAMES: Dict[str, bool] = {}  # header names already checked: most repeat on every response
+_CHECKED_NAMES: Dict[str, str] = {}  # valid header name -> its lower case; most repeat on every response
 _STATUS_LINES: Dict[int, str] = {}
 _NO_BODY_STATUSES = frozenset((204, 304))
 # Fields the server writes itself; a handler's value is read from them, not copied.
@@ -45,7 +45,7 @@ class Response:
     ``ResponseCookie`` (or a plain value string).
     """
 
-    __slots__ = ("status_code", "headers", "content", "cookies")
+    __slots__ = ("status_code", "headers", "content", "cookies", "__dict__")  # __dict__: room for extras
 
     def __init__(self, status_code: int = 200, headers: Optional[Dict[str, Any]] = None,
                  content: Any = b"", cookies: Optional[Dict[str, Union[ResponseCookie, str]]] = None) -> None:
@@ -106,13 +106,14 @@ def _status_line(status: int) -> str:
     return line
 
 
-def _check_name(name: Any) -> None:
-    if name in _VALID_NAMES:
-        return
+def _checked_lower(name: Any) -> str:
+    """``name`` in lower case, once it is known to be a token."""
     if not isinstance(name, str) or not _TOKEN.match(name):
         raise ResponseError(f"invalid header name {name!r}")
-    if len(_VALID_NAMES) < 4096:
-        _VALID_NAMES[name] = True
+    lower = name.lower()
+    if len(_CHECKED_NAMES) < 4096:
+        _CHECKED_NAMES[name] = lower
+    return lower
 
 
 def render(response: Response, request: Request, keep_alive: bool, config: Dict[str, Any]) -> Rendered:
@@ -146,8 +147,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
     closing = False
     overridden: List[str] = []  # "date"/"server" when the handler set its own
     for name, value in headers.items():
-        _check_name(name)
-        lower = name.lower()
+        lower = _CHECKED_NAMES.get(name) or _checked_lower(name)
         if lower in _SERVER_FIELDS:
             if lower == "content-type":
                 content_type_field = f"{name}: {value}"
@@ -201,7 +201,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
             body = _chunked(content)
         else:  # HTTP/1.0: the end of the body is the end of the connection
             body = _pieces(content)
-            keep_alive = False
+            keep_alive = keep_alive and request.method == "HEAD"
     else:
         raise ResponseError(f"unsupported content type {type(content).__name__}")
 

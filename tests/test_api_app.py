@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
+import threading
+import time
 
 import pytest
 
@@ -269,3 +273,38 @@ def test_redirect_error_handlers_and_terminate():
     assert redirect.error_response(400, None).status_code == 400
     redirect.terminate()
     assert redirect._terminate_process is True
+
+
+def quiet_app():
+    app = OutsideHTTP(("127.0.0.1", 0))
+    app.config["workers"] = 1
+    app.set_route("/", text_of("hi"))
+    return app
+
+
+def test_run_stops_on_sigterm_and_restores_handlers():
+    app = quiet_app()
+    before = signal.getsignal(signal.SIGTERM)
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+    timer.start()
+    try:
+        app.run()  # blocks until the signal's terminate()
+    finally:
+        timer.cancel()
+    assert app._terminate_process is True
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_terminate_from_another_thread():
+    app = quiet_app()
+    before = signal.getsignal(signal.SIGINT)
+    runner = threading.Thread(target=app.run)
+    runner.start()
+    deadline = time.monotonic() + 10
+    while app._server is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    app.terminate()
+    runner.join(10)
+    assert not runner.is_alive() and app._terminate_process is True
+    assert signal.getsignal(signal.SIGINT) is before  # not installed off the main thread

@@ -192,6 +192,19 @@ def test_generator_in_http10_is_close_delimited():
     assert list(rendered.body) == [b"ab", b"cd"]
 
 
+def test_head_in_http10_keeps_connection_for_streams():
+    request = make_request("HEAD", version="HTTP/1.0")
+    rendered = render(Response(200, {}, iter([b"ab"])), request, True, CONFIG)
+    assert rendered.keep_alive is True and rendered.body == b""
+
+
+def test_extra_attributes_allowed():
+    response = Response(200, {}, "")
+    response.note = "kept"
+    GET.user = "alice"
+    assert (response.note, GET.user) == ("kept", "alice")
+
+
 def test_abandoned_chunked_body_closes_generator():
     log = []
     body = render(Response(200, {}, closing_generator(log)), GET, True, CONFIG).body
