@@ -16,10 +16,11 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromSt
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
-from cpython.ref cimport Py_INCREF
+from cpython.object cimport PyObject, PyTypeObject
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
-from cpython.unicode cimport PyUnicode_DecodeLatin1
-from libc.string cimport memcpy
+from cpython.unicode cimport PyUnicode_1BYTE_DATA, PyUnicode_DecodeLatin1, PyUnicode_GET_LENGTH
+from libc.string cimport memcmp, memcpy
 
 from outside._speedups cimport llhttp as ll
 
@@ -29,55 +30,148 @@ from outside.http.errors import (
 )
 from outside.http.events import MessageEnd, RequestHead
 
-# The methods this server accepts: llhttp's HTTP set (RTSP-only methods and the HTTP/2
-# preface ``PRI`` are refused). A method is checked byte by byte against these names, so
-# the refusal comes at the first byte that leaves them, as llhttp's own check does.
-HTTP_METHODS = (
-    "DELETE", "GET", "HEAD", "POST", "PUT", "CONNECT", "OPTIONS", "TRACE", "COPY", "LOCK",
-    "MKCOL", "MOVE", "PROPFIND", "PROPPATCH", "SEARCH", "UNLOCK", "BIND", "REBIND",
-    "UNBIND", "ACL", "REPORT", "MKACTIVITY", "CHECKOUT", "MERGE", "M-SEARCH", "NOTIFY",
-    "SUBSCRIBE", "UNSUBSCRIBE", "PATCH", "PURGE", "MKCALENDAR", "LINK", "UNLINK",
-    "SOURCE", "QUERY",
-)
 
-DEF MAX_METHOD = 16      # longer than any name in HTTP_METHODS
+cdef extern from "Python.h":
+    # To fill the __slots__ of RequestHead and MessageEnd without running their
+    # __init__ (a Python frame and one attribute lookup per field).
+    ctypedef struct PyMemberDef:
+        int type
+        Py_ssize_t offset
+    ctypedef struct PyMemberDescrObject:
+        PyMemberDef* d_member
+    object PyType_GenericAlloc(PyTypeObject* type, Py_ssize_t nitems)
+    void PyObject_GC_UnTrack(object)
+    int T_OBJECT_EX
+
+
+# The methods this server accepts: llhttp's HTTP set, without the RTSP-only methods and
+# the HTTP/2 preface ``PRI``. A method is checked byte by byte against these names, so
+# it is refused at the first byte that leaves them, where llhttp's own check would stop.
+cdef const char* HTTP_METHODS[35]
+HTTP_METHODS[:] = [
+    b"DELETE", b"GET", b"HEAD", b"POST", b"PUT", b"CONNECT", b"OPTIONS", b"TRACE", b"COPY",
+    b"LOCK", b"MKCOL", b"MOVE", b"PROPFIND", b"PROPPATCH", b"SEARCH", b"UNLOCK", b"BIND",
+    b"REBIND", b"UNBIND", b"ACL", b"REPORT", b"MKACTIVITY", b"CHECKOUT", b"MERGE",
+    b"M-SEARCH", b"NOTIFY", b"SUBSCRIBE", b"UNSUBSCRIBE", b"PATCH", b"PURGE",
+    b"MKCALENDAR", b"LINK", b"UNLINK", b"SOURCE", b"QUERY",
+]
+DEF METHOD_COUNT = 35
+DEF MAX_METHOD = 16      # longer than any of them
+DEF LLHTTP_METHODS = 47  # llhttp numbers its methods 0..46 (llhttp_method_name aborts beyond)
 DEF NO_LIMIT = -1
 
 # Why llhttp paused.
 DEF PAUSE_HEAD = 1
 DEF PAUSE_END = 2
 
-# What the last header callback was, to tell a new field from a continued one.
-DEF LAST_NONE = 0
-DEF LAST_FIELD = 1
-DEF LAST_VALUE = 2
-
-cdef object HTTP_1_1 = "HTTP/1.1"
-cdef object HTTP_1_0 = "HTTP/1.0"
-
-# llhttp method number -> interned str (None for methods refused above).
-cdef list METHOD_BY_NUMBER = [None] * 64
+# llhttp method number -> its name (on_method refuses those not in HTTP_METHODS).
+cdef list METHOD_NAMES = []
 cdef int _number
-for _number in range(47):  # llhttp numbers its methods 0..46 (llhttp_method_name aborts beyond)
-    _name = ll.llhttp_method_name(_number).decode("ascii")
-    if _name in HTTP_METHODS:
-        METHOD_BY_NUMBER[_number] = _name
+for _number in range(LLHTTP_METHODS):
+    _name = <bytes>ll.llhttp_method_name(_number)
+    METHOD_NAMES.append(_name.decode("ascii"))
 
-# tchar (RFC 9110 5.6.2): decides 501 (a token that is no method) or 400 (not a token).
+# tchar (RFC 9110 5.6.2): an unknown method made of them is 501, anything else 400.
 cdef bint IS_TCHAR[256]
 for _number in range(256):
-    IS_TCHAR[_number] = (chr(_number).isascii() and chr(_number).isalnum()) or chr(_number) in "!#$%&'*+-.^_`|~"
+    IS_TCHAR[_number] = chr(_number).isascii() and (chr(_number).isalnum() or chr(_number) in "!#$%&'*+-.^_`|~")
+
+cdef str HTTP_1_1 = "HTTP/1.1"
+cdef str HTTP_1_0 = "HTTP/1.0"
 
 
-cdef struct Field:
-    Py_ssize_t name_start
-    Py_ssize_t name_length
-    Py_ssize_t value_start
-    Py_ssize_t value_length
+# -- building RequestHead and MessageEnd ---------------------------------------------------
+
+cdef PyTypeObject* HEAD_TYPE = <PyTypeObject*>RequestHead
+cdef PyTypeObject* END_TYPE = <PyTypeObject*>MessageEnd
+cdef tuple HEAD_FIELDS = ("method", "target", "version", "headers", "keep_alive", "upgrade",
+                          "expect_continue", "chunked", "content_length")
+cdef Py_ssize_t HEAD_OFFSETS[9]
+cdef Py_ssize_t TRAILERS_OFFSET
+
+
+cdef Py_ssize_t slot_offset(cls, str name) except -2:
+    """Where the object pointer of ``cls.name`` lives in an instance, or -1 if not a plain slot."""
+    descriptor = cls.__dict__.get(name)
+    if type(descriptor).__name__ != "member_descriptor":
+        return -1
+    if (<PyMemberDescrObject*><PyObject*>descriptor).d_member.type != T_OBJECT_EX:
+        return -1
+    return (<PyMemberDescrObject*><PyObject*>descriptor).d_member.offset
+
+
+cdef bint FAST_EVENTS = tuple(RequestHead.__slots__) == HEAD_FIELDS and MessageEnd.__slots__ == ("trailers",)
+if FAST_EVENTS:
+    for _number in range(9):
+        HEAD_OFFSETS[_number] = slot_offset(RequestHead, HEAD_FIELDS[_number])
+        FAST_EVENTS = FAST_EVENTS and HEAD_OFFSETS[_number] >= 0
+    TRAILERS_OFFSET = slot_offset(MessageEnd, "trailers")
+    FAST_EVENTS = FAST_EVENTS and TRAILERS_OFFSET >= 0
+
+
+cdef inline void fill_slot(object instance, Py_ssize_t offset, object value):
+    # The instance is fresh from PyType_GenericAlloc, so the slot holds NULL.
+    Py_INCREF(value)
+    (<PyObject**>((<char*><PyObject*>instance) + offset))[0] = <PyObject*>value
+
+
+cdef object new_head(str method, str target, str version, list headers, bint keep_alive,
+                     bint upgrade, bint expect_continue, bint chunked, object content_length):
+    """RequestHead(...) as its __init__ would build it, without the Python call."""
+    if not FAST_EVENTS:
+        return RequestHead(method, target, version, headers, keep_alive, upgrade,
+                           expect_continue, chunked, content_length)
+    head = PyType_GenericAlloc(HEAD_TYPE, 0)
+    fill_slot(head, HEAD_OFFSETS[0], method)
+    fill_slot(head, HEAD_OFFSETS[1], target)
+    fill_slot(head, HEAD_OFFSETS[2], version)
+    fill_slot(head, HEAD_OFFSETS[3], headers)
+    fill_slot(head, HEAD_OFFSETS[4], keep_alive)
+    fill_slot(head, HEAD_OFFSETS[5], upgrade)
+    fill_slot(head, HEAD_OFFSETS[6], expect_continue)
+    fill_slot(head, HEAD_OFFSETS[7], chunked)
+    fill_slot(head, HEAD_OFFSETS[8], content_length)
+    return head
+
+
+cdef object new_end(list trailers):
+    if not FAST_EVENTS:
+        return MessageEnd(trailers)
+    end = PyType_GenericAlloc(END_TYPE, 0)
+    fill_slot(end, TRAILERS_OFFSET, [] if trailers is None else trailers)
+    return end
+
+
+# -- strings ------------------------------------------------------------------------------
+
+# Header names come from a small vocabulary: a direct-mapped cache of their str objects
+# saves decoding them again for every request. A collision replaces the entry.
+DEF NAME_CACHE_SIZE = 512
+DEF NAME_CACHE_MAX_LENGTH = 40
+cdef PyObject* NAME_CACHE[NAME_CACHE_SIZE]
 
 
 cdef inline str latin1(const char* data, Py_ssize_t length):
     return PyUnicode_DecodeLatin1(data, length, NULL)
+
+
+cdef str header_name(const char* data, Py_ssize_t length):
+    cdef size_t hash_ = <size_t>length, i
+    cdef PyObject* entry
+    if length > NAME_CACHE_MAX_LENGTH:
+        return latin1(data, length)
+    for i in range(<size_t>length):
+        hash_ = hash_ * 31 + <unsigned char>data[i]
+    hash_ &= NAME_CACHE_SIZE - 1
+    entry = NAME_CACHE[hash_]
+    if (entry != NULL and PyUnicode_GET_LENGTH(<object>entry) == length
+            and memcmp(PyUnicode_1BYTE_DATA(<object>entry), data, length) == 0):
+        return <str>entry  # a latin-1 str stores exactly its bytes
+    name = latin1(data, length)
+    Py_INCREF(name)
+    Py_XDECREF(entry)
+    NAME_CACHE[hash_] = <PyObject*>name
+    return name
 
 
 cdef inline unsigned char lower(unsigned char c) noexcept nogil:
@@ -99,22 +193,27 @@ cdef inline bint is_ows(char c) noexcept nogil:
     return c == b' ' or c == b'\t'
 
 
-cdef Py_ssize_t method_mismatch(const char* method, Py_ssize_t length):
+cdef Py_ssize_t method_mismatch(const char* method, Py_ssize_t length) noexcept nogil:
     """Index of the first byte where ``method`` stops being the start of a known method, or -1."""
-    cdef Py_ssize_t best = 0, i
-    cdef bytes candidate
-    cdef const char* c
-    for name in HTTP_METHODS:
-        candidate = (<str>name).encode("ascii")
-        c = PyBytes_AS_STRING(candidate)
+    cdef Py_ssize_t best = 0, i, k
+    cdef const char* name
+    for k in range(METHOD_COUNT):
+        name = HTTP_METHODS[k]
         i = 0
-        while i < length and i < PyBytes_GET_SIZE(candidate) and c[i] == method[i]:
+        while i < length and name[i] != 0 and name[i] == method[i]:
             i += 1
         if i == length:
             return -1
         if i > best:
             best = i
     return best
+
+
+cdef struct Field:
+    Py_ssize_t name_start
+    Py_ssize_t name_length
+    Py_ssize_t value_start
+    Py_ssize_t value_length
 
 
 cdef class RequestParser:
@@ -140,11 +239,10 @@ cdef class RequestParser:
     cdef Field* fields
     cdef Py_ssize_t field_count
     cdef Py_ssize_t field_capacity
+    cdef bint in_field_name       # the last header callback was a name, not a value
     cdef Py_ssize_t url_length
-    cdef int last_header_callback
     cdef char method[MAX_METHOD]
     cdef Py_ssize_t method_length
-    cdef char protocol[4]
     cdef Py_ssize_t protocol_length
 
     # Size of the section (head or trailers) being read: bytes counted in earlier feeds,
@@ -165,12 +263,13 @@ cdef class RequestParser:
         self.max_headers = max_headers
         self.max_url_size = max_url_size
         self.max_body_size = NO_LIMIT if max_body_size is None else max_body_size
-        self.buffer_capacity = 1024
-        self.buffer = <char*>PyMem_Malloc(self.buffer_capacity)
-        self.field_capacity = 16
-        self.fields = <Field*>PyMem_Malloc(self.field_capacity * sizeof(Field))
-        if self.buffer == NULL or self.fields == NULL:
-            raise MemoryError()
+        if self.buffer == NULL:
+            self.buffer_capacity = 1024
+            self.buffer = <char*>PyMem_Malloc(self.buffer_capacity)
+            self.field_capacity = 16
+            self.fields = <Field*>PyMem_Malloc(self.field_capacity * sizeof(Field))
+            if self.buffer == NULL or self.fields == NULL:
+                raise MemoryError()
         ll.llhttp_init(&self.parser, ll.HTTP_REQUEST, &SETTINGS)
         self.parser.data = <void*>self
         self.upgrade_data = []
@@ -210,16 +309,12 @@ cdef class RequestParser:
 
     def feed_eof(self) -> None:
         """End of input: raise BadRequest if a request is half read."""
-        cdef ll.llhttp_errno_t errno
         if self.error is not None:
             raise self.repeat_error()
         if self.upgraded_flag:
             return
-        errno = ll.llhttp_finish(&self.parser)
-        if errno != ll.HPE_OK:
-            self.error = BadRequest("connection closed in the middle of a request")
-            self.error.events = []
-            raise self.error
+        if ll.llhttp_finish(&self.parser) != ll.HPE_OK:
+            self.fail(BadRequest("connection closed in the middle of a request"), [])
 
     # -- driving llhttp -------------------------------------------------------------------
 
@@ -245,12 +340,10 @@ cdef class RequestParser:
                 ll.llhttp_resume(&self.parser)
                 if self.pause_reason == PAUSE_HEAD:
                     error = self.finish_head(position)
-                    if error is not None:
-                        self.fail(error, events)
                 else:
                     error = self.finish_message(position)
-                    if error is not None:
-                        self.fail(error, events)
+                if error is not None:
+                    self.fail(error, events)
             elif errno == ll.HPE_PAUSED_UPGRADE:
                 error = self.finish_message(position)
                 if error is not None:
@@ -274,32 +367,26 @@ cdef class RequestParser:
 
     cdef object llhttp_error(self, ll.llhttp_errno_t errno, const char* position):
         """The exception for an llhttp error at ``position``, after our own earlier checks."""
-        cdef int status
+        if self.callback_error is None and self.parser._span_pos0 != NULL:
+            # The bytes llhttp accepted before the failing one still count: flush the open
+            # span, so a limit passed before that byte wins, as with the input split there.
+            (<ll.llhttp_span_cb>self.parser._span_cb0)(
+                &self.parser, <const char*>self.parser._span_pos0, position)
+            self.parser._span_pos0 = NULL
         if self.callback_error is not None:
             error = self.callback_error
             self.callback_error = None
             return error
-        # The bytes llhttp accepted before failing still count: flush the open span, so a
-        # limit passed before the failing byte wins, as it would had the input been split.
-        if self.parser._span_pos0 != NULL:
-            status = (<ll.llhttp_span_cb>self.parser._span_cb0)(
-                &self.parser, <const char*>self.parser._span_pos0, position)
-            self.parser._span_pos0 = NULL
-            if status != 0:
-                return self.llhttp_error(ll.HPE_USER, position)
         if self.in_section and self.section_bytes + (position - self.section_mark) > self.max_header_size:
             return self.too_large_error()
-        reason = ll.llhttp_get_error_reason(&self.parser).decode("latin-1")
         if errno == ll.HPE_INVALID_METHOD:
             return self.method_error(position[0])
+        reason = ll.llhttp_get_error_reason(&self.parser).decode("latin-1")
         if errno == ll.HPE_INVALID_VERSION:
             return VersionNotSupported(reason)
         return BadRequest(reason)
 
     cdef object method_error(self, char failing):
-        cdef Py_ssize_t index = method_mismatch(self.method, self.method_length)
-        if index >= 0:
-            failing = self.method[index]
         if IS_TCHAR[<unsigned char>failing]:
             return NotImplementedMethodOrCoding("unknown method")
         return BadRequest("invalid character in method")
@@ -309,7 +396,7 @@ cdef class RequestParser:
             return HeaderFieldsTooLarge("trailer section too large")
         return HeaderFieldsTooLarge("request head too large")
 
-    # -- building events --------------------------------------------------------------------
+    # -- building events ------------------------------------------------------------------
 
     cdef list field_list(self):
         cdef Py_ssize_t i
@@ -318,13 +405,14 @@ cdef class RequestParser:
         cdef tuple pair
         for i in range(self.field_count):
             field = &self.fields[i]
-            pair = PyTuple_New(2)
-            name = latin1(self.buffer + field.name_start, field.name_length)
+            name = header_name(self.buffer + field.name_start, field.name_length)
             value = latin1(self.buffer + field.value_start, field.value_length)
+            pair = PyTuple_New(2)
             Py_INCREF(name)
             PyTuple_SET_ITEM(pair, 0, name)
             Py_INCREF(value)
             PyTuple_SET_ITEM(pair, 1, value)
+            PyObject_GC_UnTrack(pair)  # two str: never part of a cycle
             Py_INCREF(pair)
             PyList_SET_ITEM(result, i, pair)
         return result
@@ -347,7 +435,7 @@ cdef class RequestParser:
             if equals_lower(name, field.name_length, b"host", 4):
                 hosts += 1
             elif equals_lower(name, field.name_length, b"transfer-encoding", 17):
-                codings, final_chunked = self.count_codings(field, codings, final_chunked)
+                codings += self.count_codings(field, &final_chunked)
             elif equals_lower(name, field.name_length, b"expect", 6):
                 expect_continue = expect_continue or equals_lower(
                     self.buffer + field.value_start, field.value_length, b"100-continue", 12)
@@ -367,16 +455,12 @@ cdef class RequestParser:
             content_length = p.content_length
             if self.max_body_size != NO_LIMIT and p.content_length > <unsigned long long>self.max_body_size:
                 return PayloadTooLarge("Content-Length over the body size limit")
-        if http11:
-            keep_alive = not (p.flags & ll.F_CONNECTION_CLOSE)
-        else:
-            keep_alive = bool(p.flags & ll.F_CONNECTION_KEEP_ALIVE)
-        self.events.append(RequestHead(
-            METHOD_BY_NUMBER[p.method],
+        self.events.append(new_head(
+            METHOD_NAMES[p.method],
             latin1(self.buffer, self.url_length),
             HTTP_1_1 if http11 else HTTP_1_0,
             self.field_list(),
-            keep_alive,
+            not (p.flags & ll.F_CONNECTION_CLOSE) if http11 else (p.flags & ll.F_CONNECTION_KEEP_ALIVE) != 0,
             p.upgrade != 0,
             expect_continue,
             (p.flags & ll.F_CHUNKED) != 0,
@@ -385,10 +469,10 @@ cdef class RequestParser:
         self.start_trailers()
         return None
 
-    cdef tuple count_codings(self, Field* field, Py_ssize_t codings, bint final_chunked):
-        """Add one Transfer-Encoding value's codings to the running count and final state."""
+    cdef Py_ssize_t count_codings(self, Field* field, bint* final_chunked) noexcept:
+        """The number of codings in one Transfer-Encoding value; notes if the last is chunked."""
         cdef const char* value = self.buffer + field.value_start
-        cdef Py_ssize_t i = 0, start, stop, n = field.value_length
+        cdef Py_ssize_t i = 0, start, stop, n = field.value_length, codings = 0
         while i <= n:
             start = i
             while i < n and value[i] != b',':
@@ -400,9 +484,9 @@ cdef class RequestParser:
                 stop -= 1
             if stop > start:
                 codings += 1
-                final_chunked = equals_lower(value + start, stop - start, b"chunked", 7)
+                final_chunked[0] = equals_lower(value + start, stop - start, b"chunked", 7)
             i += 1
-        return codings, final_chunked
+        return codings
 
     cdef object finish_message(self, const char* position):
         """Emit MessageEnd (with trailers) and get ready for the next request."""
@@ -413,56 +497,78 @@ cdef class RequestParser:
                 return self.too_large_error()
         if self.field_count:
             trailers = self.field_list()
-        self.events.append(MessageEnd(trailers))
+        self.events.append(new_end(trailers))
         self.reset_message()
         return None
 
     cdef void reset_message(self) noexcept:
-        self.buffer_length = 0
-        self.field_count = 0
         self.url_length = 0
         self.method_length = 0
         self.protocol_length = 0
-        self.last_header_callback = LAST_NONE
         self.in_section = False
         self.section_bytes = 0
         self.in_trailers = False
         self.body_bytes = 0
+        self.start_fields()
 
     cdef void start_trailers(self) noexcept:
+        self.in_trailers = True
+        self.start_fields()
+
+    cdef void start_fields(self) noexcept:
         self.buffer_length = 0
         self.field_count = 0
-        self.last_header_callback = LAST_NONE
-        self.in_trailers = True
+        self.in_field_name = False
 
-    # -- helpers for the callbacks ----------------------------------------------------------
+    # -- helpers for the callbacks: C on the way through, Python objects only on errors --
 
-    cdef int append(self, const char* at, size_t length) except -1:
+    cdef int refuse(self, error_class, str reason) noexcept:
+        """Store an error for feed() to raise; return the code that stops llhttp."""
+        try:
+            self.callback_error = error_class(reason)
+        except BaseException as exc:  # MemoryError
+            self.callback_error = exc
+        return ll.HPE_USER
+
+    cdef int refuse_too_large(self) noexcept:
+        return self.refuse(HeaderFieldsTooLarge,
+                           "trailer section too large" if self.in_trailers else "request head too large")
+
+    cdef inline bint section_too_large(self, const char* reached) noexcept:
+        return self.section_bytes + (reached - self.section_mark) > self.max_header_size
+
+    cdef inline void start_section(self, const char* at) noexcept:
+        self.in_section = True
+        self.section_mark = at
+        self.section_bytes = 0
+
+    cdef int append(self, const char* at, size_t length) noexcept:
+        """Copy into the buffer; return 0, or HPE_USER when out of memory."""
         cdef Py_ssize_t needed = self.buffer_length + <Py_ssize_t>length
-        cdef char* grown
         cdef Py_ssize_t capacity = self.buffer_capacity
+        cdef char* grown
         if needed > capacity:
             while needed > capacity:
                 capacity *= 2
             grown = <char*>PyMem_Realloc(self.buffer, capacity)
             if grown == NULL:
-                raise MemoryError()
+                return self.refuse(MemoryError, "header buffer")
             self.buffer = grown
             self.buffer_capacity = capacity
         memcpy(self.buffer + self.buffer_length, at, length)
         self.buffer_length = needed
         return 0
 
-    cdef int new_field(self) except -1:
+    cdef int new_field(self) noexcept:
         cdef Field* grown
         cdef Field* field
         if self.field_count == self.max_headers:
-            raise HeaderFieldsTooLarge(
-                "too many trailer fields" if self.in_trailers else "too many header fields")
+            return self.refuse(HeaderFieldsTooLarge,
+                               "too many trailer fields" if self.in_trailers else "too many header fields")
         if self.field_count == self.field_capacity:
             grown = <Field*>PyMem_Realloc(self.fields, 2 * self.field_capacity * sizeof(Field))
             if grown == NULL:
-                raise MemoryError()
+                return self.refuse(MemoryError, "header fields")
             self.fields = grown
             self.field_capacity *= 2
         field = &self.fields[self.field_count]
@@ -473,123 +579,102 @@ cdef class RequestParser:
         field.value_length = 0
         return 0
 
-    cdef int check_section(self, const char* reached) except -1:
-        """Raise 431 once the section being read passes max_header_size at ``reached``."""
-        if self.section_bytes + (reached - self.section_mark) > self.max_header_size:
-            raise self.too_large_error()
-        return 0
 
-    cdef int store(self, exc) noexcept:
-        self.callback_error = exc
-        return ll.HPE_USER
-
-
-# -- llhttp callbacks: C only, except for errors, which are stored, never raised ----------
+# -- llhttp callbacks: plain C unless they refuse the input -------------------------------
 
 cdef int on_method(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
     cdef RequestParser self = <RequestParser>parser.data
     cdef Py_ssize_t index
-    try:
-        if not self.in_section:  # the request line starts here
-            self.in_section = True
-            self.section_mark = at
-            self.section_bytes = 0
-        self.check_section(at + length)
-        if self.method_length + <Py_ssize_t>length > MAX_METHOD:
-            length = MAX_METHOD - self.method_length
-        memcpy(self.method + self.method_length, at, length)
-        self.method_length += length
-        index = method_mismatch(self.method, self.method_length)
-        if index >= 0:
-            raise self.method_error(self.method[index])
-    except BaseException as exc:
-        return self.store(exc)
+    if not self.in_section:  # the request line starts here
+        self.start_section(at)
+    if self.section_too_large(at + length):
+        return self.refuse_too_large()
+    if self.method_length + <Py_ssize_t>length > MAX_METHOD:
+        length = MAX_METHOD - self.method_length
+    memcpy(self.method + self.method_length, at, length)
+    self.method_length += length
+    index = method_mismatch(self.method, self.method_length)
+    if index >= 0:
+        if IS_TCHAR[<unsigned char>self.method[index]]:
+            return self.refuse(NotImplementedMethodOrCoding, "unknown method")
+        return self.refuse(BadRequest, "invalid character in method")
     return 0
 
 
 cdef int on_url(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
     cdef RequestParser self = <RequestParser>parser.data
-    try:
-        if self.url_length + <Py_ssize_t>length > self.max_url_size:
-            raise URITooLong("request target too long")
-        self.check_section(at + length)
-        self.append(at, length)
-        self.url_length += length
-    except BaseException as exc:
-        return self.store(exc)
-    return 0
+    if self.url_length + <Py_ssize_t>length > self.max_url_size:
+        return self.refuse(URITooLong, "request target too long")
+    if self.section_too_large(at + length):
+        return self.refuse_too_large()
+    self.url_length += length
+    return self.append(at, length)
 
 
 cdef int on_protocol(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
+    # llhttp also takes RTSP/ and ICE/: only HTTP/ is ours.
     cdef RequestParser self = <RequestParser>parser.data
     cdef size_t i
-    try:
-        self.check_section(at + length)
-        for i in range(length):
-            if self.protocol_length == 4 or at[i] != b"HTTP"[self.protocol_length]:
-                raise BadRequest("Expected HTTP/")
-            self.protocol[self.protocol_length] = at[i]
-            self.protocol_length += 1
-    except BaseException as exc:
-        return self.store(exc)
+    if self.section_too_large(at + length):
+        return self.refuse_too_large()
+    for i in range(length):
+        if self.protocol_length == 4 or at[i] != b"HTTP"[self.protocol_length]:
+            return self.refuse(BadRequest, "Expected HTTP/")
+        self.protocol_length += 1
     return 0
 
 
 cdef int on_version(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
     cdef RequestParser self = <RequestParser>parser.data
-    try:
-        self.check_section(at + length)
-    except BaseException as exc:
-        return self.store(exc)
+    if self.section_too_large(at + length):
+        return self.refuse_too_large()
     return 0
 
 
 cdef int on_version_complete(ll.llhttp_t* parser) noexcept:
     # llhttp has already refused what is not 0.9, 1.x or 2.0; refuse 0.9 and 2.0 too.
-    cdef RequestParser self = <RequestParser>parser.data
     if parser.http_major != 1 or parser.http_minor > 1:
-        return self.store(VersionNotSupported("Invalid HTTP version"))
+        return (<RequestParser>parser.data).refuse(VersionNotSupported, "Invalid HTTP version")
     return 0
 
 
 cdef int on_header_field(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
     cdef RequestParser self = <RequestParser>parser.data
-    try:
-        if self.last_header_callback != LAST_FIELD:
-            if not self.in_section:  # the first trailer field starts the trailer section
-                self.in_section = True
-                self.section_mark = at
-                self.section_bytes = 0
-            self.new_field()
-            self.last_header_callback = LAST_FIELD
-        self.check_section(at + length)
-        self.append(at, length)
-        self.fields[self.field_count - 1].name_length += length
-        self.fields[self.field_count - 1].value_start = self.buffer_length
-    except BaseException as exc:
-        return self.store(exc)
+    cdef Field* field
+    if not self.in_field_name:
+        if not self.in_section:  # the first trailer field starts the trailer section
+            self.start_section(at)
+        if self.new_field():
+            return ll.HPE_USER
+        self.in_field_name = True
+    if self.section_too_large(at + length):
+        return self.refuse_too_large()
+    if self.append(at, length):
+        return ll.HPE_USER
+    field = &self.fields[self.field_count - 1]
+    field.name_length += length
+    field.value_start = self.buffer_length
     return 0
 
 
 cdef int on_header_value(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
     cdef RequestParser self = <RequestParser>parser.data
-    try:
-        self.last_header_callback = LAST_VALUE
-        self.check_section(at + length)
-        self.append(at, length)
-        self.fields[self.field_count - 1].value_length += length
-    except BaseException as exc:
-        return self.store(exc)
+    self.in_field_name = False
+    if self.section_too_large(at + length):
+        return self.refuse_too_large()
+    if self.append(at, length):
+        return ll.HPE_USER
+    self.fields[self.field_count - 1].value_length += length
     return 0
 
 
 cdef int on_header_value_complete(ll.llhttp_t* parser) noexcept:
-    # llhttp keeps trailing whitespace in the value; the field value excludes it.
+    # llhttp keeps the whitespace after a value in it; the field value excludes it.
     cdef RequestParser self = <RequestParser>parser.data
     cdef Field* field = &self.fields[self.field_count - 1]
     while field.value_length and is_ows(self.buffer[field.value_start + field.value_length - 1]):
         field.value_length -= 1
-    self.last_header_callback = LAST_VALUE
+    self.in_field_name = False
     return 0
 
 
@@ -602,7 +687,7 @@ cdef int on_chunk_header(ll.llhttp_t* parser) noexcept:
     cdef RequestParser self = <RequestParser>parser.data
     self.body_bytes += parser.content_length
     if self.max_body_size != NO_LIMIT and self.body_bytes > self.max_body_size:
-        return self.store(PayloadTooLarge("chunked body over the body size limit"))
+        return self.refuse(PayloadTooLarge, "chunked body over the body size limit")
     return 0
 
 
@@ -610,8 +695,9 @@ cdef int on_body(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
     cdef RequestParser self = <RequestParser>parser.data
     try:
         self.events.append(PyBytes_FromStringAndSize(at, length))
-    except BaseException as exc:
-        return self.store(exc)
+    except BaseException as exc:  # MemoryError
+        self.callback_error = exc
+        return ll.HPE_USER
     return 0
 
 
