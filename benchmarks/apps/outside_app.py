@@ -28,12 +28,9 @@ def static(request):
 def add_websocket_echo(server) -> None:
     """Serve ``/ws`` as an echo, when this outside has WebSocket support."""
     try:
-        from outside import WebSocket
+        from outside import WebSocket  # not in 1.5.x, whose WebSocket API differed
     except ImportError:
-        try:
-            from outside.protocol_websocket import WebSocket  # outside 1.5.x
-        except ImportError:
-            return
+        return
 
     def echo_forever(connection):
         while True:
