@@ -111,7 +111,11 @@ class Request:
         request.address = address
         request.scheme = scheme
         request.upgrade = head.upgrade
-        request._set_body(body)
+        if type(body) is bytes:  # the common case, inlined: one Request per request
+            request._content = body
+            request._stream = request._body = request._cookies = request._query = request._params = None
+        else:
+            request._set_body(body)
         return request
 
     @classmethod

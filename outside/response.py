@@ -142,7 +142,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
     if not isinstance(headers, dict):
         raise ResponseError(f"headers must be a dict, not {type(headers).__name__}")
 
-    fields: List[str] = []  # the handler's "Name: value" lines, checked in one pass below
+    lines: List[str] = []  # "Name: value", the handler's first; checked in one pass below
     content_type_field = declared_length = None
     closing = False
     overridden: List[str] = []  # "date"/"server" when the handler set its own
@@ -160,10 +160,9 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
             if lower not in ("date", "server"):
                 continue
             overridden.append(lower)
-        fields.append(f"{name}: {value}")
+        lines.append(f"{name}: {value}")
 
     content = response.content
-    extra: List[str] = []  # fields the server adds
     body: Union[bytes, FileSpan, Iterator[bytes]]
     length: Optional[int] = None  # None: no Content-Length field
     default_type: Optional[str] = None
@@ -186,7 +185,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
         length = len(body)
         default_type = "application/json"
     elif isinstance(content, FilePath):
-        status, body, length = _file_body(content, status, request, config, extra)
+        status, body, length = _file_body(content, status, request, config, lines)
         default_type = content.content_type() if isinstance(body, FileSpan) else None
     elif content is None:
         body = b""
@@ -197,7 +196,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
         if length is not None:
             body = _exactly(content, length)
         elif request.version == "HTTP/1.1":
-            extra.append("Transfer-Encoding: chunked")
+            lines.append("Transfer-Encoding: chunked")
             body = _chunked(content)
         else:  # HTTP/1.0: the end of the body is the end of the connection
             body = _pieces(content)
@@ -206,33 +205,28 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
         raise ResponseError(f"unsupported content type {type(content).__name__}")
 
     if content_type_field is not None:
-        fields.append(content_type_field)
+        lines.append(content_type_field)
     elif default_type is not None:
-        extra.append(f"Content-Type: {default_type}")
+        lines.append(f"Content-Type: {default_type}")
     if length is not None:
-        extra.append(f"Content-Length: {length}")
+        lines.append(f"Content-Length: {length}")
     if response.cookies:
-        extra.extend(_set_cookie_fields(response.cookies))
+        lines.extend(_set_cookie_fields(response.cookies))
     keep_alive = keep_alive and not closing
     if not keep_alive:
-        extra.append("Connection: close")
+        lines.append("Connection: close")
     elif request.version == "HTTP/1.0":
-        extra.append("Connection: keep-alive")
+        lines.append("Connection: keep-alive")
 
-    handler_text = "\r\n".join(fields)
-    if fields and (handler_text.count("\n") != len(fields) - 1 or handler_text.count("\r") != len(fields) - 1
-                   or "\0" in handler_text):
+    own = _date_and_server() if not overridden else _own_fields(overridden)
+    text = "".join((_STATUS_LINES.get(status) or _status_line(status), own, "\r\n".join(lines),
+                    "\r\n\r\n" if lines else "\r\n"))
+    # One scan instead of one per field: every line break must be one of ours.
+    breaks = 2 + (2 if not overridden else own.count("\n")) + len(lines)
+    if text.count("\n") != breaks or text.count("\r") != breaks or "\0" in text:
         raise ResponseError("CR, LF or NUL in a header name or value")
-    parts = [_status_line(status), _date_and_server() if not overridden else _own_fields(overridden)]
-    if fields:
-        parts.append(handler_text)
-        parts.append("\r\n")
-    for field in extra:
-        parts.append(field)
-        parts.append("\r\n")
-    parts.append("\r\n")
     try:
-        head = "".join(parts).encode("latin-1")
+        head = text.encode("latin-1")
     except UnicodeEncodeError as exc:
         raise ResponseError("a header holds characters outside latin-1") from exc
 
@@ -245,7 +239,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
 
 
 def _file_body(file: FilePath, status: int, request: Request, config: Dict[str, Any],
-               extra: List[str]) -> tuple:
+               lines: List[str]) -> tuple:
     """(status, body, length) for a file; validators, preconditions and ranges for 200s."""
     try:
         if status != 200:
@@ -256,7 +250,7 @@ def _file_body(file: FilePath, status: int, request: Request, config: Dict[str, 
         plan = plan_file(file, request.method, request.headers, min_range_size)
     except OSError as exc:
         raise ResponseError(f"cannot send the file: {exc.strerror or type(exc).__name__}") from exc
-    extra.extend(f"{name}: {value}" for name, value in plan.headers)
+    lines.extend(f"{name}: {value}" for name, value in plan.headers)
     if plan.span is not None:
         return plan.status, plan.span, plan.span.count
     if plan.status == 304:
