@@ -374,7 +374,8 @@ def collapsed_hotspots(collapsed: str, top: int = 12) -> Tuple[int, List[Tuple[s
         if not stack or not count_text.isdigit():
             continue
         count = int(count_text)
-        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+        # py-spy puts the process first with --subprocesses; line numbers would split a function
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";") if not frame.startswith("process ")]
         total += count
         own[frames[-1]] += count
         for frame in set(frames):
@@ -476,6 +477,11 @@ def raise_fd_limit() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
 
 
+def interrupt(signum: int, frame: object) -> None:
+    """SIGTERM ends a run the way Ctrl-C does: through the cleanup that stops the servers."""
+    raise KeyboardInterrupt
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -520,7 +526,7 @@ class Runner:
                 reason = check_answers(server, group, static_dir, body)
                 if reason:
                     self.broken[(contender.name, group)] = reason
-                    self.skipped.append(f"{contender.label}, {group} workloads: wrong answer ({reason})")
+                    self.skipped.append(f"{contender.label}: left out of the {group} workloads, wrong answer ({reason})")
             log(f"started {contender.label} on port {server.launch.port}")
 
     def rounds(self, script: Path) -> None:
@@ -598,7 +604,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     contenders, workloads = select(args.only)
     raise_fd_limit()
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, interrupt)
     scratch = Path(tempfile.mkdtemp(prefix="outside-bench-"))
     scratch.chmod(0o755)  # nginx workers run as an unprivileged user and must read the files
     runner = Runner(args, contenders, workloads, scratch)
