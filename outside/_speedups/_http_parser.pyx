@@ -241,6 +241,7 @@ cdef class RequestParser:
     cdef Py_ssize_t field_capacity
     cdef bint in_field_name       # the last header callback was a name, not a value
     cdef Py_ssize_t url_length
+    cdef const char* feed_end     # the end of the data being parsed
     cdef char method[MAX_METHOD]
     cdef Py_ssize_t method_length
     cdef Py_ssize_t protocol_length
@@ -251,7 +252,7 @@ cdef class RequestParser:
     cdef Py_ssize_t section_bytes
     cdef const char* section_mark
     cdef bint in_trailers
-    cdef long long body_bytes
+    cdef unsigned long long body_bytes  # chunk sizes so far, counted when there is a limit
 
     def __cinit__(self):
         self.buffer = NULL
@@ -324,6 +325,7 @@ cdef class RequestParser:
         cdef ll.llhttp_errno_t errno
         cdef list events = []
         self.events = events
+        self.feed_end = end
         if self.in_section:
             self.section_mark = start
         while True:
@@ -382,9 +384,9 @@ cdef class RequestParser:
         if errno == ll.HPE_INVALID_METHOD:
             return self.method_error(position[0])
         reason = ll.llhttp_get_error_reason(&self.parser).decode("latin-1")
-        if errno == ll.HPE_INVALID_VERSION:
-            return VersionNotSupported(reason)
-        return BadRequest(reason)
+        if errno == ll.HPE_INVALID_VERSION and reason == "Invalid HTTP version":
+            return VersionNotSupported(reason)  # well formed, but not 0.9, 1.x or 2.0
+        return BadRequest(reason)  # including malformed versions: syntax, not a version
 
     cdef object method_error(self, char failing):
         if IS_TCHAR[<unsigned char>failing]:
@@ -607,6 +609,10 @@ cdef int on_url(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
         return self.refuse(URITooLong, "request target too long")
     if self.section_too_large(at + length):
         return self.refuse_too_large()
+    # A span that ends inside this feed ends on the byte after the URL. A line end there
+    # is an HTTP/0.9 request (no version), which llhttp accepts and we do not.
+    if at + length < self.feed_end and (at[length] == b'\r' or at[length] == b'\n'):
+        return self.refuse(BadRequest, "missing HTTP version")
     self.url_length += length
     return self.append(at, length)
 
@@ -684,10 +690,12 @@ cdef int on_headers_complete(ll.llhttp_t* parser) noexcept:
 
 
 cdef int on_chunk_header(ll.llhttp_t* parser) noexcept:
+    # parser.content_length is this chunk's size; body_bytes never passes the limit.
     cdef RequestParser self = <RequestParser>parser.data
-    self.body_bytes += parser.content_length
-    if self.max_body_size != NO_LIMIT and self.body_bytes > self.max_body_size:
-        return self.refuse(PayloadTooLarge, "chunked body over the body size limit")
+    if self.max_body_size != NO_LIMIT:
+        if parser.content_length > <unsigned long long>self.max_body_size - self.body_bytes:
+            return self.refuse(PayloadTooLarge, "chunked body over the body size limit")
+        self.body_bytes += parser.content_length
     return 0
 
 
