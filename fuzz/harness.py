@@ -36,7 +36,7 @@ def chunkings(data: bytes) -> List[List[bytes]]:
 
 
 def instrumented_imports() -> ContextManager:
-    """Instrument outside's Python modules imported inside this block for coverage.
+    """Instrument the Python modules of outside and of the oracles imported in this block.
 
     Without atheris (the regression tests replay harnesses in a plain environment)
     the block imports normally.
@@ -45,7 +45,7 @@ def instrumented_imports() -> ContextManager:
         import atheris
     except ImportError:
         return contextlib.nullcontext()
-    return atheris.instrument_imports(include=["outside"])
+    return atheris.instrument_imports(include=["outside", "fuzz"])
 
 
 def run(check: Callable[[bytes], None]) -> None:

@@ -8,8 +8,7 @@ from .harness import chunkings, instrumented_imports, run
 
 with instrumented_imports():
     from outside.speedups import RequestParserC, RequestParserPy
-
-from .http_outcome import ContractViolation, parse, split_input  # noqa: E402
+    from .http_outcome import ContractViolation, parse, split_input
 
 if RequestParserC is None:
     raise SystemExit("the C request parser is not built (python setup.py build_ext --inplace)")

@@ -4,10 +4,11 @@ Coverage of the C code needs a build with ``-fsanitize=fuzzer-no-link``, which
 ``scripts/sanitize.sh`` makes (with ASan and UBSan). Run:
 ``python -m fuzz.http_parser_c [libFuzzer options] [corpus dirs]``.
 """
-from outside.speedups import RequestParserC
+from .harness import instrumented_imports, run
 
-from .harness import run
-from .http_outcome import self_consistency_check
+with instrumented_imports():
+    from outside.speedups import RequestParserC
+    from .http_outcome import self_consistency_check
 
 if RequestParserC is None:
     raise SystemExit("the C request parser is not built (python setup.py build_ext --inplace)")

@@ -6,8 +6,7 @@ from .harness import instrumented_imports, run
 
 with instrumented_imports():
     from outside.speedups import RequestParserPy
-
-from .http_outcome import self_consistency_check  # noqa: E402
+    from .http_outcome import self_consistency_check
 
 check = self_consistency_check(RequestParserPy)
 

@@ -59,6 +59,8 @@ say "copying the tree to $WORK"
 (cd "$ROOT" && tar --exclude=.git --exclude='.venv*' --exclude=build --exclude='*.so' \
    --exclude='fuzz/runs' --exclude='fuzz/artifacts' -cf - .) | (cd "$WORK" && tar -xf -)
 rm -f "$WORK"/outside/_speedups/*.c  # force Cython to regenerate, no stale C
+# build_ext needs setup.py alone; older setuptools reject pyproject's PEP 639 license field.
+rm -f "$WORK/pyproject.toml"
 
 say "building with $CC: $SANITIZERS"
 (cd "$WORK" && CC="$CC" LDSHARED="$CC -shared" \
