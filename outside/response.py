@@ -40,8 +40,9 @@ class Response:
     honoured; ``Set-Cookie`` is refused: put cookies in ``cookies``). ``content``: ``str``
     (sent UTF-8, default ``text/plain; charset=utf-8``), ``bytes`` (default
     ``text/plain``), ``dict`` (sent as JSON, default ``application/json``), ``FilePath``
-    (streamed from disk, type guessed from the name) or an iterable of ``bytes`` pieces
-    (sent chunked, or as is when ``headers`` has a ``Content-Length``). ``cookies``: name ->
+    (streamed from disk, type guessed from the name), a list or tuple of ``bytes`` pieces
+    (joined) or any other iterable of them, e.g. a generator (sent as it is produced:
+    chunked, or as is when ``headers`` has a ``Content-Length``). ``cookies``: name ->
     ``ResponseCookie`` (or a plain value string).
     """
 
@@ -63,8 +64,10 @@ class Rendered:
 
     ``head``: the status line and header section, ``bytes``, ending with the blank line.
     ``body``: ``bytes`` (possibly empty), a ``FileSpan`` to send with ``socket.sendfile``,
-    or an iterator of wire-ready ``bytes`` (chunk framing included when chunked; it may
-    raise ``ResponseError`` midway, after which the connection must be closed).
+    or an iterator of wire-ready ``bytes`` (chunk framing included when chunked). The
+    iterator may raise midway (``ResponseError`` for a wrong length or piece, or the
+    handler's generator's own exception): the connection must then be closed, and the
+    iterator closed (``close()``) when it is abandoned, so the generator can clean up.
     ``keep_alive``: whether the connection may carry another request afterwards.
     ``status``: the status code sent (a file response may turn 200 into 206/304/412/416).
     """
@@ -79,18 +82,18 @@ class Rendered:
         self.status = status
 
 
-_date_second = -1
-_date_field = ""
+_date_cache = (-1, "")  # (second, fields): one tuple, so threads never see half an update
 
 
 def _date_and_server() -> str:
     """The ``Date`` and ``Server`` fields, formatted once per second."""
-    global _date_second, _date_field
+    global _date_cache
     now = int(time.time())
-    if now != _date_second:
-        _date_field = f"Date: {formatdate(now, usegmt=True)}\r\nServer: outside\r\n"
-        _date_second = now
-    return _date_field
+    second, fields = _date_cache
+    if now != second:
+        fields = f"Date: {formatdate(now, usegmt=True)}\r\nServer: outside\r\n"
+        _date_cache = (now, fields)
+    return fields
 
 
 def _own_fields(overridden: List[str]) -> str:
@@ -190,6 +193,10 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
     elif content is None:
         body = b""
         length = 0
+    elif isinstance(content, (list, tuple)):  # pieces already in memory: checked and sent at once
+        body = b"".join([_as_bytes(piece) for piece in content])
+        length = len(body)
+        default_type = "text/plain"
     elif hasattr(content, "__iter__"):
         default_type = "text/plain"
         length = _declared_length(declared_length)

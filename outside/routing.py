@@ -9,8 +9,8 @@ class PrefixRouter:
 
     With ``/`` and ``/api``: ``/api/users`` goes to ``/api``, ``/x`` to ``/``. Matching is
     plain string prefix (``/api`` also matches ``/apiary``), as in 1.5.x. ``routes`` is
-    the live dict route -> target; change it through ``add``/``remove`` so the lookup
-    order stays current.
+    the live dict route -> target; ``add``/``remove`` keep the lookup order current (a
+    route added to or deleted from the dict directly is noticed on the next match).
     """
 
     def __init__(self) -> None:
@@ -32,9 +32,13 @@ class PrefixRouter:
         target = self.routes.get(path)
         if target is not None:
             return target
+        if len(self._longest_first) != len(self.routes):  # 1.5.x code may edit ``_routes`` directly
+            self._reorder()
         for route in self._longest_first:
             if path.startswith(route):
-                return self.routes[route]
+                target = self.routes.get(route)
+                if target is not None:
+                    return target
         return None
 
     def _reorder(self) -> None:

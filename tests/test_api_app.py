@@ -84,6 +84,14 @@ def test_remove_and_replace_routes(app):
         app.remove_route("/a")
 
 
+def test_routes_dict_edited_directly(app):
+    app.set_route("/", text_of("root"))
+    app._routes["/direct"] = text_of("direct")
+    assert app.dispatch(make_request("/direct/x")).content == "direct"
+    del app._routes["/direct"]
+    assert app.dispatch(make_request("/direct/x")).content == "root"
+
+
 def test_route_decorator(app):
     @app.route("/d")
     def handler(request):

@@ -161,9 +161,15 @@ def test_generator_chunked_in_http11():
     assert rendered.keep_alive is True
 
 
-def test_list_content_is_an_iterable_of_pieces():
-    rendered = render(Response(200, {}, [b"ab", b"c"]), GET, True, CONFIG)
-    assert b"".join(rendered.body) == b"2\r\nab\r\n1\r\nc\r\n0\r\n\r\n"
+@pytest.mark.parametrize("content", [[b"ab", "c"], (b"a", bytearray(b"bc"))])
+def test_list_or_tuple_of_pieces_is_joined(content):
+    rendered = render(Response(200, {}, content), GET, True, CONFIG)
+    assert rendered.body == b"abc" and fields(rendered)["content-length"] == ["3"]
+
+
+def test_list_of_non_bytes_is_refused_before_sending():
+    with pytest.raises(ResponseError):
+        render(Response(200, {}, [1, 2, 3]), GET, True, CONFIG)
 
 
 def test_empty_generator_is_just_the_last_chunk():
