@@ -4,8 +4,8 @@ from __future__ import annotations
 import re
 from typing import Dict, Optional
 
-# RFC 9110 token: what a cookie name (RFC 6265 section 4.1.1) may contain.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+from .headers import TOKEN
+
 # Characters that would end the cookie or the header line early if sent in an attribute.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f;]")
 _ESCAPE = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))", re.DOTALL)
@@ -65,7 +65,7 @@ class ResponseCookie:
         Raises ``ValueError`` for a name that is not a token, or a value or attribute
         holding ``;`` or a control character (they would inject attributes or headers).
         """
-        if not isinstance(name, str) or not _TOKEN.match(name):
+        if not isinstance(name, str) or not TOKEN.match(name):
             raise ValueError(f"invalid cookie name {name!r}")
         parts = [f"{name}={_checked(str(self.value))}"]
         if self.max_age is not None:

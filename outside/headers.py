@@ -1,9 +1,12 @@
 """A header dict that is case-insensitive on lookup and keeps the names as sent."""
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 _MISSING = object()
+# RFC 9110 section 5.6.2: what a field name (and a cookie name) may be made of.
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 
 
 class Headers(dict):

@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
-from email.utils import formatdate
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
 
 from .cookies import ResponseCookie
-from .files import FilePath, FileSpan, plan_file
+from .files import FilePath, FileSpan, http_date, plan_file
+from .headers import TOKEN
 from .request import Request
 from .status import get_description
 
 _MB = 1024 * 1024
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _CHECKED_NAMES: Dict[str, str] = {}  # valid header name -> its lower case; most repeat on every response
 _STATUS_LINES: Dict[int, str] = {}
 _NO_BODY_STATUSES = frozenset((204, 304))
@@ -91,7 +89,7 @@ def _date_and_server() -> str:
     now = int(time.time())
     second, fields = _date_cache
     if now != second:
-        fields = f"Date: {formatdate(now, usegmt=True)}\r\nServer: outside\r\n"
+        fields = f"Date: {http_date(now)}\r\nServer: outside\r\n"
         _date_cache = (now, fields)
     return fields
 
@@ -102,16 +100,14 @@ def _own_fields(overridden: List[str]) -> str:
     return "".join(line + "\r\n" for line in lines if line.split(":", 1)[0].lower() not in overridden)
 
 
-def _status_line(status: int) -> str:
-    line = _STATUS_LINES.get(status)
-    if line is None:
-        line = _STATUS_LINES[status] = f"HTTP/1.1 {status} {get_description(status)}\r\n"
+def _new_status_line(status: int) -> str:
+    line = _STATUS_LINES[status] = f"HTTP/1.1 {status} {get_description(status)}\r\n"
     return line
 
 
 def _checked_lower(name: Any) -> str:
     """``name`` in lower case, once it is known to be a token."""
-    if not isinstance(name, str) or not _TOKEN.match(name):
+    if not isinstance(name, str) or not TOKEN.match(name):
         raise ResponseError(f"invalid header name {name!r}")
     lower = name.lower()
     if len(_CHECKED_NAMES) < 4096:
@@ -226,7 +222,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
         lines.append("Connection: keep-alive")
 
     own = _date_and_server() if not overridden else _own_fields(overridden)
-    text = "".join((_STATUS_LINES.get(status) or _status_line(status), own, "\r\n".join(lines),
+    text = "".join((_STATUS_LINES.get(status) or _new_status_line(status), own, "\r\n".join(lines),
                     "\r\n\r\n" if lines else "\r\n"))
     # One scan instead of one per field: every line break must be one of ours.
     breaks = 2 + (2 if not overridden else own.count("\n")) + len(lines)
