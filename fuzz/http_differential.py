@@ -6,7 +6,7 @@ difference in events, error class/status or upgrade bytes is a finding. Run:
 """
 from .harness import chunkings, instrumented_imports, run
 
-with instrumented_imports():
+with instrumented_imports(enabled=__name__ == "__main__"):
     from outside.speedups import RequestParserC, RequestParserPy
     from .http_outcome import ContractViolation, parse, split_input
 

@@ -6,7 +6,7 @@ Coverage of the C code needs a build with ``-fsanitize=fuzzer-no-link``, which
 """
 from .harness import instrumented_imports, run
 
-with instrumented_imports():
+with instrumented_imports(enabled=__name__ == "__main__"):
     from outside.speedups import RequestParserC
     from .http_outcome import self_consistency_check
 

@@ -5,7 +5,7 @@ Coverage of the C code needs the build of ``scripts/sanitize.sh``. Run:
 """
 from .harness import instrumented_imports, run
 
-with instrumented_imports():
+with instrumented_imports(enabled=__name__ == "__main__"):
     from outside.speedups import WebSocketFramesC
     from .ws_outcome import self_consistency_check
 

@@ -4,7 +4,7 @@ Run: ``python -m fuzz.ws_frames_py [libFuzzer options] [corpus dirs]``.
 """
 from .harness import instrumented_imports, run
 
-with instrumented_imports():
+with instrumented_imports(enabled=__name__ == "__main__"):
     from outside.speedups import WebSocketFramesPy
     from .ws_outcome import self_consistency_check
 

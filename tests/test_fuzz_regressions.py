@@ -1,0 +1,65 @@
+"""What fuzzing found, replayed through the oracle of the harness that found it.
+
+Each finding is the exact input (configuration byte first, see ``fuzz/README.md``).
+One not fixed yet is marked ``xfail(strict=True)`` with what goes wrong, so the test
+fails (XPASS) the day it is fixed and the mark must go. The seed corpora are replayed
+too: every oracle must hold on every input written for the project.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Callable, NamedTuple, Optional
+
+import pytest
+
+import outside.speedups as speedups
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the fuzz package lives beside tests/, outside the installed one
+
+CORPUS = ROOT / "fuzz" / "corpus"
+TARGETS = {
+    "http": ("http_parser_py", "http_parser_c", "http_differential"),
+    "websocket": ("ws_frames_py", "ws_frames_c", "ws_differential"),
+}
+
+
+def oracle(target: str) -> Callable[[bytes], None]:
+    """The harness's one-input check; skipped when it needs a compiled twin that is absent."""
+    compiled = {"http": speedups.RequestParserC,
+                "ws": speedups.WebSocketFramesC and speedups.WebSocketMaskC}[target.split("_")[0]]
+    if not target.endswith("_py") and compiled is None:
+        pytest.skip("the compiled twins are not built")
+    return importlib.import_module(f"fuzz.{target}").check
+
+
+class Finding(NamedTuple):
+    target: str
+    data: bytes
+    unfixed: Optional[str] = None  # what is still wrong, while it is
+
+
+FINDINGS = {
+}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=finding.unfixed))
+    if finding.unfixed else name
+    for name, finding in FINDINGS.items()
+])
+def test_finding(name: str) -> None:
+    finding = FINDINGS[name]
+    oracle(finding.target)(finding.data)
+
+
+@pytest.mark.parametrize("target,seed", [
+    (target, seed.name)
+    for family, targets in TARGETS.items() for target in targets
+    for seed in sorted((CORPUS / family).iterdir())
+])
+def test_seed(target: str, seed: str) -> None:
+    family = next(family for family, targets in TARGETS.items() if target in targets)
+    oracle(target)((CORPUS / family / seed).read_bytes())
