@@ -246,10 +246,16 @@ class OutsideHTTP(BaseApp):
 
 class OutsideHTTP_Redirect(BaseApp):
     """A server answering every request with 301 to ``destination`` + the request path
-    without its leading ``/`` (query included): typically port 80 to the https site."""
+    without its leading ``/`` (query included): typically port 80 to the https site.
+
+    A destination with no path at all (``https://example.com``) gets its ``/``: pasted
+    onto the bare host, a path like ``/@evil.com`` would send clients to another host.
+    """
 
     def __init__(self, host: Tuple[str, int], destination: str) -> None:
         super().__init__(host)
+        if "://" in destination and not urlsplit(destination).path:
+            destination += "/"
         self.destination = destination
 
     def location(self, request: Request) -> str:

@@ -264,7 +264,10 @@ def test_websocket_route():
     ("https://example.com/", "/caf%C3%A9", "https://example.com/caf%C3%A9"),
     ("https://example.com/", "http://example.com/x?y", "https://example.com/x?y"),
     ("https://example.com/", "*", "https://example.com/"),
-    ("https://example.com", "/a", "https://example.coma"),  # as 1.5.x: destination usually ends with /
+    ("https://example.com", "/a", "https://example.com/a"),
+    ("https://example.com", "/@evil.com/", "https://example.com/@evil.com/"),  # no open redirect
+    ("https://example.com/app/", "/x", "https://example.com/app/x"),
+    ("https://example.com/app", "/x", "https://example.com/appx"),  # as 1.5.x: a path is kept as given
 ])
 def test_redirect(destination, target, location):
     redirect = OutsideHTTP_Redirect(("127.0.0.1", 0), destination)
