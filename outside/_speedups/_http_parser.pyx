@@ -41,7 +41,8 @@ cdef extern from "Python.h":
         PyMemberDef* d_member
     object PyType_GenericAlloc(PyTypeObject* type, Py_ssize_t nitems)
     void PyObject_GC_UnTrack(object)
-    int T_OBJECT_EX
+
+DEF T_OBJECT_EX = 16  # the member type of a __slots__ entry (Py_T_OBJECT_EX in 3.12+)
 
 
 # The methods this server accepts: llhttp's HTTP set, without the RTSP-only methods and
