@@ -4,6 +4,8 @@ from __future__ import annotations
 from http.cookies import SimpleCookie
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from outside import ResponseCookie
 from outside.cookies import parse_cookie
@@ -65,3 +67,17 @@ def test_max_age_zero_is_written():
 def test_injection_refused(name, cookie):
     with pytest.raises(ValueError):
         cookie.header_value(name)
+
+
+cookie_names = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-", min_size=1, max_size=10)
+cookie_values = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=20)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(cookie_names, cookie_values, min_size=1, max_size=5))
+def test_parse_round_trips_simplecookie_output(cookies):
+    jar = SimpleCookie()
+    for name, value in cookies.items():
+        jar[name] = value
+    header = "; ".join(morsel.OutputString() for morsel in jar.values())
+    assert parse_cookie(header) == cookies

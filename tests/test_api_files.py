@@ -5,6 +5,8 @@ import os
 import time
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from outside import FilePath, Request, Response
 from outside.config import default_config
@@ -256,3 +258,24 @@ def test_parse_range_directly(field, size, expected):
 ])
 def test_parse_http_date(text, expected):
     assert parse_http_date(text) == expected
+
+
+@given(size=st.integers(0, 300), first=st.one_of(st.none(), st.integers(0, 400)),
+       last=st.one_of(st.none(), st.integers(0, 400)))
+def test_parse_range_matches_rfc9110_arithmetic(size, first, last):
+    """``bytes=first-last`` / ``bytes=-suffix`` against the rules of RFC 9110 section 14.1.2."""
+    assume(first is not None or last is not None)
+    field = f"bytes={'' if first is None else first}-{'' if last is None else last}"
+    result = parse_range(field, size)
+    if first is None:  # suffix: the last `last` bytes
+        expected = UNSATISFIABLE if last == 0 or size == 0 else (max(0, size - last), size)
+    elif last is not None and last < first:
+        expected = None
+    elif first >= size:
+        expected = UNSATISFIABLE
+    else:
+        expected = (first, size if last is None else min(last + 1, size))
+    assert result == expected
+    if isinstance(result, tuple):
+        start, end = result
+        assert 0 <= start < end <= size

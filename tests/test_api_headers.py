@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from outside import get_insensitive_header
 from outside.headers import Headers
@@ -75,3 +77,32 @@ def test_get_insensitive_header_returns_value(headers):
     assert get_insensitive_header(headers, "USER-AGENT") == "my-app"
     assert get_insensitive_header(headers, "Content-Type") == "application/json"
     assert get_insensitive_header(headers, "Accept") is None
+
+
+names = st.sampled_from(["Host", "host", "HOST", "Accept", "accept", "X-Id", "x-id", "Cookie"])
+operations = st.lists(st.tuples(st.sampled_from(["set", "del", "pop", "setdefault"]), names,
+                                st.text(max_size=3)), max_size=30)
+
+
+@given(operations)
+def test_behaves_like_a_dict_keyed_by_lower_case(ops):
+    """Against a model: a plain dict keyed by the lower-case name, remembering the spelling."""
+    headers, model = Headers(), {}
+    for op, name, value in ops:
+        key = name.lower()
+        if op == "set":
+            headers[name] = value
+            model[key] = (name, value)
+        elif op == "del":
+            if key in model:
+                del headers[name]
+                del model[key]
+        elif op == "pop":
+            assert headers.pop(name, None) == (model.pop(key, (None, None))[1])
+        else:
+            expected = model.setdefault(key, (name, value))[1]
+            assert headers.setdefault(name, value) == expected
+        assert len(headers) == len(model)
+        assert sorted(headers.items()) == sorted(model.values())
+        for candidate in ("host", "ACCEPT", "x-ID", "cookie"):
+            assert headers.get(candidate) == model.get(candidate.lower(), (None, None))[1]
