@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import socket
 import ssl
+import struct
 import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Deque, Optional, Union
@@ -35,6 +36,7 @@ logger = logging.getLogger("outside")
 
 LINGER = 2.0  # seconds to drain a client's input after an error, so it reads our answer
 _UNPARSED = Request.blank()  # stands for a request that could not be parsed when rendering
+_RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 _SERVER_ERROR = (b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
                  b"Connection: close\r\n\r\n")
 
@@ -179,6 +181,9 @@ class Connection:
         if type(body) is BodyStream and not body.finished:
             keep_alive = False  # the unread rest of the body cannot be skipped safely
             error = body.error or self.error  # a malformed body wins even if unread
+            if isinstance(error, OSError):  # the client stalled or vanished mid-body
+                self.close()
+                return False
             if isinstance(error, HttpParserError):
                 response = worker.app.error_response(error.status, request, error.reason)
         sent = self.send_response(response, request, keep_alive)
@@ -202,7 +207,7 @@ class Connection:
             self._write(rendered)
         except (OSError, EOFError, ResponseError) as exc:  # ClientTimeout included
             logger.debug("writing to %s failed: %s", self.address, exc)
-            self.close()
+            self.abort()
             return None
         if self.worker.access_log:
             log_access(self.address, request, rendered)
@@ -255,6 +260,15 @@ class Connection:
         self.closing = True
         self.events.clear()
         self.deadline = time.monotonic() + LINGER
+
+    def abort(self) -> None:
+        """Close with a reset: drop what the kernel still holds for a client that
+        stopped reading (a plain close would keep trickling it out)."""
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, _RESET)
+        except OSError:
+            pass
+        self.close()
 
     def close(self) -> None:
         if not self.closed:

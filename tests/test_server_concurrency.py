@@ -1,0 +1,81 @@
+"""Blocking handlers, many clients, max_workers backpressure, no leaked descriptors."""
+from __future__ import annotations
+
+import concurrent.futures
+import time
+
+import pytest
+import requests
+
+from servers import Wire, open_fds, start_app
+
+APP = """
+def hello(request):
+    return Response(200, {}, "hello")
+
+def sleep(request):
+    time.sleep(float(request.params.get("s", "1")))
+    return Response(200, {}, "slept")
+
+app.set_route("/", hello)
+app.set_route("/sleep", sleep)
+"""
+
+
+@pytest.fixture(scope="module")
+def server():
+    with start_app(APP, {"max_workers": 8}) as running:
+        yield running
+
+
+def test_a_sleeping_handler_does_not_delay_other_clients(server):
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(requests.get, server.url + "/sleep?s=2", timeout=10)
+        time.sleep(0.2)
+        started = time.monotonic()
+        for _ in range(20):
+            assert requests.get(server.url + "/", timeout=10).text == "hello"
+        assert time.monotonic() - started < 1.5
+        assert slow.result().text == "slept"
+
+
+def test_200_concurrent_clients_are_all_answered(server):
+    def client(index: int) -> str:
+        with Wire(server.address) as wire:
+            for _ in range(3):
+                wire.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+                assert wire.read_response().body == b"hello"
+            return "ok"
+
+    with concurrent.futures.ThreadPoolExecutor(200) as pool:
+        assert list(pool.map(client, range(200))) == ["ok"] * 200
+
+
+def test_connections_beyond_max_workers_wait_instead_of_being_dropped():
+    with start_app(APP, {"max_workers": 2}) as running:
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            started = time.monotonic()
+            futures = [pool.submit(requests.get, running.url + "/sleep?s=0.5", timeout=20)
+                       for _ in range(6)]
+            assert [f.result().text for f in futures] == ["slept"] * 6
+            # two at a time: three rounds of half a second
+            assert time.monotonic() - started >= 1.4
+
+
+def test_no_descriptor_leaks_after_10000_requests(server):
+    before = open_fds(server.pid)
+
+    def batch(index: int) -> None:
+        with Wire(server.address) as wire:  # 50 connections of 100 pipelined requests
+            wire.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n" * 100)
+            for _ in range(100):
+                assert wire.read_response().status == 200
+
+    with concurrent.futures.ThreadPoolExecutor(10) as pool:
+        list(pool.map(batch, range(50)))
+    for _ in range(50):  # and 50 short-lived connections with one request each
+        requests.get(server.url + "/", headers={"Connection": "close"}, timeout=10)
+    deadline = time.monotonic() + 5
+    while open_fds(server.pid) > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert open_fds(server.pid) <= before
