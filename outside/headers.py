@@ -125,6 +125,10 @@ class Headers(dict):
     def copy(self) -> "Headers":
         return Headers(self)
 
+    def __reduce__(self) -> Tuple[type, Tuple[list]]:
+        # The default would restore the items before ``_lower``, which ``__setitem__`` needs.
+        return (Headers, (list(self.items()),))
+
     def __repr__(self) -> str:
         return f"Headers({dict.__repr__(self)})"
 

@@ -1,6 +1,9 @@
 """The case-insensitive header dict and ``get_insensitive_header``."""
 from __future__ import annotations
 
+import copy
+import pickle
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -60,6 +63,14 @@ def test_from_pairs_joins_repeats():
     assert dict(headers) == {"Accept": "a, b", "Host": "h", "Cookie": "x=1; y=2"}
     headers["ACCEPT"] = "c"
     assert dict(headers) == {"Host": "h", "Cookie": "x=1; y=2", "ACCEPT": "c"}
+
+
+def test_copy_and_pickle():
+    headers = Headers.from_pairs([("Content-Type", "a"), ("X-A", "1")])
+    for clone in (copy.copy(headers), copy.deepcopy(headers), pickle.loads(pickle.dumps(headers))):
+        assert type(clone) is Headers and clone == headers and clone["content-type"] == "a"
+        clone["x-a"] = "2"
+        assert list(clone) == ["Content-Type", "x-a"] and headers["X-A"] == "1"
 
 
 def test_equality_and_repr():
