@@ -34,7 +34,14 @@ class Headers(dict):
         it). The first occurrence's case names the entry.
         """
         headers = cls.__new__(cls)
-        lower: Dict[str, str] = {}
+        if not isinstance(pairs, list):
+            pairs = list(pairs)
+        lower = {name.lower(): name for name, _ in pairs}
+        if len(lower) == len(pairs):  # no repeated name: the usual case, done in C
+            dict.update(headers, pairs)
+            headers._lower = lower
+            return headers
+        lower = {}
         for name, value in pairs:
             key = name.lower()
             raw = lower.get(key)
