@@ -45,7 +45,7 @@ class DefaultErrorHandler:
 
 
 def _checked_response(result: Any) -> Response:
-    """``result`` if it is a sendable ``Response``; ``TypeError`` otherwise."""
+    """``result`` if it is a sendable ``Response``; ``TypeError``/``ValueError`` otherwise."""
     if not isinstance(result, Response):
         raise TypeError(f"a handler returned {type(result).__name__}, not a Response")
     if not isinstance(result.headers, dict):
@@ -64,8 +64,9 @@ def call_error_handler(error_routes: Dict[int, ErrorHandler], status: int,
                        request: Request, message: Optional[str] = None) -> Response:
     """The response of the error handler for ``status``; never raises.
 
-    A status without a handler uses the built-in one; a handler that raises or returns
-    something unsendable is logged and replaced by the built-in one.
+    A status without a handler uses the built-in one. A handler that raises or returns
+    something unsendable is logged and replaced by the 500 handler (by the built-in
+    one when the failing handler is the 500 handler itself).
     """
     handler = error_routes.get(status)
     if handler is not None:
