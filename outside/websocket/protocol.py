@@ -43,35 +43,35 @@ class State(enum.Enum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True)
+@dataclass
 class TextMessage:
     """A whole text message (fragments joined), decoded."""
 
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass
 class BinaryMessage:
     """A whole binary message (fragments joined)."""
 
     data: bytes
 
 
-@dataclass(frozen=True)
+@dataclass
 class Ping:
     """A ping; the pong answering it is already queued in ``data_to_send``."""
 
     payload: bytes
 
 
-@dataclass(frozen=True)
+@dataclass
 class Pong:
     """A pong: an answer to our ping, or an unsolicited heartbeat (harmless either way)."""
 
     payload: bytes
 
 
-@dataclass(frozen=True)
+@dataclass
 class Close:
     """The peer's close frame. ``code`` is 1005 when the frame carried none."""
 
@@ -101,12 +101,14 @@ class WebSocketProtocol:
         self.close_code: Optional[int] = None    # from the peer's close frame
         self.close_reason: Optional[str] = None
         self._frames = frames or WebSocketFrames
-        self._parser = self._frames.FrameParser(masked=not is_client,
-                                                allow_rsv1=deflate is not None)
+        self._serialize = self._frames.serialize_frame
         self._deflate = PerMessageDeflate(deflate, is_server=not is_client) if deflate else None
-        # Wire bytes a compressed message may take: its limit plus deflate's worst case.
+        # Wire bytes a message may take: its limit, plus deflate's worst case if compressed.
         self._wire_limit = UNLIMITED if max_size is None else (
             max_size + max_size // 1000 + 1024 if deflate else max_size)
+        self._parser = self._frames.FrameParser(masked=not is_client,
+                                                allow_rsv1=deflate is not None,
+                                                max_payload=self._wire_limit)
         self._output: List[bytes] = []
         self._close_sent = False
         self._failure: Optional[ProtocolError] = None
@@ -129,12 +131,22 @@ class WebSocketProtocol:
         parser = self._parser
         parser.feed(data)
         events: List[Event] = []
+        # Without deflate the parser's limit is exact, so a whole message in one frame
+        # needs no more checks: the fast path, inlined, for small-message traffic.
+        plain = self._deflate is None
         try:
             while self.state is not State.CLOSED:
-                parser.max_payload = max(self._wire_limit - self._message_wire, 0)
                 frame = parser.next_frame()
                 if frame is None:
                     break
+                opcode = frame.opcode
+                if plain and frame.fin and self._message_opcode is None:
+                    if opcode == OP_BINARY:
+                        events.append(BinaryMessage(frame.payload))
+                        continue
+                    if opcode == OP_TEXT:
+                        events.append(TextMessage(self._decode(frame.payload)))
+                        continue
                 event = self._receive_frame(frame)
                 if event is not None:
                     events.append(event)
@@ -179,6 +191,7 @@ class WebSocketProtocol:
     def _receive_fragment(self, frame) -> Optional[Event]:
         payload = frame.payload
         self._message_wire += len(payload)
+        self._parser.max_payload = max(self._wire_limit - self._message_wire, 0)
         if self._message_compressed:
             limit = None if self.max_size is None else self.max_size - self._message_size
             payload = self._deflate.decompress(payload, frame.fin, limit)
@@ -209,6 +222,7 @@ class WebSocketProtocol:
         self._message_parts = []
         self._message_size = self._message_wire = 0
         self._text_decoder = None
+        self._parser.max_payload = self._wire_limit
 
     @staticmethod
     def _decode(payload: bytes) -> str:
@@ -275,10 +289,13 @@ class WebSocketProtocol:
         return self._close_frame(code, reason)
 
     def _data_frame(self, opcode: int, payload: Union[bytes, bytearray, memoryview]) -> bytes:
-        self._check_open()
+        if self.state is not State.OPEN:
+            self._check_open()
         if self._deflate is not None:
             return self._frame(opcode, self._deflate.compress(payload), rsv1=True)
-        return self._frame(opcode, payload)
+        if self.is_client:
+            return self._frame(opcode, payload)
+        return self._serialize(opcode, payload)  # the common server case, without detours
 
     def _control_frame(self, opcode: int, payload: bytes) -> bytes:
         self._check_open()
@@ -300,4 +317,4 @@ class WebSocketProtocol:
 
     def _frame(self, opcode: int, payload, rsv1: bool = False) -> bytes:
         mask = os.urandom(4) if self.is_client else None
-        return self._frames.serialize_frame(opcode, payload, True, rsv1, mask)
+        return self._serialize(opcode, payload, True, rsv1, mask)
