@@ -13,6 +13,11 @@ Frames: a stream of 100 masked client frames (32 B binary, as a chat message; or
 parsed by a fresh parser, and the 100 frames serialized back, per round, by both twins,
 ``websockets``' ``Frame.parse``/``serialize`` (with its C mask) and ``wsproto``.
 
+Protocol echo: the same 100 frames fed to an open server-side protocol object, each
+message taken from its events and sent back: ``WebSocketProtocol`` over each twin,
+``websockets``' ``ServerProtocol`` and ``wsproto``'s ``WSConnection`` (no sockets: the
+cost of the sans-I/O core per message echoed).
+
     pytest benchmarks/bench_websocket.py --benchmark-enable     # pytest-benchmark tables
     python -m benchmarks.bench_websocket --repeat 5             # medians and ratios
 
@@ -164,6 +169,76 @@ def codec_contenders(size: int) -> Dict[str, Optional[Run]]:
     }
 
 
+# --------------------------------------------------------------------------- protocol echo
+
+def _outside_protocol(module) -> Optional[Run]:
+    if module is None:
+        return None
+    from outside.websocket.protocol import WebSocketProtocol
+    _, stream = _client_stream(32)
+    protocol = WebSocketProtocol(frames=module)
+
+    def run() -> int:
+        count = 0
+        for event in protocol.receive_data(stream):
+            protocol.send_binary(event.data)
+            count += 1
+        return count
+    return run, ()
+
+
+def _websockets_protocol() -> Optional[Run]:
+    try:
+        from websockets.frames import Opcode
+        from websockets.protocol import State
+        from websockets.server import ServerProtocol
+    except ImportError:
+        return None
+    _, stream = _client_stream(32)
+    protocol = ServerProtocol(state=State.OPEN, max_size=None)
+
+    def run() -> int:
+        protocol.receive_data(stream)
+        count = 0
+        for frame in protocol.events_received():
+            if frame.opcode is Opcode.BINARY:
+                protocol.send_binary(frame.data)
+                count += 1
+        protocol.data_to_send()
+        return count
+    return run, ()
+
+
+def _wsproto_protocol() -> Optional[Run]:
+    try:
+        from wsproto.connection import Connection, ConnectionType
+        from wsproto.events import BytesMessage
+    except ImportError:
+        return None
+    _, stream = _client_stream(32)
+    protocol = Connection(ConnectionType.SERVER)
+
+    def run() -> int:
+        protocol.receive_data(stream)
+        count = 0
+        for event in protocol.events():
+            if isinstance(event, BytesMessage):
+                protocol.send(BytesMessage(event.data))
+                count += 1
+        return count
+    return run, ()
+
+
+def protocol_contenders() -> Dict[str, Optional[Run]]:
+    """name -> a call that echoes FRAME_COUNT 32-byte messages through an open protocol."""
+    return {
+        "outside-c": _outside_protocol(speedups.WebSocketFramesC),
+        "outside-py": _outside_protocol(speedups.WebSocketFramesPy),
+        "websockets": _websockets_protocol(),
+        "wsproto": _wsproto_protocol(),
+    }
+
+
 # --------------------------------------------------------------------------- pytest-benchmark
 
 def _checked(run: Optional[Run], name: str) -> Run:
@@ -187,6 +262,14 @@ def test_parse_and_serialize(benchmark, size: str, name: str) -> None:
     run = _checked(codec_contenders(FRAME_SIZES[size])[name], name)
     benchmark.group = f"parse+serialize {FRAME_COUNT} x {size}"
     benchmark.extra_info["frames_per_round"] = FRAME_COUNT
+    assert benchmark(run[0], *run[1]) == FRAME_COUNT
+
+
+@pytest.mark.parametrize("name", list(protocol_contenders()))
+def test_protocol_echo(benchmark, name: str) -> None:
+    run = _checked(protocol_contenders()[name], name)
+    benchmark.group = f"protocol echo {FRAME_COUNT} x 32 B"
+    benchmark.extra_info["messages_per_round"] = FRAME_COUNT
     assert benchmark(run[0], *run[1]) == FRAME_COUNT
 
 
@@ -258,6 +341,10 @@ def main() -> None:
     print(f"\nParse + serialize, thousand frames/s (median of {arguments.repeat}; "
           "ratio to websockets):")
     print(table(codecs, "workload", lambda label: FRAME_COUNT / 1e3, "websockets"))
+    echoes = measure({"32 B messages": protocol_contenders()}, arguments.repeat, arguments.seconds)
+    print(f"\nProtocol echo, thousand messages/s (median of {arguments.repeat}; "
+          "ratio to websockets):")
+    print(table(echoes, "workload", lambda label: FRAME_COUNT / 1e3, "websockets"))
 
 
 if __name__ == "__main__":
