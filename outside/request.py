@@ -152,9 +152,10 @@ class Request:
 
     @property
     def cookies(self) -> Dict[str, str]:
-        """Cookie name -> value, parsed from the ``Cookie`` header."""
+        """Cookie name -> value, parsed from the ``Cookie`` header (non-ASCII read as UTF-8,
+        which is what browsers send)."""
         if self._cookies is None:
-            self._cookies = parse_cookie(self.headers.get("Cookie", ""))
+            self._cookies = parse_cookie(_as_utf8(self.headers.get("Cookie", "")))
         return self._cookies
 
     @property
@@ -188,7 +189,11 @@ class Request:
         return f"<Request {self.method} {self.target!r} from {self.address!r}>"
 
 
+def _as_utf8(text: str) -> str:
+    """``text`` read as UTF-8: the parser decodes raw bytes as latin-1."""
+    return text if text.isascii() else text.encode("latin-1", "replace").decode("utf-8", "replace")
+
+
 def _decode_path(path: str) -> str:
-    if not path.isascii():  # raw UTF-8 bytes arrive decoded as latin-1
-        path = path.encode("latin-1", "replace").decode("utf-8", "replace")
+    path = _as_utf8(path)
     return unquote(path) if "%" in path else path

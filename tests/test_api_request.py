@@ -81,6 +81,11 @@ def test_cookies():
     assert request().cookies == {}
 
 
+def test_utf8_cookie_values():
+    raw = "name=Jürgen".encode("utf-8").decode("latin-1")  # as the parser hands it over
+    assert request(headers=[("Cookie", raw)]).cookies == {"name": "Jürgen"}
+
+
 @pytest.mark.parametrize("body, expected", [
     (b'{"a": [1, 2]}', {"a": [1, 2]}),
     (b"[1]", [1]),
