@@ -8,6 +8,7 @@ from __future__ import annotations
 import mimetypes
 import os
 import time
+from datetime import timezone
 from email.utils import formatdate, parsedate_to_datetime
 from typing import IO, Any, Dict, List, Optional, Tuple, Union
 
@@ -101,9 +102,12 @@ def http_date(timestamp: float) -> str:
 def parse_http_date(text: str) -> Optional[int]:
     """An HTTP-date (any of the three RFC 9110 forms) as a Unix time, ``None`` if invalid."""
     try:
-        return int(parsedate_to_datetime(text).timestamp())
+        moment = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    if moment.tzinfo is None:  # asctime form: always GMT, never the local zone
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp())
 
 
 def _entity_tags(field: str) -> List[str]:

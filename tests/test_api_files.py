@@ -256,8 +256,14 @@ def test_parse_range_directly(field, size, expected):
     ("Sun Nov  6 08:49:37 1994", 784111777),
     ("yesterday", None), ("", None),
 ])
-def test_parse_http_date(text, expected):
-    assert parse_http_date(text) == expected
+def test_parse_http_date(text, expected, monkeypatch):
+    monkeypatch.setenv("TZ", "America/New_York")  # HTTP dates are GMT whatever the local zone
+    time.tzset()
+    try:
+        assert parse_http_date(text) == expected
+    finally:
+        monkeypatch.undo()
+        time.tzset()
 
 
 @given(size=st.integers(0, 300), first=st.one_of(st.none(), st.integers(0, 400)),
