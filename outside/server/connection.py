@@ -178,6 +178,7 @@ class Connection:
             serve_websocket(response, request, self)
             self.close()
             return False
+        keep_alive = keep_alive and not worker.stopping  # a stop may have begun meanwhile
         if type(body) is BodyStream and not body.finished:
             keep_alive = False  # the unread rest of the body cannot be skipped safely
             error = body.error or self.error  # a malformed body wins even if unread

@@ -158,7 +158,7 @@ class Worker:
         now = time.monotonic()
         if now >= self._next_sweep:
             self._sweep(now)
-        if self.stopping and (not self.connections or now >= self._stop_deadline):
+        if self._stop_deadline and (not self.connections or now >= self._stop_deadline):
             self._done.set()
 
     def _serve(self, conn: Connection, token: int) -> bool:
