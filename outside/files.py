@@ -5,9 +5,11 @@ it streams with ``socket.sendfile``; nothing here reads the file for a response.
 """
 from __future__ import annotations
 
+import errno
 import mimetypes
 import os
 import time
+from stat import S_ISDIR, S_ISREG
 from datetime import timezone
 from email.utils import formatdate, parsedate_to_datetime
 from typing import IO, Any, Dict, List, Optional, Tuple, Union
@@ -87,6 +89,14 @@ class FilePlan:
         self.status = status
         self.headers = headers
         self.span = span
+
+
+def regular_file_stat(path: str) -> os.stat_result:
+    """``os.stat(path)``; ``OSError`` as well when it is not a regular file (a directory...)."""
+    result = os.stat(path)
+    if not S_ISREG(result.st_mode):
+        raise OSError(errno.EISDIR if S_ISDIR(result.st_mode) else errno.EINVAL, "not a regular file", path)
+    return result
 
 
 def entity_tag(stat: os.stat_result) -> str:
@@ -209,9 +219,7 @@ def plan_file(file: FilePath, method: str, headers: Any, min_range_size: Optiona
     ``Content-Range``, 416 with ``Content-Range: bytes */size``, or the whole file).
     Raises ``OSError`` when the file cannot be read.
     """
-    stat = os.stat(file.path)
-    if not os.path.isfile(file.path):
-        raise IsADirectoryError(f"{file.path!r} is not a regular file")
+    stat = regular_file_stat(file.path)
     size = stat.st_size
     mtime = int(stat.st_mtime)
     etag = entity_tag(stat)

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
 
 from .cookies import ResponseCookie
-from .files import FilePath, FileSpan, http_date, plan_file
+from .files import FilePath, FileSpan, http_date, plan_file, regular_file_stat
 from .headers import TOKEN
 from .request import Request
 from .status import get_description
@@ -246,7 +245,7 @@ def _file_body(file: FilePath, status: int, request: Request, config: Dict[str, 
     """(status, body, length) for a file; validators, preconditions and ranges for 200s."""
     try:
         if status != 200:
-            size = _regular_file_size(file.path)
+            size = regular_file_stat(file.path).st_size
             return status, FileSpan(file.path, 0, size), size
         threshold_mb = config.get("allow_range_from_mb", 50)
         min_range_size = None if threshold_mb is None or threshold_mb < 0 else int(threshold_mb * _MB)
@@ -259,12 +258,6 @@ def _file_body(file: FilePath, status: int, request: Request, config: Dict[str, 
     if plan.status == 304:
         return 304, b"", None
     return plan.status, b"", 0  # 412, 416
-
-
-def _regular_file_size(path: str) -> int:
-    if not os.path.isfile(path):
-        raise FileNotFoundError(2, "not a regular file", path)
-    return os.path.getsize(path)
 
 
 def _declared_length(value: Any) -> Optional[int]:
