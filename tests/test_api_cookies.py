@@ -25,7 +25,7 @@ from outside.cookies import parse_cookie
     ('a="x\\"y\\\\z"', {"a": 'x"y\\z'}),
     ('a="\\073"', {"a": ";"}),
     ('a="', {"a": '"'}),
-    ("session=abc%20def", {"session": "abc%20def"}),  # no percent-decoding, like browsers send
+    ("sid=abc%20def", {"sid": "abc%20def"}),  # no percent-decoding, like browsers send
     ("", {}),
 ])
 def test_parse(header, expected):
