@@ -141,7 +141,9 @@ class Connection:
                 continue
             if not self._serve(head):
                 return
-        if not self.closed and not self.closing:
+        if self.worker.stopping:  # the stop was waiting for this response
+            self.close()
+        elif not self.closed and not self.closing:
             self.idle = True
             self.deadline = time.monotonic() + self.settings.keep_alive_timeout
 

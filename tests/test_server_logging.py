@@ -1,0 +1,42 @@
+"""Logging: quiet by default, an access line per request when the application asks."""
+from __future__ import annotations
+
+import re
+
+import requests
+
+from servers import start_app
+
+APP = """
+def hello(request):
+    return Response(200, {}, "hello")
+app.set_route("/", hello)
+"""
+
+
+def test_default_logging_is_start_up_and_errors_only():
+    with start_app(APP) as server:
+        requests.get(server.url + "/?q=1", timeout=10)
+        requests.get(server.url + "/missing-is-fine", timeout=10)
+        log = server.log()
+    assert "Listening on http://127.0.0.1:" in log
+    assert "GET /" not in log
+
+
+def test_access_log_when_the_application_configures_logging():
+    code = "import logging\nlogging.basicConfig(level=logging.INFO, format='%(name)s %(message)s')\n" + APP
+    with start_app(code) as server:
+        requests.get(server.url + "/?q=1", timeout=10)
+        with requests.Session() as session:  # an unparsable request is logged too
+            session.get(server.url + "/" + "a" * 9000, timeout=10)
+        log = server.log()
+    assert re.search(r'outside\.access 127\.0\.0\.1 - - \[[^]]+\] "GET /\?q=1 HTTP/1\.1" 200 5', log)
+    assert re.search(r'outside\.access 127\.0\.0\.1 - - \[[^]]+\] "-" 414 ', log)
+    assert "outside Listening on" in log
+
+
+def test_access_log_can_be_switched_off():
+    code = "import logging\nlogging.basicConfig(level=logging.INFO)\n" + APP
+    with start_app(code, {"access_log": False}) as server:
+        requests.get(server.url + "/", timeout=10)
+        assert "outside.access" not in server.log()

@@ -1,0 +1,96 @@
+"""HTTPS with ssl_enabled: modern TLS, ALPN, clear start-up errors, robust to plain HTTP."""
+from __future__ import annotations
+
+import socket
+import ssl
+
+import pytest
+import requests
+import trustme
+
+from servers import start_app
+
+APP = """
+def hello(request):
+    return Response(200, {}, f"{request.scheme} {request.content.decode()}")
+app.set_route("/", hello)
+"""
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("tls")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    paths = {name: str(directory / f"{name}.pem") for name in ("ca", "key", "cert")}
+    ca.cert_pem.write_to_path(paths["ca"])
+    cert.private_key_pem.write_to_path(paths["key"])
+    with open(paths["cert"], "wb") as chain:
+        for pem in cert.cert_chain_pems:
+            chain.write(pem.bytes())
+    return paths
+
+
+@pytest.fixture(scope="module")
+def server(certificates):
+    config = {"ssl_enabled": True, "ssl_keyfile": certificates["key"],
+              "ssl_certfile": certificates["cert"], "header_timeout": 2}
+    with start_app(APP, config) as running:
+        yield running
+
+
+def client_context(certificates) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=certificates["ca"])
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    return context
+
+
+def test_https_requests_are_served(server, certificates):
+    assert server.scheme == "https"
+    with requests.Session() as session:
+        for _ in range(3):  # keep-alive over TLS
+            response = session.post(server.url + "/", data=b"x" * 100_000, verify=certificates["ca"], timeout=10)
+            assert response.status_code == 200 and response.text == "https " + "x" * 100_000
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")
+def test_alpn_selects_http11_and_tls12_is_the_floor(server, certificates):
+    context = client_context(certificates)
+    with socket.create_connection(server.address, timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            assert tls.selected_alpn_protocol() == "http/1.1"
+            assert tls.version() in ("TLSv1.2", "TLSv1.3")
+    old = client_context(certificates)
+    old.minimum_version = old.maximum_version = ssl.TLSVersion.TLSv1_1
+    with socket.create_connection(server.address, timeout=10) as raw:
+        with pytest.raises((ssl.SSLError, ConnectionError)):
+            old.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def test_plain_http_to_the_tls_port_does_not_disturb_the_server(server, certificates):
+    with socket.create_connection(server.address, timeout=10) as plain:
+        plain.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        try:
+            assert b"HTTP/1.1 200" not in plain.recv(4096)
+        except ConnectionResetError:
+            pass
+    silent = socket.create_connection(server.address, timeout=10)  # never says a word
+    try:
+        response = requests.get(server.url + "/", verify=certificates["ca"], timeout=10)
+        assert response.text == "https "
+    finally:
+        silent.close()
+
+
+@pytest.mark.parametrize("problem", ["missing", "mismatch"])
+def test_a_bad_key_or_certificate_stops_the_start_with_a_clear_error(certificates, tmp_path, problem):
+    key = str(tmp_path / "nope.pem") if problem == "missing" else certificates["key"]
+    cert = certificates["cert"]
+    if problem == "mismatch":
+        trustme.CA().issue_cert("localhost").private_key_pem.write_to_path(str(tmp_path / "other.pem"))
+        key = str(tmp_path / "other.pem")
+    config = {"ssl_enabled": True, "ssl_keyfile": key, "ssl_certfile": cert}
+    with pytest.raises(RuntimeError) as failure:
+        start_app(APP, config)
+    message = str(failure.value)
+    assert "server exited" in message and "TLSConfigError" in message and "cannot load the TLS" in message
