@@ -13,17 +13,286 @@ THE CONTRACT (both twins, byte for byte):
   returned as they arrive (never accumulated), so memory does not grow with the body.
 - Errors raise a subclass of ``outside.http.errors.HttpParserError`` carrying the status
   (400, 413, 414, 431, 501, 505). After an error the parser is dead: every later
-  ``feed`` raises the same error again.
+  ``feed`` raises the same error again (same class and reason, empty ``events``).
 - A ``Content-Length`` over ``max_body_size`` raises ``PayloadTooLarge`` as soon as the
-  head is complete (before the body); a chunked body raises it as it grows past it.
+  head is complete (before the body); a chunked body raises it as a chunk header
+  announces more than the limit allows.
 - An error raised by ``feed`` carries in ``exc.events`` the events that the same call
   produced before it (so requests received whole before a bad one are still served, in
   order, before the error is answered and the connection closed).
+- Errors are raised as soon as the byte that makes the input invalid arrives, whatever
+  the splitting: a request head is refused mid-line, like llhttp does.
+
+The grammar is llhttp's strict one (no lenient flags), with these additions at the end
+of the head: HTTP/1.1 needs exactly one ``Host`` (400); ``Transfer-Encoding`` must end
+in ``chunked`` (400), must not be used in HTTP/1.0 (400) and may not list other codings
+(501); only versions 1.0 and 1.1 (505); only the HTTP methods (501 for an unknown token,
+400 for a byte that cannot be in a token); limits: ``max_url_size`` (414), the request
+line plus headers over ``max_header_size`` or more than ``max_headers`` fields (431;
+the same limits apply to a chunked trailer section), ``max_body_size`` (413).
+
+How it is fast: a request head that arrives whole is checked by one regular expression
+and split by one ``findall``; the line-by-line scanner below only runs on heads that
+arrive in pieces or are invalid, to find where (and so which) error llhttp would report.
 """
 from __future__ import annotations
 
-from .errors import BadRequest, HttpParserError  # noqa: F401
-from .events import MessageEnd, RequestHead  # noqa: F401
+import re
+from typing import List, Optional, Tuple
+
+from .errors import (
+    BadRequest, HeaderFieldsTooLarge, HttpParserError, NotImplementedMethodOrCoding,
+    PayloadTooLarge, URITooLong, VersionNotSupported,
+)
+from .events import MessageEnd, RequestHead
+
+__all__ = ["RequestParser"]
+
+# -- the grammar (bytes) ------------------------------------------------------------------
+
+METHODS = (
+    "DELETE", "GET", "HEAD", "POST", "PUT", "CONNECT", "OPTIONS", "TRACE", "COPY", "LOCK",
+    "MKCOL", "MOVE", "PROPFIND", "PROPPATCH", "SEARCH", "UNLOCK", "BIND", "REBIND", "UNBIND",
+    "ACL", "REPORT", "MKACTIVITY", "CHECKOUT", "MERGE", "M-SEARCH", "NOTIFY", "SUBSCRIBE",
+    "UNSUBSCRIBE", "PATCH", "PURGE", "MKCALENDAR", "LINK", "UNLINK", "SOURCE", "QUERY",
+)
+_METHOD_WORDS = tuple(method.encode() + b" " for method in METHODS)
+_TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
+_TCHARS = frozenset(b"".join(re.findall(rb"[" + _TCHAR + rb"]", bytes(range(128)))))
+_VALUE = rb"\t\x20-\x7e\x80-\xff"        # field value bytes (no CTL but HTAB, no DEL)
+_TARGET = rb"\x21-\x7e"                  # path, query and fragment bytes
+_HOST = rb"!$%&'()*+,\-.0-9:;=A-Z\[\]_a-z~"  # authority bytes, without "@", "/" and "?"
+# llhttp takes any number of "@" in the authority, but never two in a row.
+_AUTHORITY = rb"[" + _HOST + rb"]*(?:@[" + _HOST + rb"]+)*@?(?:[/?][" + _TARGET + rb"]*)?"
+# The longest valid start of a target, for finding where a bad one goes wrong.
+_TARGET_START = re.compile(
+    rb"[/*][" + _TARGET + rb"]*|[A-Za-z]+(?::(?:/(?:/" + _AUTHORITY + rb")?)?)?")
+_AUTHORITY_START = re.compile(_AUTHORITY)
+# Whole targets: origin-form, "*", absolute-form; authority-form for CONNECT.
+_TARGET_WHOLE = re.compile(rb"[/*][" + _TARGET + rb"]*|[A-Za-z]+://" + _AUTHORITY)
+_VERSION_START = re.compile(rb"(?:H(?:T(?:T(?:P(?:/(?:([0-9])(?:\.(?:([0-9])(?:\r(?:\n)?)?)?)?)?)?)?)?)?)?")
+
+# A whole request head that needs no second look: checked by one match.
+_HEAD = re.compile(
+    rb"(" + rb"|".join(re.escape(method.encode()) for method in METHODS) + rb") +"
+    rb"([^ \r\n]+) +HTTP/1\.([01])\r\n"
+    rb"((?:[" + _TCHAR + rb"]+:[" + _VALUE + rb"]*\r\n)*)\r\n")
+_FIELD_LINE = re.compile(rb"[" + _TCHAR + rb"]+:[" + _VALUE + rb"]*\r\n")
+_FIELD_START = re.compile(rb"([" + _TCHAR + rb"]*)(:[" + _VALUE + rb"]*(\r\n?)?)?")
+# Split an already checked header block (latin-1 text): name, value without OWS.
+_FIELDS = re.compile(r"([^:]+):[ \t]*(.*?)[ \t]*\r\n")
+
+_CONTENT_LENGTH = re.compile(rb"[ \t]*([0-9]*)[ \t]*")
+_MAX_LENGTH = 1 << 64                     # llhttp's Content-Length and chunk size type
+# llhttp's Transfer-Encoding reading: "chunked" as a whole coding (spaces, not tabs,
+# around it) sets the chunked flag; a coding after it in a request is an error.
+_TE_CHUNKED_LAST = re.compile(rb"(?:.*,)?[ ]*chunked[ ]*", re.IGNORECASE | re.DOTALL)
+_TE_AFTER_CHUNKED = re.compile(rb"(?:.*,)?[ ]*chunked[ ]*,", re.IGNORECASE | re.DOTALL)
+_QUOTED = rb'"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[' + _VALUE + rb'])*"'
+_EXTENSION_VALUE = rb"(?:" + _QUOTED + rb"|[" + _TCHAR + rb"]*)"
+_PARTIAL_VALUE = (rb'(?:"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[' + _VALUE + rb'])*(?:"|\\)?|['
+                  + _TCHAR + rb"]*)")
+_CHUNK_LINE = re.compile(
+    rb"([0-9A-Fa-f]+)(?:;(?:[" + _TCHAR + rb"]+(?:=" + _EXTENSION_VALUE + rb")?|="
+    + _EXTENSION_VALUE + rb"|(?=;)))*\r\n")
+# The longest valid start of a chunk-size line (a quoted value may be cut anywhere).
+_CHUNK_LINE_START = re.compile(
+    rb"(?:[0-9A-Fa-f]+(?:;(?:[" + _TCHAR + rb"]+(?:=" + _PARTIAL_VALUE + rb")?|=" + _PARTIAL_VALUE
+    + rb"|(?=;|\Z)))*\r?)?")
+_TARGET_BYTES = re.compile(rb"[" + _TARGET + rb"]*")
+
+Fields = List[Tuple[str, str]]
+
+
+class _Framing:
+    """What llhttp tracks while reading fields: counts and the framing headers' flags."""
+
+    __slots__ = ("count", "content_length", "has_te", "chunked", "close", "keep_alive",
+                 "connection_upgrade", "has_upgrade")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.content_length: Optional[int] = None
+        self.has_te = False
+        self.chunked = False
+        self.close = False
+        self.keep_alive = False
+        self.connection_upgrade = False
+        self.has_upgrade = False
+
+    def field_error(self, name: bytes, value: bytes, complete: bool) -> Optional[str]:
+        """The framing error in one (maybe partial) field, or None; commits when complete.
+
+        ``value`` is what follows the colon, CRLF excluded, as far as it arrived.
+        """
+        kind = name.lower()
+        if kind == b"content-length":
+            if self.has_te:
+                return "Content-Length can't be present with Transfer-Encoding"
+            match = _CONTENT_LENGTH.fullmatch(value)
+            if value.strip(b" \t") and self.content_length is not None:
+                return "Duplicate Content-Length"
+            if match is None:
+                return "Invalid character in Content-Length"
+            digits = match.group(1)
+            if digits and int(digits) >= _MAX_LENGTH:
+                return "Content-Length overflow"
+            if complete:
+                if not digits:
+                    return "Empty Content-Length"
+                self.content_length = int(digits)
+        elif kind == b"transfer-encoding":
+            if self.content_length is not None:
+                return "Transfer-Encoding can't be present with Content-Length"
+            coding = value.lstrip(b" \t")
+            if coding and self.chunked:
+                return "Invalid `Transfer-Encoding` header value"
+            if _TE_AFTER_CHUNKED.match(coding):
+                return "Invalid `Transfer-Encoding` header value"
+            if complete:
+                if not coding:
+                    return "Empty Transfer-Encoding"
+                self.has_te = True
+                self.chunked = _TE_CHUNKED_LAST.fullmatch(coding) is not None
+        elif complete and kind in (b"connection", b"proxy-connection"):
+            for token in value.lower().split(b","):
+                token = token.strip(b" \t")
+                if token == b"close":
+                    self.close = True
+                elif token == b"keep-alive":
+                    self.keep_alive = True
+                elif token == b"upgrade":
+                    self.connection_upgrade = True
+        elif complete and kind == b"upgrade":
+            self.has_upgrade = True
+        return None
+
+
+def _method_error(line: bytes) -> Optional[HttpParserError]:
+    """Refuse a request line whose start leaves every "METHOD " at some byte."""
+    longest = 0
+    start = line[:17]
+    for word in _METHOD_WORDS:
+        if word.startswith(start) or start.startswith(word):
+            return None
+        common = 0
+        for expected, got in zip(word, start):
+            if expected != got:
+                break
+            common += 1
+        longest = max(longest, common)
+    if start[longest] in _TCHARS:
+        return NotImplementedMethodOrCoding("unknown method")
+    return BadRequest("invalid character in method")
+
+
+class _Scan:
+    """A head (or trailer section) read in pieces: finds the first error, line by line.
+
+    Complete lines are checked once; the last, partial line again on each feed, as a
+    prefix of a valid line, so an error shows as soon as its byte has arrived.
+    """
+
+    __slots__ = ("parser", "trailers", "framing", "offset", "first_line", "method", "end")
+
+    def __init__(self, parser: "RequestParser", trailers: bool, framing: _Framing) -> None:
+        self.parser = parser
+        self.trailers = trailers
+        self.framing = framing
+        self.offset = 0              # where the first unchecked line starts
+        self.first_line = not trailers
+        self.method = b""
+        self.end = -1                # where the section ends, once its empty line is seen
+
+    def run(self, data: bytes) -> Optional[HttpParserError]:
+        """Check ``data`` (the section so far); set ``end`` when it is complete."""
+        limit = self.parser.max_header_size
+        while True:
+            newline = data.find(b"\n", self.offset)
+            line = data[self.offset:] if newline < 0 else data[self.offset:newline + 1]
+            error, good = self.check_line(line, newline >= 0)
+            if error is None and self.offset + good > limit:
+                error = self.too_large()
+            if error is not None:
+                if self.offset + good > limit and not isinstance(error, URITooLong):
+                    error = self.too_large()
+                return error
+            if newline < 0:
+                return None
+            self.offset = newline + 1
+            if line == b"\r\n" and not self.first_line:
+                self.end = self.offset
+                return None
+            self.first_line = False
+
+    def too_large(self) -> HttpParserError:
+        return HeaderFieldsTooLarge("trailer section too large" if self.trailers
+                                    else "request head too large")
+
+    def check_line(self, line: bytes, complete: bool) -> Tuple[Optional[HttpParserError], int]:
+        """(the error in this line or None, how many of its bytes are valid)."""
+        if not line:
+            return None, 0
+        if self.first_line:
+            return self.check_request_line(line, complete)
+        if line[:1] == b"\r":
+            if line == b"\r" or line == b"\r\n":
+                return None, len(line)
+            return BadRequest("Expected LF after headers"), 1
+        match = _FIELD_START.match(line)
+        name, rest, ending = match.group(1, 2, 3)
+        if name and self.framing.count >= self.parser.max_headers:
+            return HeaderFieldsTooLarge("too many trailer fields" if self.trailers
+                                        else "too many header fields"), 0
+        if not name or (rest is None and match.end() < len(line)):
+            return BadRequest("Invalid header token"), match.end()
+        if rest is None:
+            return None, len(line)
+        problem = self.framing.field_error(name, rest[1:len(rest) - len(ending or b"")],
+                                           complete)
+        if problem is not None:
+            return BadRequest(problem), len(name) + 1
+        if match.end() < len(line):
+            return BadRequest("Invalid header value char"), match.end()
+        if complete:
+            self.framing.count += 1
+        return None, len(line)
+
+    def check_request_line(self, line: bytes, complete: bool) -> Tuple[Optional[HttpParserError], int]:
+        error = _method_error(line)
+        if error is not None:
+            return error, 0
+        space = line.find(b" ")
+        if space < 0:
+            return None, len(line)
+        method = line[:space]
+        position = space
+        while position < len(line) and line[position] == 32:
+            position += 1
+        if position == len(line):
+            return None, position
+        target_end = _TARGET_BYTES.match(line, position).end()
+        target = line[position:target_end]
+        pattern = _AUTHORITY_START if method == b"CONNECT" else _TARGET_START
+        good = pattern.match(target).end()
+        if good > self.parser.max_url_size:
+            return URITooLong("request target too long"), position + self.parser.max_url_size + 1
+        if good < len(target):
+            return BadRequest("Invalid characters in url"), position + good
+        if target_end == len(line):
+            return None, len(line)
+        if line[target_end] != 32 or (method != b"CONNECT" and not _TARGET_WHOLE.fullmatch(target)):
+            return BadRequest("Invalid characters in url"), target_end
+        position = target_end
+        while position < len(line) and line[position] == 32:
+            position += 1
+        version = _VERSION_START.match(line, position)
+        major, minor = version.group(1, 2)
+        if minor is not None and (major, minor) not in ((b"1", b"0"), (b"1", b"1")):
+            return VersionNotSupported("Invalid HTTP version"), version.start(2)
+        if version.end() < len(line):
+            return BadRequest("Expected HTTP/ and a version, then CRLF"), version.end()
+        return None, len(line)
 
 
 class RequestParser:
@@ -31,4 +300,286 @@ class RequestParser:
 
     def __init__(self, max_header_size: int = 65536, max_headers: int = 100,
                  max_url_size: int = 8192, max_body_size: "int | None" = None) -> None:
-        raise NotImplementedError("being written")
+        self.max_header_size = max_header_size
+        self.max_headers = max_headers
+        self.max_url_size = max_url_size
+        self.max_body_size = max_body_size
+        self._buffer = b""
+        self._step = self._read_head
+        self._scan: Optional[_Scan] = None
+        self._framing = _Framing()
+        self._remaining = 0           # body bytes left (Content-Length or current chunk)
+        self._body_total = 0          # chunked bytes announced so far
+        self._http11 = True
+        self._keep_alive = True
+        self._upgrade = False
+        self._error: Optional[HttpParserError] = None
+        self._upgraded = False
+        self._upgrade_data: List[bytes] = []
+
+    # -- the public API -------------------------------------------------------------------
+
+    @property
+    def upgraded(self) -> bool:
+        """True once an upgrade request's head and end were returned."""
+        return self._upgraded
+
+    def take_upgrade_data(self) -> bytes:
+        """The bytes after the upgrade request, untouched; later calls return what came since."""
+        data = b"".join(self._upgrade_data)
+        self._upgrade_data = []
+        return data
+
+    def feed(self, data) -> list:
+        """Parse ``data``; return the events it completes (RequestHead, bytes, MessageEnd)."""
+        if self._error is not None:
+            raise self._repeat_error()
+        if self._upgraded:
+            if data:
+                self._upgrade_data.append(bytes(data))
+            return []
+        events: list = []
+        buffer = self._buffer + bytes(data) if self._buffer else bytes(data)
+        try:
+            position = 0
+            while position < len(buffer) and not self._upgraded:
+                position = self._step(buffer, position, events)
+                if position < 0:       # waiting for more bytes
+                    break
+            else:
+                if self._upgraded and position < len(buffer):
+                    self._upgrade_data.append(buffer[position:])
+                self._buffer = b""
+                return events
+            self._buffer = buffer[~position:] if ~position < len(buffer) else b""
+        except HttpParserError as error:
+            error.events = events
+            self._error = error
+            raise
+        return events
+
+    def feed_eof(self) -> None:
+        """End of input: raise BadRequest if a request is half read."""
+        if self._error is not None:
+            raise self._repeat_error()
+        if self._upgraded or (self._step in (self._read_head, self._read_closed)
+                              and not self._buffer):
+            return
+        self._error = BadRequest("connection closed in the middle of a request")
+        raise self._error
+
+    def _repeat_error(self) -> HttpParserError:
+        assert self._error is not None
+        return type(self._error)(self._error.reason)
+
+    # -- steps: each takes (buffer, position, events) and returns the new position, or
+    # ~start when it needs more bytes and the buffer must be kept from ``start`` --------
+
+    def _read_head(self, buffer: bytes, position: int, events: list) -> int:
+        if self._scan is None:
+            while position < len(buffer) and buffer[position] in (13, 10):
+                position += 1          # llhttp skips empty lines between requests
+            if position == len(buffer):
+                return position
+        end = buffer.find(b"\r\n\r\n", position)
+        if end >= 0 and self._scan is None:
+            end += 4
+            match = _HEAD.match(buffer, position, end)
+            if (match is not None and match.end() == end and end - position <= self.max_header_size
+                    and len(match.group(2)) <= self.max_url_size):
+                head = self._fast_head(match)
+                if head is not None:
+                    return self._start_body(head, end, events)
+        return self._scan_head(buffer, position, events)
+
+    def _fast_head(self, match: "re.Match[bytes]") -> Optional[RequestHead]:
+        """The head of a request that matched ``_HEAD``, or None if it needs the scanner."""
+        method, target = match.group(1, 2)
+        if method == b"CONNECT":
+            if _AUTHORITY_START.fullmatch(target) is None:
+                return None
+        elif _TARGET_WHOLE.fullmatch(target) is None:
+            return None
+        block = match.group(4)
+        fields = _FIELDS.findall(block.decode("latin-1"))
+        if len(fields) > self.max_headers:
+            return None
+        framing = _Framing()
+        for name, value in fields:
+            kind = name.lower()
+            if kind in _FRAMING_NAMES:
+                if kind == "transfer-encoding" and b"\t" in block:
+                    return None  # llhttp's chunked flag sees a trailing tab: let the scanner read it
+                if framing.field_error(name.encode("latin-1"), value.encode("latin-1"), True):
+                    return None
+        self._framing = framing
+        return self._head(method, target, match.group(3) == b"1", fields, framing)
+
+    def _scan_head(self, buffer: bytes, position: int, events: list) -> int:
+        """The slow way: check the head as far as it arrived; emit it once complete."""
+        if self._scan is None:
+            self._framing = _Framing()
+            self._scan = _Scan(self, False, self._framing)
+        scan = self._scan
+        data = buffer[position:]
+        error = scan.run(data)
+        if error is not None:
+            raise error
+        if scan.end < 0:
+            return ~position
+        self._scan = None
+        head_bytes = data[:scan.end]
+        request_line, _, block = head_bytes.partition(b"\r\n")
+        method, _, rest = request_line.partition(b" ")
+        target, _, version = rest.lstrip(b" ").partition(b" ")
+        fields = _FIELDS.findall(block[:-2].decode("latin-1"))
+        head = self._head(method, target, version.strip(b" ") == b"HTTP/1.1", fields, self._framing)
+        return self._start_body(head, position + scan.end, events)
+
+    def _head(self, method: bytes, target: bytes, http11: bool, fields: Fields,
+              framing: _Framing) -> RequestHead:
+        """Apply the end-of-head rules; the RequestHead or an error."""
+        hosts = 0
+        codings = 0
+        final_chunked = False
+        expect_continue = False
+        for name, value in fields:
+            kind = name.lower()
+            if kind == "host":
+                hosts += 1
+            elif kind == "transfer-encoding":
+                for coding in value.split(","):
+                    coding = coding.strip(" \t")
+                    if coding:
+                        codings += 1
+                        final_chunked = coding.lower() == "chunked"
+            elif kind == "expect":
+                expect_continue = expect_continue or value.lower() == "100-continue"
+        if hosts > 1:
+            raise BadRequest("more than one Host header")
+        if hosts == 0 and http11:
+            raise BadRequest("missing Host header")
+        if framing.has_te:
+            if not http11:
+                raise BadRequest("Transfer-Encoding in an HTTP/1.0 request")
+            if not final_chunked:
+                raise BadRequest("Transfer-Encoding whose final coding is not chunked")
+            if codings > 1:
+                raise NotImplementedMethodOrCoding("transfer codings other than chunked")
+        if (framing.content_length is not None and self.max_body_size is not None
+                and framing.content_length > self.max_body_size):
+            raise PayloadTooLarge("Content-Length over the body size limit")
+        method_name = method.decode("ascii")
+        upgrade = (framing.has_upgrade and framing.connection_upgrade) or method_name == "CONNECT"
+        self._http11 = http11
+        self._keep_alive = not framing.close if http11 else framing.keep_alive
+        self._upgrade = upgrade
+        return RequestHead(method_name, target.decode("latin-1"), "HTTP/1.1" if http11 else "HTTP/1.0",
+                           fields, self._keep_alive, upgrade, expect_continue, framing.chunked,
+                           framing.content_length)
+
+    def _start_body(self, head: RequestHead, position: int, events: list) -> int:
+        """After a head: choose how the body is framed, as llhttp does."""
+        events.append(head)
+        framing = self._framing
+        has_body = framing.chunked or bool(framing.content_length)
+        if self._upgrade and (head.method == "CONNECT" or not has_body):
+            events.append(MessageEnd())
+            self._upgraded = True
+            return position
+        if framing.chunked:
+            self._body_total = 0
+            self._step = self._read_chunk_size
+        elif framing.has_te:
+            raise BadRequest("Request has invalid `Transfer-Encoding`")
+        elif framing.content_length:
+            self._remaining = framing.content_length
+            self._step = self._read_body
+        else:
+            return self._end_message(position, events, None)
+        return position
+
+    def _end_message(self, position: int, events: list, trailers: Optional[Fields]) -> int:
+        events.append(MessageEnd(trailers))
+        if self._upgrade:
+            self._upgraded = True
+        else:
+            # A trailer field may have said "Connection: close".
+            keep_alive = not self._framing.close if self._http11 else self._framing.keep_alive
+            self._step = self._read_head if keep_alive else self._read_closed
+        return position
+
+    def _read_body(self, buffer: bytes, position: int, events: list) -> int:
+        piece = buffer[position:position + self._remaining]
+        events.append(piece)
+        self._remaining -= len(piece)
+        position += len(piece)
+        if self._remaining:
+            return position
+        return self._end_message(position, events, None)
+
+    def _read_chunk_size(self, buffer: bytes, position: int, events: list) -> int:
+        match = _CHUNK_LINE.match(buffer, position)
+        if match is None:
+            start = _CHUNK_LINE_START.fullmatch(buffer, position)
+            digits = _HEX.match(buffer, position).group()
+            if start is None or (digits and int(digits, 16) >= _MAX_LENGTH):
+                raise BadRequest("Invalid chunk size line")
+            return ~position
+        size = int(match.group(1), 16)
+        if size >= _MAX_LENGTH:
+            raise BadRequest("Chunk size overflow")
+        if self.max_body_size is not None:
+            if size > self.max_body_size - self._body_total:
+                raise PayloadTooLarge("chunked body over the body size limit")
+            self._body_total += size
+        if size:
+            self._remaining = size
+            self._step = self._read_chunk
+            return match.end()
+        self._framing.count = 0        # trailers have their own count and size
+        self._scan = _Scan(self, True, self._framing)
+        self._step = self._read_trailers
+        return match.end()
+
+    def _read_chunk(self, buffer: bytes, position: int, events: list) -> int:
+        piece = buffer[position:position + self._remaining]
+        events.append(piece)
+        self._remaining -= len(piece)
+        position += len(piece)
+        if not self._remaining:
+            self._step = self._read_chunk_end
+        return position
+
+    def _read_chunk_end(self, buffer: bytes, position: int, events: list) -> int:
+        ending = buffer[position:position + 2]
+        if ending == b"\r\n":
+            self._step = self._read_chunk_size
+            return position + 2
+        if ending != b"\r":
+            raise BadRequest("Expected CRLF after chunk data")
+        return ~position
+
+    def _read_trailers(self, buffer: bytes, position: int, events: list) -> int:
+        scan = self._scan
+        assert scan is not None
+        data = buffer[position:]
+        error = scan.run(data)
+        if error is not None:
+            raise error
+        if scan.end < 0:
+            return ~position
+        self._scan = None
+        trailers = _FIELDS.findall(data[:scan.end - 2].decode("latin-1"))
+        return self._end_message(position + scan.end, events, trailers or None)
+
+    def _read_closed(self, buffer: bytes, position: int, events: list) -> int:
+        rest = buffer[position:].lstrip(b"\r\n")
+        if rest:
+            raise BadRequest("Data after `Connection: close`")
+        return len(buffer)
+
+
+_FRAMING_NAMES = frozenset(("content-length", "transfer-encoding", "connection",
+                            "proxy-connection", "upgrade"))
+_HEX = re.compile(rb"[0-9A-Fa-f]*")
