@@ -309,6 +309,11 @@ def measure(contenders: Dict[str, Dict[str, Optional[Run]]], repeat: int,
     return results
 
 
+def _figure(value: float) -> str:
+    """Three significant digits or more, without exponents."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+
+
 def table(results: Dict[str, Dict[str, List[float]]], unit: str, scale: Callable[[str], float],
           reference: str) -> str:
     names = list(next(iter(results.values())))
@@ -322,7 +327,7 @@ def table(results: Dict[str, Dict[str, List[float]]], unit: str, scale: Callable
                 continue
             median = statistics.median(by_name[name]) * scale(workload)
             ratios = [mine / theirs for mine, theirs in zip(by_name[name], by_name[reference])]
-            cells.append(f"{median:,.2f} ({statistics.median(ratios):.2f}x)")
+            cells.append(f"{_figure(median)} ({statistics.median(ratios):.2f}x)")
         lines.append(f"| {workload} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -334,11 +339,12 @@ def main() -> None:
     arguments = parser.parse_args()
     masks = measure({label: mask_contenders(size) for label, size in SIZES.items()},
                     arguments.repeat, arguments.seconds)
-    print(f"Unmask, GB/s (median of {arguments.repeat}; ratio to aiohttp-c):")
-    print(table(masks, "size", lambda label: SIZES[label] / 1e9, "aiohttp-c"))
+    for reference in ("aiohttp-c", "websockets-c"):
+        print(f"Unmask, GB/s (median of {arguments.repeat}; ratio to {reference}):")
+        print(table(masks, "size", lambda label: SIZES[label] / 1e9, reference) + "\n")
     codecs = measure({label: codec_contenders(size) for label, size in FRAME_SIZES.items()},
                      arguments.repeat, arguments.seconds)
-    print(f"\nParse + serialize, thousand frames/s (median of {arguments.repeat}; "
+    print(f"Parse + serialize, thousand frames/s (median of {arguments.repeat}; "
           "ratio to websockets):")
     print(table(codecs, "workload", lambda label: FRAME_COUNT / 1e3, "websockets"))
     echoes = measure({"32 B messages": protocol_contenders()}, arguments.repeat, arguments.seconds)

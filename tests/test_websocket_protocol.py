@@ -214,6 +214,8 @@ def test_peer_closes_first(frames: ModuleType, payload: bytes, code: int, reason
     assert events == [Close(code, reason)]
     assert (protocol.close_code, protocol.close_reason) == (code, reason)
     assert protocol.state is State.CLOSED
+    protocol.receive_eof()
+    assert protocol.close_code == code
     echo = frames_sent(protocol.data_to_send())
     assert echo == [(OP_CLOSE, payload[:2])]  # the code echoed (none when none came)
     assert protocol.receive_data(client_frame(OP_TEXT, b"ignored")) == []
@@ -253,4 +255,5 @@ def test_eof_closes(frames: ModuleType) -> None:
     protocol = server(frames)
     protocol.receive_eof()
     assert protocol.state is State.CLOSED
+    assert protocol.close_code == 1006  # the peer vanished without a close frame
     assert protocol.receive_data(client_frame(OP_TEXT, b"x")) == []

@@ -28,8 +28,9 @@ from typing import List, Optional, Union
 
 from ..speedups import WebSocketFrames
 from .deflate import DeflateParameters, PerMessageDeflate
-from .errors import (INVALID_PAYLOAD, MESSAGE_TOO_BIG, NO_STATUS_RECEIVED, NORMAL_CLOSURE,
-                     PROTOCOL_ERROR, ConnectionClosed, ProtocolError, is_valid_close_code)
+from .errors import (ABNORMAL_CLOSURE, INVALID_PAYLOAD, MESSAGE_TOO_BIG, NO_STATUS_RECEIVED,
+                     NORMAL_CLOSURE, PROTOCOL_ERROR, ConnectionClosed, ProtocolError,
+                     is_valid_close_code)
 from .frames import (OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT,
                      UNLIMITED)
 
@@ -157,7 +158,9 @@ class WebSocketProtocol:
         return events
 
     def receive_eof(self) -> None:
-        """The TCP connection ended (with or without a close handshake)."""
+        """The TCP connection ended; without a close frame first, the code is 1006."""
+        if self.close_code is None:
+            self.close_code, self.close_reason = ABNORMAL_CLOSURE, ""
         self.state = State.CLOSED
 
     def data_to_send(self) -> bytes:
