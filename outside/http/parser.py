@@ -66,7 +66,7 @@ _HOST = rb"!$%&'()*+,\-.0-9:;=A-Z\[\]_a-z~"  # authority bytes, without "@", "/"
 _AUTHORITY = rb"[" + _HOST + rb"]*(?:@[" + _HOST + rb"]+)*@?(?:[/?][" + _TARGET + rb"]*)?"
 # The longest valid start of a target, for finding where a bad one goes wrong.
 _TARGET_START = re.compile(
-    rb"[/*][" + _TARGET + rb"]*|[A-Za-z]+(?::(?:/(?:/" + _AUTHORITY + rb")?)?)?")
+    rb"(?:[/*][" + _TARGET + rb"]*|[A-Za-z]+(?::(?:/(?:/" + _AUTHORITY + rb")?)?)?)?")
 _AUTHORITY_START = re.compile(_AUTHORITY)
 # Whole targets: origin-form, "*", absolute-form; authority-form for CONNECT.
 _TARGET_WHOLE = re.compile(rb"[/*][" + _TARGET + rb"]*|[A-Za-z]+://" + _AUTHORITY)
@@ -82,7 +82,7 @@ _FIELD_START = re.compile(rb"([" + _TCHAR + rb"]*)(:[" + _VALUE + rb"]*(\r\n?)?)
 # Split an already checked header block (latin-1 text): name, value without OWS.
 _FIELDS = re.compile(r"([^:]+):[ \t]*(.*?)[ \t]*\r\n")
 
-_CONTENT_LENGTH = re.compile(rb"[ \t]*([0-9]*)[ \t]*")
+_CONTENT_LENGTH = re.compile(rb"[ \t]*[0-9]*[ \t]*")
 _MAX_LENGTH = 1 << 64                     # llhttp's Content-Length and chunk size type
 # llhttp's Transfer-Encoding reading: "chunked" as a whole coding (spaces, not tabs,
 # around it) sets the chunked flag; a coding after it in a request is an error.
@@ -120,38 +120,43 @@ class _Framing:
         self.connection_upgrade = False
         self.has_upgrade = False
 
-    def field_error(self, name: bytes, value: bytes, complete: bool) -> Optional[str]:
+    def field_error(self, name: bytes, value: bytes, complete: bool) -> Optional[Tuple[str, int]]:
         """The framing error in one (maybe partial) field, or None; commits when complete.
 
-        ``value`` is what follows the colon, CRLF excluded, as far as it arrived.
+        ``value`` is what follows the colon, CRLF excluded, as far as it arrived. An error
+        comes with the index in ``value`` where llhttp reports it (limits passed before
+        that byte win over it).
         """
         kind = name.lower()
+        lead = len(value) - len(value.lstrip(b" \t"))
         if kind == b"content-length":
             if self.has_te:
-                return "Content-Length can't be present with Transfer-Encoding"
-            match = _CONTENT_LENGTH.fullmatch(value)
-            if value.strip(b" \t") and self.content_length is not None:
-                return "Duplicate Content-Length"
-            if match is None:
-                return "Invalid character in Content-Length"
-            digits = match.group(1)
+                return "Content-Length can't be present with Transfer-Encoding", 0
+            if lead < len(value) and self.content_length is not None:
+                return "Duplicate Content-Length", lead
+            valid = _CONTENT_LENGTH.match(value).end()
+            if valid < len(value):
+                return "Invalid character in Content-Length", valid
+            digits = value.strip(b" \t")
             if digits and int(digits) >= _MAX_LENGTH:
-                return "Content-Length overflow"
+                return "Content-Length overflow", lead + next(
+                    end for end in range(len(digits)) if int(digits[:end + 1]) >= _MAX_LENGTH)
             if complete:
                 if not digits:
-                    return "Empty Content-Length"
+                    return "Empty Content-Length", len(value) + 2
                 self.content_length = int(digits)
         elif kind == b"transfer-encoding":
             if self.content_length is not None:
-                return "Transfer-Encoding can't be present with Content-Length"
-            coding = value.lstrip(b" \t")
+                return "Transfer-Encoding can't be present with Content-Length", 0
+            coding = value[lead:]
             if coding and self.chunked:
-                return "Invalid `Transfer-Encoding` header value"
-            if _TE_AFTER_CHUNKED.match(coding):
-                return "Invalid `Transfer-Encoding` header value"
+                return "Invalid `Transfer-Encoding` header value", lead + 1
+            after_chunked = _TE_AFTER_CHUNKED.match(coding)
+            if after_chunked:
+                return "Invalid `Transfer-Encoding` header value", lead + after_chunked.end()
             if complete:
                 if not coding:
-                    return "Empty Transfer-Encoding"
+                    return "Empty Transfer-Encoding", len(value) + 2
                 self.has_te = True
                 self.chunked = _TE_CHUNKED_LAST.fullmatch(coding) is not None
         elif complete and kind in (b"connection", b"proxy-connection"):
@@ -245,13 +250,14 @@ class _Scan:
             return HeaderFieldsTooLarge("too many trailer fields" if self.trailers
                                         else "too many header fields"), 0
         if not name or (rest is None and match.end() < len(line)):
-            return BadRequest("Invalid header token"), match.end()
+            # llhttp reports a bare LF one byte late (it is consumed first).
+            return BadRequest("Invalid header token"), match.end() + (line[:1] == b"\n")
         if rest is None:
             return None, len(line)
         problem = self.framing.field_error(name, rest[1:len(rest) - len(ending or b"")],
                                            complete)
         if problem is not None:
-            return BadRequest(problem), len(name) + 1
+            return BadRequest(problem[0]), len(name) + 1 + problem[1]
         if match.end() < len(line):
             return BadRequest("Invalid header value char"), match.end()
         if complete:
