@@ -122,7 +122,8 @@ def raw(first: int, second: int, rest: bytes = b"") -> bytes:
 VIOLATIONS = [
     (raw(0x81, 0x05, KEY), {}, 1002, "client frame must be masked", "unmasked"),
     (raw(0x81, 0x05), {}, 1002, "unmasked text from a client", "no-mask"),
-    (raw(0x81, 0x85, KEY), {"masked": False}, 1002, "masked frame from a server", "masked-from-server"),
+    (raw(0x81, 0x85, KEY), {"masked": False}, 1002, "masked frame from a server",
+     "masked-from-server"),
     (raw(0xC1, 0x85, KEY), {}, 1002, "RSV1 without extension", "rsv1"),
     (raw(0xA1, 0x85, KEY), {}, 1002, "RSV2", "rsv2"),
     (raw(0x91, 0x85, KEY), {}, 1002, "RSV3", "rsv3"),
@@ -133,7 +134,8 @@ VIOLATIONS = [
     (raw(0x09, 0x80, KEY), {}, 1002, "fragmented ping", "fragmented-ping"),
     (raw(0x08, 0x80, KEY), {}, 1002, "fragmented close", "fragmented-close"),
     (raw(0x82, 0xFF, b"\x80" + bytes(7) + KEY), {}, 1002, "64-bit length top bit", "length-msb"),
-    (raw(0x82, 0xFE, b"\x01\x00" + KEY), {"max_payload": 255}, 1009, "over max_payload", "too-big-16"),
+    (raw(0x82, 0xFE, b"\x01\x00" + KEY), {"max_payload": 255}, 1009, "over max_payload",
+     "too-big-16"),
     (raw(0x82, 0xFF, b"\x7f" + b"\xff" * 7 + KEY), {"max_payload": 1 << 30}, 1009,
      "over max_payload", "too-big-64"),
 ] + [(raw(0x80 | opcode, 0x80, KEY), {}, 1002, "unknown opcode", f"opcode-{opcode:x}")

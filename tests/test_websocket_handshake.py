@@ -26,7 +26,8 @@ def request_headers(**changes: Optional[str]) -> List[Tuple[str, str]]:
     return list(headers.items())
 
 
-def refused(method: str = "GET", version: str = "HTTP/1.1", headers=None, **options) -> HandshakeError:
+def refused(method: str = "GET", version: str = "HTTP/1.1", headers=None,
+            **options) -> HandshakeError:
     with pytest.raises(HandshakeError) as caught:
         accept(method, version, request_headers() if headers is None else headers, **options)
     return caught.value

@@ -54,7 +54,10 @@ def test_twins_produce_identical_frames_and_parses() -> None:
     stream = b""
     for _ in range(300):
         opcode = rng.choice([0x0, 0x1, 0x2, 0x8, 0x9, 0xA])
-        size = rng.choice([0, 1, 125, rng.randrange(126, 70000)]) if opcode < 8 else rng.randrange(126)
+        if opcode >= 8:
+            size = rng.randrange(126)
+        else:
+            size = rng.choice([0, 1, 125, rng.randrange(126, 70000)])
         payload = os.urandom(size)
         key = os.urandom(4)
         fin = opcode >= 8 or rng.random() < 0.5

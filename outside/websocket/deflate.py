@@ -53,7 +53,10 @@ class DeflateParameters:
         return "; ".join(parts)
 
 
-def parse_extensions(header_values: Iterable[str]) -> List[Tuple[str, Dict[str, List[Optional[str]]]]]:
+Offer = Tuple[str, Dict[str, List[Optional[str]]]]
+
+
+def parse_extensions(header_values: Iterable[str]) -> List[Offer]:
     """``Sec-WebSocket-Extensions`` values as (name, {parameter: [values]}) in order.
 
     A parameter without ``=`` has the value None; quoted values are unquoted. Repeats are
