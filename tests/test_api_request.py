@@ -149,3 +149,19 @@ def test_seed_constructor():
 def test_blank():
     r = Request.blank()
     assert (r.method, r.url, r.content, r.headers, r.params) == ("GET", "/", b"", {}, {})
+
+
+def test_from_the_active_parser_twin():
+    """The head a real parser produces (C or pure, as ``outside.speedups`` chose) builds the
+    same Request as everywhere else."""
+    from outside.speedups import RequestParser
+    raw = (b"POST /caf%C3%A9?x=1&x=2 HTTP/1.1\r\nHost: example.com\r\nCookie: k=v\r\n"
+           b"X-A: 1\r\nx-a: 2\r\nContent-Length: 9\r\n\r\n")
+    events = RequestParser().feed(raw + b'{"a": 1}\n')
+    head = events[0]
+    body = b"".join(event for event in events if isinstance(event, bytes))
+    r = Request.from_head(head, ADDRESS, body)
+    assert (r.method, r.url, r.target, r.version) == ("POST", "/café", "/caf%C3%A9?x=1&x=2", "HTTP/1.1")
+    assert r.params == {"x": "1"} and r.query == {"x": ["1", "2"]} and r.cookies == {"k": "v"}
+    assert r.headers["x-a"] == "1, 2" and r.headers["content-length"] == "9"
+    assert r.json() == {"a": 1} and r.upgrade is False
