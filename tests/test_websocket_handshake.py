@@ -42,6 +42,9 @@ def test_accepts_a_valid_request() -> None:
     assert handshake.headers == [("Upgrade", "websocket"), ("Connection", "Upgrade"),
                                  ("Sec-WebSocket-Accept", RFC_ACCEPT)]
     assert handshake.subprotocol is None and handshake.deflate is None
+    assert handshake.response_head() == (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + RFC_ACCEPT.encode() + b"\r\n\r\n")
 
 
 @pytest.mark.parametrize("headers", [

@@ -33,11 +33,6 @@ def split_request(data: bytes) -> Tuple[str, str, List[Tuple[str, str]]]:
     return method, version, headers  # type: ignore[return-value]
 
 
-def response_101(headers: List[Tuple[str, str]]) -> bytes:
-    lines = "".join(f"{name}: {value}\r\n" for name, value in headers)
-    return f"HTTP/1.1 101 Switching Protocols\r\n{lines}\r\n".encode("latin-1")
-
-
 def open_websockets_client(frames: ModuleType, compress: dict = None):
     extensions = None if compress is None else [ClientPerMessageDeflateFactory(**compress)]
     client = ClientProtocol(parse_uri("ws://example.com/chat"), extensions=extensions,
@@ -45,7 +40,7 @@ def open_websockets_client(frames: ModuleType, compress: dict = None):
     client.send_request(client.connect())
     method, version, headers = split_request(b"".join(client.data_to_send()))
     handshake = accept(method, version, headers)
-    client.receive_data(response_101(handshake.headers))
+    client.receive_data(handshake.response_head())
     assert client.handshake_exc is None
     client.events_received()
     server = WebSocketProtocol(deflate=handshake.deflate, frames=frames)
@@ -122,7 +117,7 @@ def test_wsproto_client(frames: ModuleType, compress: bool) -> None:
     request = client.send(wse.Request(host="example.com", target="/", extensions=extensions))
     method, version, headers = split_request(request)
     handshake = accept(method, version, headers)
-    client.receive_data(response_101(handshake.headers))
+    client.receive_data(handshake.response_head())
     accepted, = client.events()
     assert isinstance(accepted, wse.AcceptConnection)
     server = WebSocketProtocol(deflate=handshake.deflate, frames=frames)

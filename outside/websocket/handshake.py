@@ -54,6 +54,11 @@ class Handshake:
     subprotocol: Optional[str] = None
     deflate: Optional[permessage_deflate.DeflateParameters] = None
 
+    def response_head(self) -> bytes:
+        """The whole 101 response (status line, headers, blank line) to write."""
+        lines = "".join(f"{name}: {value}\r\n" for name, value in self.headers)
+        return f"HTTP/1.1 101 Switching Protocols\r\n{lines}\r\n".encode("latin-1")
+
 
 def _values(headers: List[Tuple[str, str]], name: str) -> List[str]:
     return [value for key, value in headers if key.lower() == name]
