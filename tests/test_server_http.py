@@ -298,3 +298,18 @@ server.run()
         assert response.status_code == 200 and response.text == "Hello, World!"
         assert response.headers["Content-Type"] == "text/plain"
         assert running.stop() == 0
+
+
+def test_upgrade_requests_reach_the_websocket_hand_off(tmp_path):
+    code = APP + "\nws = WebSocket()\nws.on_connection(lambda connection: None)\napp.set_route('/ws', ws)\n"
+    upgrade = (b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+               b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+    with start_app(code, CONFIG, env={"CALLBACK_LOG": str(tmp_path / "log")}) as running:
+        with Wire(running.address) as wire:  # the WebSocket engine is not wired in yet
+            wire.send(upgrade % b"/ws")
+            assert wire.read_response().status == 501
+            assert wire.closed_by_server()
+        with Wire(running.address) as wire:  # an upgrade to a plain route: answered, then closed
+            wire.send(upgrade % b"/")
+            assert wire.read_response().body == b"Hello, World!"
+            assert wire.closed_by_server()

@@ -27,6 +27,7 @@ from ..response import Response, ResponseError, render
 from . import io
 from .access_log import log_access
 from .body import CONTINUE, BodyStream
+from .transport import Transport
 from .websocket_bridge import serve_websocket
 
 if TYPE_CHECKING:
@@ -163,6 +164,11 @@ class Connection:
         send_continue = self._send_continue if head.expect_continue else None
         return BodyStream(events, self._pull, send_continue)
 
+    def _upgrade_data(self) -> bytes:
+        """What the client sent after its upgrade request (the new protocol's first bytes)."""
+        self.events.clear()  # the parser stops at an upgrade: nothing of HTTP is queued
+        return self.parser.take_upgrade_data()
+
     def _send_continue(self) -> None:
         io.send_all(self.sock, CONTINUE, self.settings.process_timeout)
 
@@ -177,7 +183,7 @@ class Connection:
                       and self.served < settings.max_socket_reuse and not head.upgrade)
         response = worker.dispatch(request)
         if head.upgrade and not isinstance(response, Response):
-            serve_websocket(response, request, self)
+            serve_websocket(response, request, Transport(self, self._upgrade_data()))
             self.close()
             return False
         keep_alive = keep_alive and not worker.stopping  # a stop may have begun meanwhile

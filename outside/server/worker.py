@@ -64,6 +64,7 @@ class Worker:
         self._job = 0
         self._serving = False
         self._done = threading.Event()
+        self._stop_requested_at = 0.0
         self._stop_deadline = 0.0
         self._next_sweep = 0.0
 
@@ -80,8 +81,9 @@ class Worker:
         self._start_thread(self._token)
         threading.Thread(target=self._watch, name="outside-watchdog", daemon=True).start()
         while not self._done.wait(0.5):  # short waits keep signal handlers responsive
-            if self._stop_deadline and time.monotonic() > self._stop_deadline + 1:
-                break  # the loop itself is stuck in handlers: stop without it
+            if self._stop_requested_at and time.monotonic() > \
+                    self._stop_requested_at + self.settings.termination_timeout + 1:
+                break  # every thread is stuck in a handler: stop without the loop
         with self._lock:
             self._promotion.notify_all()
         for conn in list(self.connections):
@@ -92,7 +94,9 @@ class Worker:
 
     def stop(self) -> None:
         """Stop accepting, finish what is in flight (``termination_timeout``), return from run()."""
-        self.stopping = True
+        if not self.stopping:
+            self._stop_requested_at = time.monotonic()
+            self.stopping = True
         self._wake()
 
     def dispatch(self, request: Any) -> Any:
