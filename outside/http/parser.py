@@ -99,6 +99,7 @@ _CHUNK_LINE = re.compile(
 _CHUNK_LINE_START = re.compile(
     rb"(?:[0-9A-Fa-f]+(?:;(?:[" + _TCHAR + rb"]+(?:=" + _PARTIAL_VALUE + rb")?|=" + _PARTIAL_VALUE
     + rb"|(?=;|\Z)))*\r?)?")
+_VALUE_RUN = re.compile(rb"[" + _VALUE + rb"]*")
 _TARGET_BYTES = re.compile(rb"[" + _TARGET + rb"]*")
 
 Fields = List[Tuple[str, str]]
@@ -198,7 +199,7 @@ class _Scan:
     prefix of a valid line, so an error shows as soon as its byte has arrived.
     """
 
-    __slots__ = ("parser", "trailers", "framing", "offset", "first_line", "method", "end")
+    __slots__ = ("parser", "trailers", "framing", "offset", "first_line", "end", "plain")
 
     def __init__(self, parser: "RequestParser", trailers: bool, framing: _Framing) -> None:
         self.parser = parser
@@ -206,15 +207,25 @@ class _Scan:
         self.framing = framing
         self.offset = 0              # where the first unchecked line starts
         self.first_line = not trailers
-        self.method = b""
         self.end = -1                # where the section ends, once its empty line is seen
+        self.plain = 0               # the partial line is valid this far, inside a plain value
 
     def run(self, data: bytes) -> Optional[HttpParserError]:
         """Check ``data`` (the section so far); set ``end`` when it is complete."""
         limit = self.parser.max_header_size
         while True:
             newline = data.find(b"\n", self.offset)
+            if newline < 0 and self.plain and self.offset + self.plain <= len(data):
+                # Only new bytes of an ordinary field value: no need to read it all again.
+                if _VALUE_RUN.match(data, self.offset + self.plain).end() == len(data):
+                    self.plain = len(data) - self.offset
+                    if len(data) > limit:
+                        return self.too_large()
+                    return None
+            self.plain = 0
             line = data[self.offset:] if newline < 0 else data[self.offset:newline + 1]
+            if newline == len(data) - 1 and line != b"\r\n":
+                newline = -1           # llhttp judges a line once the next one has begun
             error, good = self.check_line(line, newline >= 0)
             if error is None and self.offset + good > limit:
                 error = self.too_large()
@@ -249,9 +260,11 @@ class _Scan:
         if name and self.framing.count >= self.parser.max_headers:
             return HeaderFieldsTooLarge("too many trailer fields" if self.trailers
                                         else "too many header fields"), 0
-        if not name or (rest is None and match.end() < len(line)):
+        if not name:
             # llhttp reports a bare LF one byte late (it is consumed first).
-            return BadRequest("Invalid header token"), match.end() + (line[:1] == b"\n")
+            return BadRequest("Invalid header token"), int(line[:1] == b"\n")
+        if rest is None and match.end() < len(line):
+            return BadRequest("Invalid header token"), match.end()
         if rest is None:
             return None, len(line)
         problem = self.framing.field_error(name, rest[1:len(rest) - len(ending or b"")],
@@ -262,6 +275,8 @@ class _Scan:
             return BadRequest("Invalid header value char"), match.end()
         if complete:
             self.framing.count += 1
+        elif not ending and name.lower() not in _FRAMING_FIELDS:
+            self.plain = len(line)
         return None, len(line)
 
     def check_request_line(self, line: bytes, complete: bool) -> Tuple[Optional[HttpParserError], int]:
@@ -588,4 +603,5 @@ class RequestParser:
 
 _FRAMING_NAMES = frozenset(("content-length", "transfer-encoding", "connection",
                             "proxy-connection", "upgrade"))
+_FRAMING_FIELDS = frozenset(name.encode() for name in _FRAMING_NAMES)
 _HEX = re.compile(rb"[0-9A-Fa-f]*")
