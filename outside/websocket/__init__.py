@@ -3,6 +3,7 @@
 ``WebSocket`` is the route users create; the rest knows no sockets, so that the server,
 a test client and the benchmarks all drive the same code.
 """
+from .connection import ConnectionEnded, WebSocketConnection
 from .route import WebSocket
 
-__all__ = ["WebSocket"]
+__all__ = ["ConnectionEnded", "WebSocket", "WebSocketConnection"]

@@ -1,0 +1,281 @@
+"""``WebSocketConnection``: the blocking, thread-safe face of one WebSocket connection.
+
+It drives a sans-I/O ``WebSocketProtocol`` over a byte stream (a ``transport`` with
+``recv(size, timeout)``, a thread-safe ``send(data)`` and ``close()``; the server's
+``outside.server.transport.Transport``, or a test's). One thread reads: the handler's.
+Any thread may send, ping or close: one lock covers each protocol call together with
+the write of its bytes, so frames and the compression context stay in order.
+
+When the connection ends (the peer's close frame, our own close, a protocol error, the
+client vanishing, the idle timeout) ``recv`` raises ``ConnectionEnded``. The server
+catches it, so the usual ``while True: connection.send(connection.recv())`` handler
+simply stops there; ``for message in connection`` stops without raising.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any, Deque, Iterator, Optional, Union
+
+from .errors import (ABNORMAL_CLOSURE, GOING_AWAY, NORMAL_CLOSURE, ConnectionClosed,
+                     ProtocolError)
+from .protocol import BinaryMessage, State, TextMessage, WebSocketProtocol
+
+# Seconds to wait for the peer's close frame once ours is sent (RFC 6455 section 7.1.1
+# wants the server to close TCP after the handshake, but not to hang on a silent peer).
+CLOSE_TIMEOUT = 2.0
+# One read may take this much: large messages arrive in few system calls.
+READ_SIZE = 256 * 1024
+
+Data = Union[str, bytes, bytearray, memoryview]
+
+
+class ConnectionEnded(ConnectionClosed):
+    """The connection is over; ``code`` and ``reason`` are the peer's close frame (1006
+    when it vanished without one). Raised by ``recv`` and by sends on an ended connection."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(f"WebSocket connection ended ({code} {reason})".rstrip())
+        self.code = code
+        self.reason = reason
+
+
+class WebSocketConnection:
+    """One open WebSocket connection, made by the server for the route's handler.
+
+    ``request``: the handshake's ``Request``. ``subprotocol``: the one agreed, or None.
+    ``timeout``: seconds without any message sent or received after which the
+    connection is closed (code 1001); None: never.
+    """
+
+    def __init__(self, transport: Any, protocol: WebSocketProtocol, request: Any,
+                 subprotocol: Optional[str] = None, timeout: Optional[float] = None) -> None:
+        self.request = request
+        self.subprotocol = subprotocol
+        self.timeout = timeout
+        self._transport = transport
+        self._protocol = protocol
+        self._lock = threading.Lock()  # protocol calls plus the writes of their bytes
+        self._events: Deque[Any] = deque()
+        self._ended: Optional[ConnectionEnded] = None
+        self._last_activity = time.monotonic()
+        self._close_deadline = 0.0  # set when our close frame is sent
+        self._reader = threading.get_ident()  # the handler's thread: the one that reads
+        initial = getattr(transport, "initial_data", b"")
+        if initial:
+            self._feed(initial)
+
+    # --- receiving (the handler's thread) ---
+
+    def recv(self) -> bytes:
+        """The next whole message as bytes (text arrives UTF-8 encoded); blocks.
+
+        Raises ``ConnectionEnded`` once the connection is over.
+        """
+        message = self.recv_message()
+        return message.encode("utf-8") if type(message) is str else message
+
+    def recv_message(self) -> Union[str, bytes]:
+        """The next whole message: ``str`` for text, ``bytes`` for binary; blocks.
+
+        Pings are answered on the way. Raises ``ConnectionEnded`` once the connection
+        is over.
+        """
+        events = self._events
+        while True:
+            while events:
+                event = events.popleft()
+                kind = type(event)
+                if kind is BinaryMessage:
+                    return event.data
+                if kind is TextMessage:
+                    return event.text
+                if kind is ConnectionEnded:  # queued after a protocol error
+                    self._end(event.code, event.reason)
+            if self._ended is not None:
+                raise self._ended
+            self._read()
+
+    def __iter__(self) -> Iterator[Union[str, bytes]]:
+        """Each incoming message (``str`` or ``bytes``) until the connection ends."""
+        while True:
+            try:
+                yield self.recv_message()
+            except ConnectionEnded:
+                return
+
+    def _read(self) -> None:
+        """Wait for bytes from the peer and turn them into events (or end the connection)."""
+        protocol = self._protocol
+        if protocol.state is State.CLOSED:  # close frames exchanged, or the peer is gone
+            self._end(protocol.close_code or ABNORMAL_CLOSURE, protocol.close_reason or "")
+            return
+        data = self._receive()
+        if data is None:
+            return
+        if not data:
+            self._protocol.receive_eof()
+            self._end(ABNORMAL_CLOSURE)
+            return
+        self._feed(data)
+
+    def _receive(self) -> Optional[bytes]:
+        """Bytes (``b""`` at the end of the stream), or None when the idle timeout ended it."""
+        closing = self._protocol.state is State.CLOSING
+        while True:
+            if closing:
+                remaining: Optional[float] = self._close_deadline - time.monotonic()
+            elif self.timeout is not None:
+                remaining = self._last_activity + self.timeout - time.monotonic()
+            else:
+                remaining = None
+            if remaining is not None and remaining <= 0:
+                break
+            try:
+                data = self._transport.recv(READ_SIZE, remaining)
+            except TimeoutError:
+                continue  # a send may have happened meanwhile: the loop checks again
+            except OSError:
+                data = b""
+            self._last_activity = time.monotonic()
+            return data
+        if closing:  # the peer never answered our close
+            self._end(ABNORMAL_CLOSURE)
+        else:
+            self._close_and_wait(GOING_AWAY, "idle timeout")
+        return None
+
+    def _feed(self, data: bytes) -> None:
+        failure = None
+        with self._lock:
+            try:
+                events = self._protocol.receive_data(data)
+            except ProtocolError as exc:  # the close frame with its code is queued
+                events, failure = exc.events, exc
+            reply = self._protocol.data_to_send()
+            if reply:
+                try:
+                    self._write(reply)
+                except ConnectionEnded:  # the peer is gone: the next read ends the connection
+                    pass
+        self._events.extend(events)
+        if failure is not None:
+            self._events.append(ConnectionEnded(failure.code, failure.reason))
+
+    def _end(self, code: int, reason: str = "") -> None:
+        """The connection is over: close the stream (the server speaks last, RFC 6455 7.1.1)."""
+        if self._ended is None:
+            self._ended = ConnectionEnded(code, reason)
+            with self._lock:
+                self._transport.close()
+
+    # --- sending (any thread) ---
+
+    def send(self, data: Data) -> None:
+        """Send one message: ``str`` as a text frame, bytes-like as a binary frame.
+
+        Raises ``ConnectionEnded`` when the connection is over (or the write failed).
+        """
+        protocol = self._protocol
+        with self._lock:
+            try:
+                if type(data) is str:
+                    frame = protocol.send_text(data)
+                else:
+                    frame = protocol.send_binary(data)
+            except ConnectionClosed:
+                raise self._ended_error() from None
+            self._write(frame)
+
+    def ping(self, payload: bytes = b"") -> None:
+        """Send a ping (at most 125 bytes); the peer's pong needs no handling."""
+        with self._lock:
+            try:
+                frame = self._protocol.send_ping(payload)
+            except ConnectionClosed:
+                raise self._ended_error() from None
+            self._write(frame)
+
+    def close(self, code: int = NORMAL_CLOSURE, reason: str = "") -> None:
+        """Start the close handshake with ``code`` and ``reason``.
+
+        On the handler's thread this waits (``CLOSE_TIMEOUT`` at most) for the peer's
+        close frame and closes the stream; later ``recv`` calls raise ``ConnectionEnded``.
+        From another thread it only sends the close frame: the handler's ``recv`` ends
+        when the peer answers. Does nothing on a connection already closing or over.
+        """
+        if threading.get_ident() == self._reader:
+            self._close_and_wait(code, reason)
+        else:
+            self._send_close(code, reason)
+
+    def exit(self) -> None:
+        """Close the connection normally and end the handler (the 1.5.x API).
+
+        On the handler's thread it raises ``ConnectionEnded``, which the server catches;
+        from another thread it works like ``close()``.
+        """
+        self.close()
+        if threading.get_ident() == self._reader:
+            raise self._ended_error()
+
+    def _close_and_wait(self, code: int, reason: str) -> None:
+        self._send_close(code, reason)
+        while self._ended is None:  # messages still arriving are dropped
+            try:
+                self.recv_message()
+            except ConnectionEnded:
+                pass
+
+    def _send_close(self, code: int, reason: str) -> None:
+        with self._lock:
+            frame = self._protocol.send_close(code, reason)
+            if not frame:
+                return
+            self._close_deadline = time.monotonic() + CLOSE_TIMEOUT
+            try:
+                self._write(frame)
+            except ConnectionEnded:  # the peer is gone: the reader ends the connection
+                pass
+
+    def _write(self, data: bytes) -> None:
+        """Write under ``_lock``; a failed write means the peer is gone."""
+        try:
+            self._transport.send(data)
+        except OSError:
+            self._protocol.receive_eof()
+            raise ConnectionEnded(ABNORMAL_CLOSURE) from None
+        self._last_activity = time.monotonic()
+
+    def _ended_error(self) -> ConnectionEnded:
+        if self._ended is not None:
+            return self._ended
+        protocol = self._protocol
+        return ConnectionEnded(protocol.close_code or ABNORMAL_CLOSURE, protocol.close_reason or "")
+
+    # --- state ---
+
+    @property
+    def closed(self) -> bool:
+        """Whether the close handshake has started or the connection is over."""
+        return self._ended is not None or self._protocol.state is not State.OPEN
+
+    @property
+    def close_code(self) -> Optional[int]:
+        """The peer's close code (1005: none given, 1006: it vanished), None while open."""
+        return self._protocol.close_code
+
+    @property
+    def close_reason(self) -> Optional[str]:
+        """The peer's close reason, None while open."""
+        return self._protocol.close_reason
+
+    @property
+    def address(self) -> Any:
+        """The client's address, as the handshake request has it."""
+        return getattr(self.request, "address", None)
+
+    def __repr__(self) -> str:
+        state = "ended" if self._ended is not None else self._protocol.state.value
+        return f"<WebSocketConnection {self.address} {state}>"
