@@ -648,6 +648,8 @@ cdef int on_version_complete(ll.llhttp_t* parser) noexcept:
 cdef int on_header_field(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
     cdef RequestParser self = <RequestParser>parser.data
     cdef Field* field
+    if length == 0:  # a span cut at a feed boundary or flushed before an error: no name yet
+        return 0
     if not self.in_field_name:
         if not self.in_section:  # the first trailer field starts the trailer section
             self.start_section(at)
