@@ -104,9 +104,10 @@ class WebSocketProtocol:
         self._frames = frames or WebSocketFrames
         self._serialize = self._frames.serialize_frame
         self._deflate = PerMessageDeflate(deflate, is_server=not is_client) if deflate else None
-        # Wire bytes a message may take: its limit, plus deflate's worst case if compressed.
+        # Wire bytes a message may take: its limit, plus deflate's worst case if compressed
+        # (incompressible data grows by up to 4% at zlib's memLevel=1; websockets uses 5).
         self._wire_limit = UNLIMITED if max_size is None else (
-            max_size + max_size // 1000 + 1024 if deflate else max_size)
+            max_size + max_size // 16 + 1024 if deflate else max_size)
         self._parser = self._frames.FrameParser(masked=not is_client,
                                                 allow_rsv1=deflate is not None,
                                                 max_payload=self._wire_limit)
