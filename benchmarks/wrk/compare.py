@@ -2,8 +2,9 @@
 
     python benchmarks/wrk/compare.py --rounds 3 --duration 5 --targets leader pool uvicorn
 
-Each round runs every target at every connection count, one after another, so the
-noise of a shared machine hits them alike; the table shows the median per cell.
+All targets run at once (idle when not loaded); each round loads them one after
+another at each connection count, so neighbours in time share the noise of a busy
+machine. The table shows the median of each cell and the ratio to the last target (the peer).
 """
 from __future__ import annotations
 
@@ -77,28 +78,34 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=5)
     args = parser.parse_args()
     results: Dict[Tuple[str, int], List[Tuple[float, float, float]]] = {}
-    for round_number in range(args.rounds):
-        for target in args.targets:
-            port = free_port()
-            cmd, env = command(target, port)
-            server = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            try:
-                wait_for_port(port)
-                for connections in args.connections:
-                    result = run_wrk(port, connections, args.duration)
+    servers, ports = [], {}
+    try:
+        for target in args.targets:  # all start now; an idle server costs the others nothing
+            ports[target] = free_port()
+            cmd, env = command(target, ports[target])
+            servers.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL))
+            wait_for_port(ports[target])
+        for round_number in range(args.rounds):
+            for connections in args.connections:
+                for target in args.targets:  # neighbours in time share the machine's noise
+                    result = run_wrk(ports[target], connections, args.duration)
                     results.setdefault((target, connections), []).append(result)
                     print(f"round {round_number + 1} {target} -c{connections}: "
                           f"{result[0]:.0f} req/s p50 {result[1]:.2f} ms p99 {result[2]:.2f} ms",
                           file=sys.stderr)
-            finally:
-                server.terminate()
-                server.wait(10)
-    print("| target | connections | req/s (median) | p50 ms | p99 ms |")
-    print("| --- | --- | --- | --- | --- |")
-    for (target, connections), runs in results.items():
-        rps, p50, p99 = (statistics.median(column) for column in zip(*runs))
-        print(f"| {target} | {connections} | {rps:,.0f} | {p50:.2f} | {p99:.2f} |")
-
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(10)
+    print("| target | connections | req/s (median) | p50 ms | p99 ms | vs " + args.targets[-1] + " |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    medians = {key: [statistics.median(column) for column in zip(*runs)] for key, runs in results.items()}
+    for connections in args.connections:
+        for target in args.targets:
+            rps, p50, p99 = medians[(target, connections)]
+            baseline = medians[(args.targets[-1], connections)][0] or float("nan")
+            print(f"| {target} | {connections} | {rps:,.0f} | {p50:.2f} | {p99:.2f} | {rps / baseline:.2f}x |")
 
 if __name__ == "__main__":
     main()
