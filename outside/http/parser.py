@@ -72,22 +72,22 @@ _AUTHORITY_START = re.compile(_AUTHORITY)
 _TARGET_WHOLE = re.compile(rb"[/*][" + _TARGET + rb"]*|[A-Za-z]+://" + _AUTHORITY)
 _VERSION_START = re.compile(rb"(?:H(?:T(?:T(?:P(?:/(?:([0-9])(?:\.(?:([0-9])(?:\r(?:\n)?)?)?)?)?)?)?)?)?)?")
 
-# A whole request head that needs no second look: checked by one match.
+# A whole request head that needs no second look: checked by one match (a CONNECT
+# target is checked again, as an authority).
 _HEAD = re.compile(
     rb"(" + rb"|".join(re.escape(method.encode()) for method in METHODS) + rb") +"
-    rb"([^ \r\n]+) +HTTP/1\.([01])\r\n"
+    rb"(" + _TARGET_WHOLE.pattern + rb") +HTTP/1\.([01])\r\n"
     rb"((?:[" + _TCHAR + rb"]+:[" + _VALUE + rb"]*\r\n)*)\r\n")
-_FIELD_LINE = re.compile(rb"[" + _TCHAR + rb"]+:[" + _VALUE + rb"]*\r\n")
 _FIELD_START = re.compile(rb"([" + _TCHAR + rb"]*)(:[" + _VALUE + rb"]*(\r\n?)?)?")
-# Split an already checked header block (latin-1 text): name, value without OWS.
-_FIELDS = re.compile(r"([^:]+):[ \t]*(.*?)[ \t]*\r\n")
+# Split a checked field block (latin-1 text): name, value without its leading OWS.
+_FIELDS = re.compile(r"([^:]+):[ \t]*([^\r]*)\r\n")
 
-_CONTENT_LENGTH = re.compile(rb"[ \t]*[0-9]*[ \t]*")
+_CONTENT_LENGTH = re.compile(r"[ \t]*[0-9]*[ \t]*")
 _MAX_LENGTH = 1 << 64                     # llhttp's Content-Length and chunk size type
 # llhttp's Transfer-Encoding reading: "chunked" as a whole coding (spaces, not tabs,
 # around it) sets the chunked flag; a coding after it in a request is an error.
-_TE_CHUNKED_LAST = re.compile(rb"(?:.*,)?[ ]*chunked[ ]*", re.IGNORECASE | re.DOTALL)
-_TE_AFTER_CHUNKED = re.compile(rb"(?:.*,)?[ ]*chunked[ ]*,", re.IGNORECASE | re.DOTALL)
+_TE_CHUNKED_LAST = re.compile(r"(?:.*,)?[ ]*chunked[ ]*", re.IGNORECASE | re.DOTALL)
+_TE_AFTER_CHUNKED = re.compile(r"(?:.*,)?[ ]*chunked[ ]*,", re.IGNORECASE | re.DOTALL)
 _QUOTED = rb'"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[' + _VALUE + rb'])*"'
 _EXTENSION_VALUE = rb"(?:" + _QUOTED + rb"|[" + _TCHAR + rb"]*)"
 _PARTIAL_VALUE = (rb'(?:"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[' + _VALUE + rb'])*(?:"|\\)?|['
@@ -121,16 +121,15 @@ class _Framing:
         self.connection_upgrade = False
         self.has_upgrade = False
 
-    def field_error(self, name: bytes, value: bytes, complete: bool) -> Optional[Tuple[str, int]]:
+    def field_error(self, kind: str, value: str, complete: bool) -> Optional[Tuple[str, int]]:
         """The framing error in one (maybe partial) field, or None; commits when complete.
 
-        ``value`` is what follows the colon, CRLF excluded, as far as it arrived. An error
-        comes with the index in ``value`` where llhttp reports it (limits passed before
-        that byte win over it).
+        ``kind`` is the lowercased name; ``value`` what follows the colon, CRLF excluded,
+        as far as it arrived. An error comes with the index in ``value`` where llhttp
+        reports it (limits passed before that byte win over it).
         """
-        kind = name.lower()
-        lead = len(value) - len(value.lstrip(b" \t"))
-        if kind == b"content-length":
+        lead = len(value) - len(value.lstrip(" \t"))
+        if kind == "content-length":
             if self.has_te:
                 return "Content-Length can't be present with Transfer-Encoding", 0
             if lead < len(value) and self.content_length is not None:
@@ -138,7 +137,7 @@ class _Framing:
             valid = _CONTENT_LENGTH.match(value).end()
             if valid < len(value):
                 return "Invalid character in Content-Length", valid
-            digits = value.strip(b" \t")
+            digits = value.strip(" \t")
             if digits and int(digits) >= _MAX_LENGTH:
                 return "Content-Length overflow", lead + next(
                     end for end in range(len(digits)) if int(digits[:end + 1]) >= _MAX_LENGTH)
@@ -146,7 +145,7 @@ class _Framing:
                 if not digits:
                     return "Empty Content-Length", len(value) + 2
                 self.content_length = int(digits)
-        elif kind == b"transfer-encoding":
+        elif kind == "transfer-encoding":
             if self.content_length is not None:
                 return "Transfer-Encoding can't be present with Content-Length", 0
             coding = value[lead:]
@@ -160,16 +159,16 @@ class _Framing:
                     return "Empty Transfer-Encoding", len(value) + 2
                 self.has_te = True
                 self.chunked = _TE_CHUNKED_LAST.fullmatch(coding) is not None
-        elif complete and kind in (b"connection", b"proxy-connection"):
-            for token in value.lower().split(b","):
-                token = token.strip(b" \t")
-                if token == b"close":
+        elif complete and kind in ("connection", "proxy-connection"):
+            for token in value.lower().split(","):
+                token = token.strip(" \t")
+                if token == "close":
                     self.close = True
-                elif token == b"keep-alive":
+                elif token == "keep-alive":
                     self.keep_alive = True
-                elif token == b"upgrade":
+                elif token == "upgrade":
                     self.connection_upgrade = True
-        elif complete and kind == b"upgrade":
+        elif complete and kind == "upgrade":
             self.has_upgrade = True
         return None
 
@@ -267,7 +266,8 @@ class _Scan:
             return BadRequest("Invalid header token"), match.end()
         if rest is None:
             return None, len(line)
-        problem = self.framing.field_error(name, rest[1:len(rest) - len(ending or b"")],
+        problem = self.framing.field_error(name.decode("latin-1").lower(),
+                                           rest[1:len(rest) - len(ending or b"")].decode("latin-1"),
                                            complete)
         if problem is not None:
             return BadRequest(problem[0]), len(name) + 1 + problem[1]
@@ -275,7 +275,7 @@ class _Scan:
             return BadRequest("Invalid header value char"), match.end()
         if complete:
             self.framing.count += 1
-        elif not ending and name.lower() not in _FRAMING_FIELDS:
+        elif not ending and _field_kind(name.decode("latin-1")) not in _FRAMING_KINDS:
             self.plain = len(line)
         return None, len(line)
 
@@ -398,43 +398,38 @@ class RequestParser:
 
     def _read_head(self, buffer: bytes, position: int, events: list) -> int:
         if self._scan is None:
-            while position < len(buffer) and buffer[position] in (13, 10):
-                position += 1          # llhttp skips empty lines between requests
-            if position == len(buffer):
-                return position
-        end = buffer.find(b"\r\n\r\n", position)
-        if end >= 0 and self._scan is None:
-            end += 4
-            match = _HEAD.match(buffer, position, end)
-            if (match is not None and match.end() == end and end - position <= self.max_header_size
-                    and len(match.group(2)) <= self.max_url_size):
-                head = self._fast_head(match)
-                if head is not None:
-                    return self._start_body(head, end, events)
+            if buffer[position] in (13, 10):
+                while position < len(buffer) and buffer[position] in (13, 10):
+                    position += 1      # llhttp skips empty lines between requests
+                if position == len(buffer):
+                    return position
+            end = buffer.find(b"\r\n\r\n", position)
+            if end >= 0:
+                end += 4
+                match = _HEAD.fullmatch(buffer, position, end)
+                if match is not None and end - position <= self.max_header_size:
+                    head = self._fast_head(match)
+                    if head is not None:
+                        return self._start_body(head, end, events)
         return self._scan_head(buffer, position, events)
 
     def _fast_head(self, match: "re.Match[bytes]") -> Optional[RequestHead]:
         """The head of a request that matched ``_HEAD``, or None if it needs the scanner."""
-        method, target = match.group(1, 2)
-        if method == b"CONNECT":
-            if _AUTHORITY_START.fullmatch(target) is None:
-                return None
-        elif _TARGET_WHOLE.fullmatch(target) is None:
+        method, target, minor, block = match.groups()
+        if len(target) > self.max_url_size or (
+                method == b"CONNECT" and _AUTHORITY_START.fullmatch(target) is None):
             return None
-        block = match.group(4)
         fields = _FIELDS.findall(block.decode("latin-1"))
         if len(fields) > self.max_headers:
             return None
         framing = _Framing()
-        for name, value in fields:
-            kind = name.lower()
-            if kind in _FRAMING_NAMES:
-                if kind == "transfer-encoding" and b"\t" in block:
-                    return None  # llhttp's chunked flag sees a trailing tab: let the scanner read it
-                if framing.field_error(name.encode("latin-1"), value.encode("latin-1"), True):
-                    return None
+        summary = _summarize(fields, framing)
+        if summary is None:
+            return None
         self._framing = framing
-        return self._head(method, target, match.group(3) == b"1", fields, framing)
+        if b" \r\n" in block or b"\t\r\n" in block:
+            fields = _without_trailing_ows(fields)
+        return self._head(method, target, minor == b"1", fields, summary)
 
     def _scan_head(self, buffer: bytes, position: int, events: list) -> int:
         """The slow way: check the head as far as it arrived; emit it once complete."""
@@ -449,33 +444,21 @@ class RequestParser:
         if scan.end < 0:
             return ~position
         self._scan = None
-        head_bytes = data[:scan.end]
-        request_line, _, block = head_bytes.partition(b"\r\n")
+        request_line, _, block = data[:scan.end].partition(b"\r\n")
         method, _, rest = request_line.partition(b" ")
         target, _, version = rest.lstrip(b" ").partition(b" ")
         fields = _FIELDS.findall(block[:-2].decode("latin-1"))
-        head = self._head(method, target, version.strip(b" ") == b"HTTP/1.1", fields, self._framing)
+        summary = _summarize(fields, None)
+        assert summary is not None
+        head = self._head(method, target, version.strip(b" ") == b"HTTP/1.1",
+                          _without_trailing_ows(fields), summary)
         return self._start_body(head, position + scan.end, events)
 
     def _head(self, method: bytes, target: bytes, http11: bool, fields: Fields,
-              framing: _Framing) -> RequestHead:
+              summary: Tuple[int, int, bool, bool]) -> RequestHead:
         """Apply the end-of-head rules; the RequestHead or an error."""
-        hosts = 0
-        codings = 0
-        final_chunked = False
-        expect_continue = False
-        for name, value in fields:
-            kind = name.lower()
-            if kind == "host":
-                hosts += 1
-            elif kind == "transfer-encoding":
-                for coding in value.split(","):
-                    coding = coding.strip(" \t")
-                    if coding:
-                        codings += 1
-                        final_chunked = coding.lower() == "chunked"
-            elif kind == "expect":
-                expect_continue = expect_continue or value.lower() == "100-continue"
+        hosts, codings, final_chunked, expect_continue = summary
+        framing = self._framing
         if hosts > 1:
             raise BadRequest("more than one Host header")
         if hosts == 0 and http11:
@@ -490,8 +473,8 @@ class RequestParser:
         if (framing.content_length is not None and self.max_body_size is not None
                 and framing.content_length > self.max_body_size):
             raise PayloadTooLarge("Content-Length over the body size limit")
-        method_name = method.decode("ascii")
-        upgrade = (framing.has_upgrade and framing.connection_upgrade) or method_name == "CONNECT"
+        method_name = _METHOD_NAMES[method]
+        upgrade = (framing.has_upgrade and framing.connection_upgrade) or method == b"CONNECT"
         self._http11 = http11
         self._keep_alive = not framing.close if http11 else framing.keep_alive
         self._upgrade = upgrade
@@ -591,7 +574,7 @@ class RequestParser:
         if scan.end < 0:
             return ~position
         self._scan = None
-        trailers = _FIELDS.findall(data[:scan.end - 2].decode("latin-1"))
+        trailers = _without_trailing_ows(_FIELDS.findall(data[:scan.end - 2].decode("latin-1")))
         return self._end_message(position + scan.end, events, trailers or None)
 
     def _read_closed(self, buffer: bytes, position: int, events: list) -> int:
@@ -601,7 +584,56 @@ class RequestParser:
         return len(buffer)
 
 
-_FRAMING_NAMES = frozenset(("content-length", "transfer-encoding", "connection",
+_METHOD_NAMES = {method.encode(): method for method in METHODS}
+# Fields that llhttp reads (framing, connection) and those read at the end of the head.
+_FRAMING_KINDS = frozenset(("content-length", "transfer-encoding", "connection",
                             "proxy-connection", "upgrade"))
-_FRAMING_FIELDS = frozenset(name.encode() for name in _FRAMING_NAMES)
+_KINDS = _FRAMING_KINDS | {"host", "expect"}
+_KIND_CACHE: "dict[str, str]" = {}   # field name as sent -> its kind, or "" if none of those
+_KIND_CACHE_SIZE = 1024
+
+
+def _field_kind(name: str) -> str:
+    kind = _KIND_CACHE.get(name)
+    if kind is None:
+        lowered = name.lower()
+        kind = lowered if lowered in _KINDS else ""
+        if len(_KIND_CACHE) >= _KIND_CACHE_SIZE:
+            _KIND_CACHE.clear()        # a client sending ever new names gets no memory
+        _KIND_CACHE[name] = kind
+    return kind
+
+
+def _summarize(fields: Fields, framing: Optional[_Framing]) -> Optional[Tuple[int, int, bool, bool]]:
+    """(Host count, transfer codings, is the last one chunked, Expect: 100-continue).
+
+    With ``framing``, the framing fields are also read into it; None on a framing error.
+    """
+    hosts = codings = 0
+    final_chunked = expect_continue = False
+    cached = _KIND_CACHE.get
+    for name, value in fields:
+        kind = cached(name)
+        if kind is None:
+            kind = _field_kind(name)
+        if not kind:
+            continue
+        if kind == "host":
+            hosts += 1
+        elif kind == "expect":
+            expect_continue = expect_continue or value.rstrip(" \t").lower() == "100-continue"
+        else:
+            if framing is not None and framing.field_error(kind, value, True) is not None:
+                return None
+            if kind == "transfer-encoding":
+                for coding in value.split(","):
+                    coding = coding.strip(" \t")
+                    if coding:
+                        codings += 1
+                        final_chunked = coding.lower() == "chunked"
+    return hosts, codings, final_chunked, expect_continue
+
+
+def _without_trailing_ows(fields: Fields) -> Fields:
+    return [(name, value.rstrip(" \t")) for name, value in fields]
 _HEX = re.compile(rb"[0-9A-Fa-f]*")
