@@ -7,6 +7,8 @@ from types import ModuleType
 from typing import List, Optional
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from outside.websocket import frames as frames_py
 from outside.websocket.errors import ConnectionClosed, ProtocolError
@@ -258,3 +260,41 @@ def test_eof_closes(frames: ModuleType) -> None:
     assert protocol.state is State.CLOSED
     assert protocol.close_code == 1006  # the peer vanished without a close frame
     assert protocol.receive_data(client_frame(OP_TEXT, b"x")) == []
+
+
+message_strategy = st.one_of(
+    st.text(max_size=300).map(lambda text: TextMessage(text)),
+    st.binary(max_size=300).map(lambda data: BinaryMessage(data)),
+)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(messages=st.lists(message_strategy, max_size=8), data=st.data())
+def test_random_fragmentation_pings_and_splits(frames: ModuleType, messages, data) -> None:
+    """Any messages, cut into random fragments with pings between them, in random reads."""
+    wire = b""
+    expected: list = []
+    for message in messages:
+        payload = message.text.encode() if isinstance(message, TextMessage) else message.data
+        cuts = sorted(data.draw(st.lists(st.integers(0, len(payload)), max_size=4)))
+        pieces = [payload[start:end] for start, end in zip([0] + cuts, cuts + [len(payload)])]
+        for index, piece in enumerate(pieces):
+            opcode = OP_CONTINUATION if index else (
+                OP_TEXT if isinstance(message, TextMessage) else OP_BINARY)
+            last = index == len(pieces) - 1
+            wire += client_frame(opcode, piece, fin=last)
+            if last:
+                expected.append(message)
+            if data.draw(st.booleans()):
+                ping = data.draw(st.binary(max_size=125))
+                wire += client_frame(OP_PING, ping)
+                expected.append(Ping(ping))
+    splits = sorted(data.draw(st.lists(st.integers(0, len(wire)), max_size=6)))
+    protocol = server(frames)
+    events = []
+    for start, end in zip([0] + splits, splits + [len(wire)]):
+        events += protocol.receive_data(wire[start:end])
+    assert events == expected
+    pongs = [(OP_PONG, event.payload) for event in expected if isinstance(event, Ping)]
+    assert frames_sent(protocol.data_to_send()) == pongs
