@@ -1,0 +1,644 @@
+"""WebSocket connections served by a real outside server, driven by real clients: the
+`websockets` library, `websocket-client` and raw sockets for protocol violations."""
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import os
+import socket
+import struct
+import threading
+import time
+from typing import Optional, Tuple
+
+import pytest
+import requests
+import websocket as websocket_client
+from websockets.asyncio.client import connect as async_connect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from servers import Wire, start_app, start_server
+
+pytestmark = pytest.mark.timeout(120)
+
+ECHO = """
+ws = WebSocket(**ROUTE_OPTIONS)
+def websocket_handler(connection):
+    while True:
+        message = connection.recv()
+        connection.send(message)
+ws.on_connection(websocket_handler)
+ws.on_exit(lambda: print("EXIT echo", flush=True))
+app.set_route("/ws", ws)
+
+def page(request):
+    return Response(200, {"Content-Type": "text/plain"}, "plain HTTP")
+app.set_route("/page", page)
+"""
+
+
+def echo_server(route_options: Optional[dict] = None, config: Optional[dict] = None):
+    return start_app(f"ROUTE_OPTIONS = {route_options or {}!r}\n" + ECHO,
+                     config={"max_workers": 200, **(config or {})})
+
+
+@pytest.fixture(scope="module")
+def echo():
+    with echo_server() as server:
+        yield server
+
+
+def ws_url(server, path: str = "/ws") -> str:
+    return f"ws://127.0.0.1:{server.port}{path}"
+
+
+def wait_for_log(server, text: str, count: int = 1, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = server.log()
+        if log.count(text) >= count:
+            return log
+        time.sleep(0.02)
+    raise AssertionError(f"{text!r} x{count} not in the log:\n{server.log()}")
+
+
+# --- a raw client, for what real clients refuse to send -----------------------------
+
+def frame(opcode: int, payload: bytes = b"", fin: bool = True, masked: bool = True) -> bytes:
+    """One client frame, masked unless told otherwise."""
+    length = len(payload)
+    first = (0x80 if fin else 0) | opcode
+    mask_bit = 0x80 if masked else 0
+    if length < 126:
+        head = bytes([first, mask_bit | length])
+    elif length < 1 << 16:
+        head = bytes([first, mask_bit | 126]) + struct.pack("!H", length)
+    else:
+        head = bytes([first, mask_bit | 127]) + struct.pack("!Q", length)
+    if not masked:
+        return head + payload
+    mask = os.urandom(4)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+class RawClient:
+    """A WebSocket client over a plain socket: frames in, frames out, nothing checked."""
+
+    def __init__(self, server, path: str = "/ws", extra: str = "") -> None:
+        self.sock = socket.create_connection(server.address, timeout=10)
+        key = base64.b64encode(os.urandom(16)).decode()
+        self.sock.sendall((f"GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+                           f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                           f"Sec-WebSocket-Version: 13\r\n{extra}\r\n").encode())
+        self.buffer = b""
+        while b"\r\n\r\n" not in self.buffer:
+            self.buffer += self._more()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101 "), head
+
+    def _more(self) -> bytes:
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("the server closed the connection")
+        return data
+
+    def _take(self, size: int) -> bytes:
+        while len(self.buffer) < size:
+            self.buffer += self._more()
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return data
+
+    def read_frame(self) -> Tuple[int, bytes]:
+        """(opcode, payload) of the next frame from the server (never masked)."""
+        first, second = self._take(2)
+        assert not second & 0x80, "the server masked a frame"
+        length = second & 0x7F
+        if length == 126:
+            length = struct.unpack("!H", self._take(2))[0]
+        elif length == 127:
+            length = struct.unpack("!Q", self._take(8))[0]
+        return first & 0x0F, self._take(length)
+
+    def read_close(self) -> Tuple[int, bytes]:
+        """Skip to the server's close frame: (code, reason); then the socket must end."""
+        while True:
+            opcode, payload = self.read_frame()
+            if opcode == 0x8:
+                break
+        code = struct.unpack("!H", payload[:2])[0] if payload else 1005
+        return code, payload[2:]
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def ended(self) -> bool:
+        """Whether the server closed the TCP connection (after its close frame)."""
+        self.sock.settimeout(5)
+        try:
+            return self.sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> "RawClient":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+# --- the seed program ----------------------------------------------------------------
+
+SEED_ECHO = '''
+from outside import OutsideHTTP, WebSocket
+
+server = OutsideHTTP(("127.0.0.1", 8081))
+ws = WebSocket()
+def websocket_handler(connection):
+    while True:
+        message = connection.recv()
+        connection.send(message)
+ws.on_connection(websocket_handler)
+ws.on_exit(lambda: print("closed"))
+server.set_route("/ws", ws)
+server.run()
+'''
+
+
+def test_seed_echo_program_runs_unchanged():
+    source = SEED_ECHO.replace('("127.0.0.1", 8081)', '("127.0.0.1", 0)')  # a free port
+    with start_server(source, env={"PYTHONUNBUFFERED": "1"}) as server:
+        with connect(ws_url(server), compression=None) as client:
+            client.send(b"\x00binary\xff")
+            assert client.recv() == b"\x00binary\xff"
+            client.send("text é")
+            assert client.recv() == "text é".encode()  # recv() gives bytes, send(bytes) binary
+        wait_for_log(server, "closed")
+
+
+# --- clients -------------------------------------------------------------------------
+
+def test_websocket_client_library(echo):
+    client = websocket_client.create_connection(ws_url(echo), timeout=10)
+    try:
+        client.send("hello")
+        assert client.recv() == b"hello"
+        client.send_binary(b"\x01\x02")
+        assert client.recv() == b"\x01\x02"
+        client.ping(b"are you there")
+        opcode, data = client.recv_data_frame(control_frame=True)
+        assert (opcode, data.data) == (websocket_client.ABNF.OPCODE_PONG, b"are you there")
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 127, 65535, 65536, 16 * 1024 * 1024])
+@pytest.mark.parametrize("compression", ["deflate", None], ids=["deflate", "plain"])
+def test_payload_sizes(echo, size, compression):
+    payload = os.urandom(size)
+    with connect(ws_url(echo), compression=compression, max_size=None) as client:
+        negotiated = client.response.headers.get("Sec-WebSocket-Extensions")
+        assert (negotiated is not None) == (compression is not None)
+        client.send(payload)
+        assert client.recv(timeout=60) == payload
+
+
+def test_compressed_text_round_trip(echo):
+    text = "compressible " * 5000
+    with connect(ws_url(echo)) as client:
+        assert "permessage-deflate" in client.response.headers["Sec-WebSocket-Extensions"]
+        for _ in range(3):  # the context carries over between messages
+            client.send(text)
+            assert client.recv() == text.encode()
+
+
+def test_fragmented_message_with_interleaved_pings(echo):
+    with RawClient(echo) as client:
+        client.send(frame(0x1, "frag".encode(), fin=False) + frame(0x9, b"p1")
+                    + frame(0x0, "ment".encode(), fin=False) + frame(0x9, b"p2")
+                    + frame(0x0, "ed é".encode(), fin=True))
+        assert client.read_frame() == (0xA, b"p1")
+        assert client.read_frame() == (0xA, b"p2")
+        assert client.read_frame() == (0x2, "fragmented é".encode())
+
+
+def test_hundred_concurrent_echo_clients(echo):
+    async def one(number: int) -> int:
+        async with async_connect(ws_url(echo), compression=None) as client:
+            for round_ in range(20):
+                message = f"{number}:{round_}".encode()
+                await client.send(message)
+                assert await client.recv() == message
+        return number
+
+    async def all_clients():
+        return await asyncio.gather(*(one(number) for number in range(100)))
+
+    assert sorted(asyncio.run(all_clients())) == list(range(100))
+
+
+def test_http_served_while_websockets_are_open(echo):
+    with contextlib.ExitStack() as stack:
+        clients = [stack.enter_context(connect(ws_url(echo), compression=None)) for _ in range(20)]
+        with requests.Session() as session:
+            for _ in range(30):
+                response = session.get(f"http://127.0.0.1:{echo.port}/page", timeout=10)
+                assert response.text == "plain HTTP"
+        for client in clients:  # and every WebSocket still answers
+            client.send(b"still here")
+            assert client.recv(timeout=10) == b"still here"
+
+
+def test_plain_request_to_websocket_route_gets_400(echo):
+    response = requests.get(f"http://127.0.0.1:{echo.port}/ws", timeout=10)
+    assert response.status_code == 400
+
+
+# --- protocol violations over the wire ----------------------------------------------
+
+@pytest.mark.parametrize("data, code", [
+    (frame(0x2, b"unmasked", masked=False), 1002),
+    (frame(0x1, b"\xff\xfe not UTF-8"), 1007),
+    (frame(0x1, "caf".encode() + b"\xc3", fin=False) + frame(0x0, b"(", fin=True), 1007),
+    (frame(0x3, b"reserved opcode"), 1002),
+    (frame(0x0, b"continuation without a start"), 1002),
+    (frame(0x9, b"x" * 126), 1002),
+    (bytes([0x80 | 0x40 | 0x2, 0x80]) + os.urandom(4), 1002),  # RSV1 without deflate
+    (frame(0x8, b"\x03"), 1002),  # a close payload of one byte
+], ids=["unmasked", "invalid-utf8", "invalid-utf8-across-fragments", "unknown-opcode",
+        "orphan-continuation", "long-ping", "rsv1", "one-byte-close"])
+def test_protocol_violation_closes_with_code(data, code):
+    with echo_server(route_options={"compression": False}) as server:
+        with RawClient(server) as client:
+            client.send(data)
+            assert client.read_close()[0] == code
+            assert client.ended()
+        wait_for_log(server, "EXIT echo")
+
+
+def test_oversize_message_gets_1009():
+    with echo_server(route_options={"max_message_size": 1000}) as server:
+        with RawClient(server) as client:
+            client.send(frame(0x2, b"x" * 1000))
+            assert client.read_frame() == (0x2, b"x" * 1000)  # at the limit: fine
+            client.send(frame(0x2, b"x" * 600, fin=False) + frame(0x0, b"x" * 600))
+            assert client.read_close()[0] == 1009
+            assert client.ended()
+
+
+def handshake(server, headers: str, path: str = "/ws", method: str = "GET"):
+    with Wire(server.address) as wire:
+        wire.send(f"{method} {path} HTTP/1.1\r\nHost: localhost\r\n{headers}\r\n".encode())
+        return wire.read_response()
+
+
+GOOD = ("Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n")
+
+
+def test_handshake_answers(echo):
+    accepted = handshake(echo, GOOD)
+    assert accepted.status == 101
+    assert accepted.headers["sec-websocket-accept"] == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+    assert handshake(echo, GOOD.replace("dGhlIHNhbXBsZSBub25jZQ==", "c2hvcnQ=")).status == 400
+    assert handshake(echo, GOOD.replace("Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "")).status == 400
+    refused = handshake(echo, GOOD.replace("Version: 13", "Version: 8"))
+    assert refused.status == 426
+    assert refused.headers["sec-websocket-version"] == "13"
+
+
+ORIGIN_APP = """
+ws = WebSocket(allowed_origins=["https://good.example"], subprotocols=["chat.v2", "chat"])
+@ws.on_connection
+def hello(connection):
+    connection.send(f"{connection.subprotocol} {connection.request.url} {connection.request.params}")
+    for message in connection:
+        connection.send(message)
+app.set_route("/ws", ws)
+app.set_errorhandler(403, lambda request, message=None: Response(403, {}, "custom refusal"))
+"""
+
+
+def test_origin_check_uses_the_app_error_handler():
+    with start_app(ORIGIN_APP) as server:
+        refused = handshake(server, GOOD + "Origin: https://evil.example\r\n")
+        assert (refused.status, refused.body) == (403, b"custom refusal")
+        assert handshake(server, GOOD + "Origin: https://good.example\r\n").status == 101
+        with connect(ws_url(server, "/ws?room=1"), origin="https://good.example",
+                     subprotocols=["chat", "other"]) as client:
+            assert client.subprotocol == "chat"
+            assert client.recv() == "chat /ws {'room': '1'}"
+            client.send("iterated")
+            assert client.recv() == "iterated"
+
+
+# --- the connection API and every way a connection ends ------------------------------
+
+API_APP = """
+import logging
+def track(name):
+    ws = WebSocket()
+    ws.on_exit(lambda: print("EXIT", name, flush=True))
+    app.set_route("/" + name, ws)
+    return ws
+
+@track("kinds").on_connection
+def kinds(connection):
+    while True:
+        message = connection.recv_message()
+        connection.send(type(message).__name__)
+        connection.send(message)
+
+@track("exit").on_connection
+def exit_at_once(connection):
+    connection.recv()
+    connection.exit()
+    print("NOT REACHED", flush=True)
+
+@track("returns").on_connection
+def returns(connection):
+    connection.send(connection.recv())
+
+@track("raises").on_connection
+def raises(connection):
+    connection.recv()
+    raise RuntimeError("handler bug")
+
+@track("closes").on_connection
+def closes(connection):
+    connection.recv()
+    connection.close(4001, "done here")
+    print("AFTER CLOSE", connection.closed, flush=True)
+
+@track("pings").on_connection
+def pings(connection):
+    connection.ping(b"hb")
+    for message in connection:
+        connection.send(message)
+    print("ITERATION ENDED", connection.close_code, flush=True)
+
+@track("echo").on_connection
+def echo(connection):
+    for message in connection:
+        connection.send(message)
+
+def raising_exit():
+    raise ValueError("exit bug")
+ws = WebSocket()
+ws.on_connection(echo)
+ws.on_exit(raising_exit)
+app.set_route("/exit-raises", ws)
+"""
+
+
+@pytest.fixture(scope="module")
+def api():
+    with start_app(API_APP, config={"max_workers": 50, "process_timeout": 30}) as server:
+        yield server
+
+
+def test_recv_message_tells_text_from_binary(api):
+    with connect(ws_url(api, "/kinds")) as client:
+        client.send("text")
+        assert (client.recv(), client.recv()) == ("str", "text")
+        client.send(b"bytes")
+        assert (client.recv(), client.recv()) == ("bytes", b"bytes")
+
+
+def test_exit_from_the_handler(api):
+    with connect(ws_url(api, "/exit")) as client:
+        client.send("bye")
+        with pytest.raises(ConnectionClosed) as caught:
+            client.recv(timeout=10)
+        assert caught.value.rcvd.code == 1000
+    log = wait_for_log(api, "EXIT exit")
+    assert "NOT REACHED" not in log
+
+
+def test_handler_returning_closes_normally(api):
+    with connect(ws_url(api, "/returns")) as client:
+        client.send("once")
+        assert client.recv() == b"once"
+        with pytest.raises(ConnectionClosed) as caught:
+            client.recv(timeout=10)
+        assert caught.value.rcvd.code == 1000
+    wait_for_log(api, "EXIT returns")
+
+
+def test_handler_error_closes_with_1011_and_is_logged(api):
+    with connect(ws_url(api, "/raises")) as client:
+        client.send("boom")
+        with pytest.raises(ConnectionClosed) as caught:
+            client.recv(timeout=10)
+        assert caught.value.rcvd.code == 1011
+    log = wait_for_log(api, "EXIT raises")
+    assert "RuntimeError: handler bug" in log
+
+
+def test_close_with_code_and_reason(api):
+    with connect(ws_url(api, "/closes")) as client:
+        client.send("close please")
+        with pytest.raises(ConnectionClosed) as caught:
+            client.recv(timeout=10)
+        assert (caught.value.rcvd.code, caught.value.rcvd.reason) == (4001, "done here")
+    wait_for_log(api, "AFTER CLOSE True")
+    wait_for_log(api, "EXIT closes")
+
+
+def test_ping_then_iteration_ends_when_the_client_closes(api):
+    with RawClient(api, "/pings") as client:
+        assert client.read_frame() == (0x9, b"hb")
+        client.send(frame(0xA, b"hb") + frame(0x2, b"after pong"))
+        assert client.read_frame() == (0x2, b"after pong")
+        client.send(frame(0x8, struct.pack("!H", 4000) + b"client leaves"))
+        assert client.read_frame() == (0x8, struct.pack("!H", 4000))  # the code echoed
+        assert client.ended()
+    wait_for_log(api, "ITERATION ENDED 4000")
+    wait_for_log(api, "EXIT pings")
+
+
+def test_on_exit_runs_once_for_each_way_out(api):
+    before = api.log().count("EXIT echo")
+    with connect(ws_url(api, "/echo")) as client:  # 1. the client closes
+        client.send("x")
+        client.recv()
+    with RawClient(api, "/echo") as client:  # 2. the client vanishes without a close
+        client.send(frame(0x2, b"x"))
+        client.read_frame()
+    with RawClient(api, "/echo") as client:  # 3. a protocol error
+        client.send(frame(0x2, b"x", masked=False))
+        assert client.read_close()[0] == 1002
+    wait_for_log(api, "EXIT echo", before + 3)
+    time.sleep(0.5)  # nothing runs twice
+    assert api.log().count("EXIT echo") == before + 3
+
+
+def test_failing_on_exit_is_logged(api):
+    with connect(ws_url(api, "/exit-raises")) as client:
+        client.send("x")
+        client.recv()
+    log = wait_for_log(api, "ValueError: exit bug")
+    assert "on_exit" in log
+
+
+def test_idle_timeout_closes_with_1001():
+    with echo_server(config={"process_timeout": 1}) as server:
+        with connect(ws_url(server)) as client:
+            client.send("active")
+            assert client.recv() == b"active"
+            started = time.monotonic()
+            with pytest.raises(ConnectionClosed) as caught:
+                client.recv(timeout=15)
+            assert caught.value.rcvd.code == 1001
+            assert 0.8 < time.monotonic() - started < 10
+        wait_for_log(server, "EXIT echo")
+
+
+BROADCAST_APP = """
+connections = set()
+lock = threading.Lock()
+ws = WebSocket()
+
+@ws.on_connection
+def join(connection):
+    with lock:
+        connections.add(connection)
+    try:
+        for message in connection:
+            connection.send(b"echo:" + message if isinstance(message, bytes) else "echo:" + message)
+    finally:
+        with lock:
+            connections.discard(connection)
+
+def broadcast(text):
+    with lock:
+        targets = list(connections)
+    for connection in targets:
+        try:
+            connection.send(text)
+        except Exception:
+            pass
+    return len(targets)
+
+def announce(request):  # HTTP handler: runs on another thread than the WebSockets
+    return Response(200, {}, str(broadcast(request.params.get("text", ""))))
+
+def ticker():
+    for number in range(1000000):
+        broadcast(f"tick {number}")
+        time.sleep(0.01)
+
+app.set_route("/ws", ws)
+app.set_route("/announce", announce)
+threading.Thread(target=ticker, daemon=True).start()
+"""
+
+
+def test_broadcast_from_other_threads():
+    with start_app(BROADCAST_APP, config={"max_workers": 50}) as server:
+        with contextlib.ExitStack() as stack:
+            clients = [stack.enter_context(connect(ws_url(server))) for _ in range(5)]
+            for number, client in enumerate(clients):  # echoes interleave with ticks
+                client.send(f"mine {number}")
+            for number, client in enumerate(clients):
+                seen = [client.recv(timeout=10) for _ in range(40)]
+                assert f"echo:mine {number}" in seen
+                ticks = [int(text.split()[1]) for text in seen if text.startswith("tick")]
+                assert ticks == sorted(ticks) and len(ticks) >= 30
+            counted = requests.get(f"http://127.0.0.1:{server.port}/announce?text=hello",
+                                   timeout=10).text
+            assert counted == "5"
+            for client in clients:
+                while client.recv(timeout=10) != "hello":
+                    pass
+
+
+STALE_APP = """
+from outside.websocket import ConnectionEnded
+stale = []
+ws = WebSocket()
+@ws.on_connection
+def keep(connection):
+    stale.append(connection)  # never removed: the broadcaster finds out
+    for message in connection:
+        pass
+
+def broadcaster():
+    while True:
+        for connection in list(stale):
+            try:
+                connection.send("tick")
+            except ConnectionEnded as exc:
+                print("SEND REFUSED", exc.code, flush=True)
+                stale.remove(connection)
+        time.sleep(0.01)
+
+app.set_route("/ws", ws)
+threading.Thread(target=broadcaster, daemon=True).start()
+"""
+
+
+def test_send_from_another_thread_after_the_client_left():
+    """A broadcaster gets ConnectionEnded from a connection whose client is gone."""
+    with start_app(STALE_APP) as server:
+        client = RawClient(server)
+        assert client.read_frame() == (0x1, b"tick")
+        client.close()  # no close frame: the server sees the stream end
+        wait_for_log(server, "SEND REFUSED 1006")
+
+
+def test_client_that_vanished_does_not_hold_a_thread():
+    with echo_server(config={"max_workers": 3}) as server:
+        for _ in range(10):  # more than max_workers, one after another
+            with RawClient(server) as client:
+                client.send(frame(0x2, b"x"))
+                assert client.read_frame() == (0x2, b"x")
+        wait_for_log(server, "EXIT echo", 10)
+        with connect(ws_url(server)) as client:
+            client.send(b"still served")
+            assert client.recv(timeout=10) == b"still served"
+
+
+def test_pings_from_client_answered_between_messages(echo):
+    with RawClient(echo) as client:
+        for number in range(50):
+            client.send(frame(0x9, str(number).encode()) + frame(0x2, b"m"))
+            assert client.read_frame() == (0xA, str(number).encode())
+            assert client.read_frame() == (0x2, b"m")
+
+
+def test_message_sent_before_the_101_is_read(echo):
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock = socket.create_connection(echo.address, timeout=10)
+    with sock:  # the handshake and a first frame in one write
+        sock.sendall((f"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                      f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+                     + frame(0x2, b"early"))
+        received = b""
+        while not received.endswith(b"early"):
+            data = sock.recv(65536)
+            assert data
+            received += data
+        assert received.startswith(b"HTTP/1.1 101 ")
+
+
+def test_threads_are_used_concurrently(echo):
+    """Two connections served at once: a slow one never delays the other."""
+    results = []
+
+    def talk(text: str) -> None:
+        with connect(ws_url(echo), compression=None) as client:
+            for _ in range(50):
+                client.send(text)
+                results.append(client.recv(timeout=10))
+
+    threads = [threading.Thread(target=talk, args=(str(number),)) for number in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert sorted(results) == sorted(str(number).encode() for number in range(4) for _ in range(50))
