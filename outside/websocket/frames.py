@@ -140,7 +140,11 @@ class FrameParser:
         elif length == 127:
             if buffer[2] & 0x80:
                 raise ProtocolError(PROTOCOL_ERROR, "payload length with its top bit set")
-            length = int.from_bytes(buffer[2:10], "big")
+            # Checked before it is stored: a length over the limit may not fit a C size.
+            extended = int.from_bytes(buffer[2:10], "big")
+            if extended > self.max_payload:
+                raise ProtocolError(MESSAGE_TOO_BIG, "message over the size limit")
+            length = extended
         if length > self.max_payload and not is_control:
             raise ProtocolError(MESSAGE_TOO_BIG, "message over the size limit")
         self._mask = bytes(buffer[size - 4:size]) if self.masked else b""
