@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -298,9 +299,11 @@ IDLE_REQUEST = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-aliv
 IDLE_BATCH = 50  # connections opened at once (stays under the smallest listen backlog)
 
 
-def open_idle(port: int, count: int, timeout: float = 10.0) -> List[socket.socket]:
-    """Open ``count`` connections, each with one request answered; return the sockets."""
+def open_idle(port: int, count: int, timeout: float = 10.0) -> Tuple[List[socket.socket], List[socket.socket]]:
+    """Open ``count`` connections and send one request on each; return all the sockets and
+    those that were answered (a server that never accepts leaves the rest in its backlog)."""
     sockets: List[socket.socket] = []
+    answered: List[socket.socket] = []
     deadline = time.monotonic() + timeout
     with selectors.DefaultSelector() as selector:
         for first in range(0, count, IDLE_BATCH):
@@ -322,9 +325,10 @@ def open_idle(port: int, count: int, timeout: float = 10.0) -> List[socket.socke
                     else:
                         selector.unregister(sock)
                         drain(sock)
+                        answered.append(sock)
             if time.monotonic() >= deadline:
                 break
-    return sockets
+    return sockets, answered
 
 
 def drain(sock: socket.socket) -> bool:
@@ -341,11 +345,11 @@ def drain(sock: socket.socket) -> bool:
 
 def run_idle(server: Server, workload: Workload) -> Sample:
     before = rss_bytes(server.pids())
-    sockets = open_idle(server.launch.port, workload.connections)
+    sockets, answered = open_idle(server.launch.port, workload.connections)
     try:
         time.sleep(0.5)  # let the server settle; well under every keep-alive timeout
         after = rss_bytes(server.pids())
-        held = sum(drain(sock) for sock in sockets)
+        held = sum(drain(sock) for sock in answered)
     finally:
         for sock in sockets:
             sock.close()
@@ -385,6 +389,17 @@ def collapsed_hotspots(collapsed: str, top: int = 12) -> Tuple[int, List[Tuple[s
     return total, ranked(own), ranked(inclusive)
 
 
+def wait_or_signal(process: subprocess.Popen, steps: Sequence[Tuple[float, int]]) -> None:
+    """Wait for ``process``; each time a grace period ends, send the next signal to its group."""
+    for grace, sig in steps:
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, sig)
+    process.wait()
+
+
 def profile(server: Server, workload: Workload, duration: float, scratch: Path) -> str:
     """py-spy samples of ``server`` (all its processes) under ``workload``, as collapsed stacks."""
     if shutil.which("py-spy") is None:
@@ -397,11 +412,10 @@ def profile(server: Server, workload: Workload, duration: float, scratch: Path) 
     try:
         time.sleep(0.5)
         run_wrk(server, workload, duration, None)
-        spy.wait(timeout=duration + 30)
+        # py-spy writes what it has on SIGINT; it has been seen to outlive its --duration.
+        wait_or_signal(spy, ((15.0, signal.SIGINT), (10.0, signal.SIGKILL)))
     finally:
-        if spy.poll() is None:
-            os.killpg(spy.pid, signal.SIGKILL)
-            spy.wait()
+        wait_or_signal(spy, ((0.0, signal.SIGKILL),))
     return output.read_text() if output.exists() else ""
 
 
@@ -566,7 +580,11 @@ class Runner:
         for server in self.servers:
             if not server.contender.name.startswith("outside") or not server.alive():
                 continue
-            collapsed = profile(server, hello, self.args.duration, self.scratch)
+            try:
+                collapsed = profile(server, hello, self.args.duration, self.scratch)
+            except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
+                self.skipped.append(f"{server.contender.label}: no profile ({exc})")
+                continue
             total, own, inclusive = collapsed_hotspots(collapsed)
             if total:
                 sections.append(report.hotspots_section(server.contender.name, server.contender.label,
@@ -609,6 +627,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     scratch.chmod(0o755)  # nginx workers run as an unprivileged user and must read the files
     runner = Runner(args, contenders, workloads, scratch)
     started = datetime.now(timezone.utc)
+    command = "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv)
+    profiles: List[List[str]] = []
     try:
         body = json_body()
         static_dir = make_static_files(scratch / "static")
@@ -617,14 +637,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         profiles = runner.profiles() if args.profile else []
     except KeyboardInterrupt:
         log("interrupted: stopping the servers")
-        return 130
+        command += " (interrupted: partial results)"
+    except Exception:  # keep what was measured: a long run should not end with nothing
+        log(traceback.format_exc())
+        command += " (failed: partial results)"
     finally:
         runner.stop_all()
         shutil.rmtree(scratch, ignore_errors=True)
+    if not runner.samples:
+        return 1
     labels = {c.name: c.label for c in CONTENDERS}
     chart_paths = report.charts(args.output / "charts", workloads, runner.samples, labels)
-    info = report.RunInfo(started.strftime("%Y-%m-%d %H:%M UTC"), "python -m benchmarks " + " ".join(argv or sys.argv[1:]),
-                          args.workers, args.repeat, args.duration, machine_info(), versions())
+    info = report.RunInfo(started.strftime("%Y-%m-%d %H:%M UTC"), command, args.workers, args.repeat,
+                          args.duration, machine_info(), versions())
     text = report.render(info, workloads, runner.samples, labels, runner.skipped, profiles,
                          [str(p.relative_to(args.output)) for p in chart_paths])
     (args.output / "RESULTS.md").write_text(text)
