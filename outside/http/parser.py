@@ -198,7 +198,8 @@ class _Scan:
     prefix of a valid line, so an error shows as soon as its byte has arrived.
     """
 
-    __slots__ = ("parser", "trailers", "framing", "offset", "first_line", "end", "plain")
+    __slots__ = ("parser", "trailers", "framing", "offset", "first_line", "end", "plain",
+                 "plain_run", "plain_limit")
 
     def __init__(self, parser: "RequestParser", trailers: bool, framing: _Framing) -> None:
         self.parser = parser
@@ -207,22 +208,24 @@ class _Scan:
         self.offset = 0              # where the first unchecked line starts
         self.first_line = not trailers
         self.end = -1                # where the section ends, once its empty line is seen
-        self.plain = 0               # the partial line is valid this far, inside a plain value
+        self.plain = 0               # the partial line is valid this far (see read_plainly)
+        self.plain_run = _VALUE_RUN
+        self.plain_limit = 0
 
-    def run(self, data: bytes) -> Optional[HttpParserError]:
-        """Check ``data`` (the section so far); set ``end`` when it is complete."""
+    def run(self, data: bytes, base: int) -> Optional[HttpParserError]:
+        """Check ``data[base:]`` (the section so far); set ``end`` when it is complete."""
         limit = self.parser.max_header_size
+        size = len(data) - base
         while True:
-            newline = data.find(b"\n", self.offset)
-            if newline < 0 and self.plain and self.offset + self.plain <= len(data):
-                # Only new bytes of an ordinary field value: no need to read it all again.
-                if _VALUE_RUN.match(data, self.offset + self.plain).end() == len(data):
-                    self.plain = len(data) - self.offset
-                    if len(data) > limit:
-                        return self.too_large()
-                    return None
+            start = base + self.offset
+            newline = data.find(b"\n", start)
+            if newline < 0 and self.plain and self.offset + self.plain <= size <= self.plain_limit:
+                # Only new bytes of a field value or a path: no need to read it all again.
+                if self.plain_run.match(data, start + self.plain).end() == len(data):
+                    self.plain = size - self.offset
+                    return self.too_large() if size > limit else None
             self.plain = 0
-            line = data[self.offset:] if newline < 0 else data[self.offset:newline + 1]
+            line = data[start:] if newline < 0 else data[start:newline + 1]
             if newline == len(data) - 1 and line != b"\r\n":
                 newline = -1           # llhttp judges a line once the next one has begun
             error, good = self.check_line(line, newline >= 0)
@@ -234,11 +237,18 @@ class _Scan:
                 return error
             if newline < 0:
                 return None
-            self.offset = newline + 1
+            self.offset = newline + 1 - base
             if line == b"\r\n" and not self.first_line:
                 self.end = self.offset
                 return None
             self.first_line = False
+
+    def read_plainly(self, checked: int, run: "re.Pattern[bytes]", limit: int) -> None:
+        """The partial line is valid up to ``checked``; bytes matching ``run`` may follow
+        (up to a line of ``limit`` bytes) without reading the line again."""
+        self.plain = checked
+        self.plain_run = run
+        self.plain_limit = self.offset + limit
 
     def too_large(self) -> HttpParserError:
         return HeaderFieldsTooLarge("trailer section too large" if self.trailers
@@ -276,7 +286,7 @@ class _Scan:
         if complete:
             self.framing.count += 1
         elif not ending and _field_kind(name.decode("latin-1")) not in _FRAMING_KINDS:
-            self.plain = len(line)
+            self.read_plainly(len(line), _VALUE_RUN, 1 << 62)
         return None, len(line)
 
     def check_request_line(self, line: bytes, complete: bool) -> Tuple[Optional[HttpParserError], int]:
@@ -301,6 +311,8 @@ class _Scan:
         if good < len(target):
             return BadRequest("Invalid characters in url"), position + good
         if target_end == len(line):
+            if target[:1] in (b"/", b"*"):   # a path: only more target bytes may follow
+                self.read_plainly(len(line), _TARGET_BYTES, position + self.parser.max_url_size)
             return None, len(line)
         if line[target_end] != 32 or (method != b"CONNECT" and not _TARGET_WHOLE.fullmatch(target)):
             return BadRequest("Invalid characters in url"), target_end
@@ -325,7 +337,7 @@ class RequestParser:
         self.max_headers = max_headers
         self.max_url_size = max_url_size
         self.max_body_size = max_body_size
-        self._buffer = b""
+        self._buffer = bytearray()    # bytes kept for the next feed (an incomplete line)
         self._step = self._read_head
         self._scan: Optional[_Scan] = None
         self._framing = _Framing()
@@ -360,19 +372,28 @@ class RequestParser:
                 self._upgrade_data.append(bytes(data))
             return []
         events: list = []
-        buffer = self._buffer + bytes(data) if self._buffer else bytes(data)
         try:
-            position = 0
+            if self._buffer:
+                # An incomplete head, trailer section or chunk line: it grows in place, so
+                # a head sent a byte at a time costs linear time.
+                kept = self._buffer
+                kept += data
+                position = self._step(kept, 0, events)
+                if position < 0:
+                    del kept[:~position]
+                    return events
+                buffer = bytes(kept)
+                self._buffer = bytearray()
+            else:
+                buffer = bytes(data)
+                position = 0
             while position < len(buffer) and not self._upgraded:
                 position = self._step(buffer, position, events)
-                if position < 0:       # waiting for more bytes
-                    break
-            else:
-                if self._upgraded and position < len(buffer):
-                    self._upgrade_data.append(buffer[position:])
-                self._buffer = b""
-                return events
-            self._buffer = buffer[~position:] if ~position < len(buffer) else b""
+                if position < 0:       # waiting for more bytes from ~position on
+                    self._buffer = bytearray(buffer[~position:])
+                    return events
+            if self._upgraded and position < len(buffer):
+                self._upgrade_data.append(buffer[position:])
         except HttpParserError as error:
             error.events = events
             self._error = error
@@ -437,14 +458,13 @@ class RequestParser:
             self._framing = _Framing()
             self._scan = _Scan(self, False, self._framing)
         scan = self._scan
-        data = buffer[position:]
-        error = scan.run(data)
+        error = scan.run(buffer, position)
         if error is not None:
             raise error
         if scan.end < 0:
             return ~position
         self._scan = None
-        request_line, _, block = data[:scan.end].partition(b"\r\n")
+        request_line, _, block = bytes(buffer[position:position + scan.end]).partition(b"\r\n")
         method, _, rest = request_line.partition(b" ")
         target, _, version = rest.lstrip(b" ").partition(b" ")
         fields = _FIELDS.findall(block[:-2].decode("latin-1"))
@@ -567,14 +587,14 @@ class RequestParser:
     def _read_trailers(self, buffer: bytes, position: int, events: list) -> int:
         scan = self._scan
         assert scan is not None
-        data = buffer[position:]
-        error = scan.run(data)
+        error = scan.run(buffer, position)
         if error is not None:
             raise error
         if scan.end < 0:
             return ~position
         self._scan = None
-        trailers = _without_trailing_ows(_FIELDS.findall(data[:scan.end - 2].decode("latin-1")))
+        section = buffer[position:position + scan.end - 2]
+        trailers = _without_trailing_ows(_FIELDS.findall(section.decode("latin-1")))
         return self._end_message(position + scan.end, events, trailers or None)
 
     def _read_closed(self, buffer: bytes, position: int, events: list) -> int:
