@@ -124,13 +124,16 @@ def negotiate(header_values: Iterable[str]) -> Optional[DeflateParameters]:
 class PerMessageDeflate:
     """Compresses outgoing and inflates incoming messages of one connection.
 
-    ``is_server`` says which half of the parameters is ours.
+    ``is_server`` says which half of the parameters is ours. ``mem_level`` 5 (zlib's
+    default is 8) keeps a compressor at 144 KiB instead of 256 KiB (window 15) for a
+    slightly lower ratio: it is held for the connection's life under context takeover.
     """
 
     def __init__(self, parameters: DeflateParameters, is_server: bool = True,
-                 level: int = 6) -> None:
+                 level: int = 6, mem_level: int = 5) -> None:
         self.parameters = parameters
         self.level = level
+        self.mem_level = mem_level
         if is_server:
             self._compress_bits = parameters.server_max_window_bits or _MAX_WINDOW_BITS
             self._compress_reset = parameters.server_no_context_takeover
@@ -146,7 +149,8 @@ class PerMessageDeflate:
     def compress(self, payload: bytes) -> bytes:
         """One whole message, compressed, ready to go in a frame with RSV1 set."""
         if self._compressor is None:
-            self._compressor = zlib.compressobj(self.level, zlib.DEFLATED, -self._compress_bits)
+            self._compressor = zlib.compressobj(self.level, zlib.DEFLATED, -self._compress_bits,
+                                                self.mem_level)
         data = self._compressor.compress(payload) + self._compressor.flush(zlib.Z_SYNC_FLUSH)
         if self._compress_reset:
             self._compressor = None
