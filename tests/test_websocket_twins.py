@@ -8,8 +8,11 @@ from types import ModuleType
 from typing import Optional
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from outside import speedups
+from outside.websocket.errors import ProtocolError
 
 
 def _twin(kind: str, pure: ModuleType, compiled: Optional[ModuleType]) -> ModuleType:
@@ -77,3 +80,33 @@ def test_twins_produce_identical_frames_and_parses() -> None:
         parsed[module] = out
     assert parsed[pure] == parsed[compiled]
     assert len(parsed[pure]) == 300
+
+
+def _outcome(module: ModuleType, pieces: list, options: dict) -> tuple:
+    """Frames parsed from ``pieces`` and the close code that stopped the parser, if any."""
+    parser = module.FrameParser(**options)
+    frames_out = []
+    try:
+        for piece in pieces:
+            parser.feed(piece)
+            while (frame := parser.next_frame()) is not None:
+                frames_out.append((frame.fin, frame.rsv1, frame.opcode, frame.payload))
+    except ProtocolError as exc:
+        return frames_out, exc.code
+    return frames_out, None
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=400), cuts=st.lists(st.integers(0, 400), max_size=4),
+       masked=st.booleans(), allow_rsv1=st.booleans(), max_payload=st.integers(0, 300))
+def test_twins_agree_on_arbitrary_bytes(data: bytes, cuts: list, masked: bool,
+                                        allow_rsv1: bool, max_payload: int) -> None:
+    compiled = speedups.WebSocketFramesC
+    if compiled is None:
+        pytest.skip("only the pure twin is available")
+    bounds = sorted(min(cut, len(data)) for cut in cuts)
+    pieces = [data[start:end] for start, end in zip([0] + bounds, bounds + [len(data)])]
+    options = {"masked": masked, "allow_rsv1": allow_rsv1, "max_payload": max_payload}
+    expected = _outcome(speedups.WebSocketFramesPy, pieces, options)
+    assert _outcome(compiled, pieces, options) == expected
+    assert _outcome(compiled, [data], options) == expected  # the split never matters
