@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import List, Union
 
 # Buffers up to this size take the big-integer path (fewer calls beat faster bytes).
-_INT_XOR_MAX_SIZE = 256
+_INT_XOR_MAX_SIZE = 96
 
 
 def _xor_table(key_byte: int) -> bytes:
