@@ -9,7 +9,7 @@ import pytest
 
 from test_websocket_twins import mask  # noqa: F401  (fixture)
 
-SIZES = list(range(0, 70)) + [125, 126, 127, 255, 256, 257, 1023, 1024, 4099, 65535, 65536,
+SIZES = list(range(0, 70)) + [96, 97, 125, 126, 127, 255, 256, 257, 1023, 1024, 4099, 65535, 65536,
                               262143, 262144, 262145, 1 << 20]
 
 
