@@ -61,6 +61,17 @@ class RunningServer:
         with open(self._log_path, encoding="utf-8", errors="replace") as file:
             return file.read()
 
+    def wait_for_log(self, pattern: str, timeout: float = 5.0) -> "re.Match[str]":
+        """Wait until the log matches the regular expression ``pattern``; the match."""
+        deadline = time.monotonic() + timeout
+        while True:
+            match = re.search(pattern, self.log())
+            if match:
+                return match
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{pattern!r} not in the server log:\n{self.log()}")
+            time.sleep(0.02)
+
     def wait_listening(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

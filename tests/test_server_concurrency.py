@@ -66,13 +66,13 @@ def test_no_descriptor_leaks_after_10000_requests(server):
     before = open_fds(server.pid)
 
     def batch(index: int) -> None:
-        with Wire(server.address) as wire:  # 50 connections of 100 pipelined requests
+        with Wire(server.address) as wire:  # 100 connections of 100 pipelined requests
             wire.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n" * 100)
             for _ in range(100):
                 assert wire.read_response().status == 200
 
     with concurrent.futures.ThreadPoolExecutor(10) as pool:
-        list(pool.map(batch, range(50)))
+        list(pool.map(batch, range(100)))
     for _ in range(50):  # and 50 short-lived connections with one request each
         requests.get(server.url + "/", headers={"Connection": "close"}, timeout=10)
     deadline = time.monotonic() + 5

@@ -216,7 +216,7 @@ def test_handler_exception_gives_500_and_the_server_keeps_serving(server):
         assert response.status == 500 and b"RuntimeError" in response.body
         wire.send(get("/"))  # same connection, still served
         assert wire.read_response().status == 200
-    assert "handler failed on purpose" in server.log()  # logged with its traceback
+    server.wait_for_log(r"Traceback[\s\S]*handler failed on purpose")  # logged with its traceback
 
 
 def test_header_injection_is_never_sent(server):
@@ -300,15 +300,25 @@ server.run()
         assert running.stop() == 0
 
 
-def test_upgrade_requests_reach_the_websocket_hand_off(tmp_path):
-    code = APP + "\nws = WebSocket()\nws.on_connection(lambda connection: None)\napp.set_route('/ws', ws)\n"
+def test_upgrade_requests_are_handed_off_with_the_bytes_that_followed(tmp_path):
+    code = APP + """
+def echo_once(connection):
+    connection.send(connection.recv())
+ws = WebSocket()
+ws.on_connection(echo_once)
+app.set_route('/ws', ws)
+"""
     upgrade = (b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
                b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+    mask = b"\x01\x02\x03\x04"
+    frame = b"\x81\x85" + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(b"hello"))
     with start_app(code, CONFIG, env={"CALLBACK_LOG": str(tmp_path / "log")}) as running:
-        with Wire(running.address) as wire:  # the WebSocket engine is not wired in yet
-            wire.send(upgrade % b"/ws")
-            assert wire.read_response().status == 501
-            assert wire.closed_by_server()
+        with Wire(running.address) as wire:  # a frame in the same packet as the upgrade
+            wire.send(upgrade % b"/ws" + frame)
+            response = wire.read_response()
+            assert response.status == 101
+            echoed = wire.file.read(7)
+            assert echoed[0] & 0x0F in (1, 2) and echoed[1:] == b"\x05hello"
         with Wire(running.address) as wire:  # an upgrade to a plain route: answered, then closed
             wire.send(upgrade % b"/")
             assert wire.read_response().body == b"Hello, World!"

@@ -11,9 +11,16 @@ import trustme
 from servers import start_app
 
 APP = """
+import tempfile
+FILE = os.path.join(tempfile.mkdtemp(), "data.bin")
+with open(FILE, "wb") as f:
+    f.write(bytes(range(256)) * 8192)  # 2 MiB
+
 def hello(request):
     return Response(200, {}, f"{request.scheme} {request.content.decode()}")
+
 app.set_route("/", hello)
+app.set_route("/file", lambda request: Response(200, {}, FilePath(FILE)))
 """
 
 
@@ -51,6 +58,11 @@ def test_https_requests_are_served(server, certificates):
         for _ in range(3):  # keep-alive over TLS
             response = session.post(server.url + "/", data=b"x" * 100_000, verify=certificates["ca"], timeout=10)
             assert response.status_code == 200 and response.text == "https " + "x" * 100_000
+
+
+def test_files_are_sent_over_tls(server, certificates):
+    response = requests.get(server.url + "/file", verify=certificates["ca"], timeout=10)
+    assert response.content == bytes(range(256)) * 8192
 
 
 @pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")

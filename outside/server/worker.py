@@ -232,11 +232,15 @@ class Worker:
             except OSError as exc:  # e.g. out of file descriptors: retry on the next event
                 logger.error("accept failed: %s", exc)
                 return
-            sock.setblocking(False)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if self.ssl_context is not None:
-                sock = self.ssl_context.wrap_socket(sock, server_side=True,
-                                                    do_handshake_on_connect=False)
+            try:
+                sock.setblocking(False)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self.ssl_context is not None:
+                    sock = self.ssl_context.wrap_socket(sock, server_side=True,
+                                                        do_handshake_on_connect=False)
+            except OSError:  # the client is already gone
+                sock.close()
+                continue
             conn = Connection(sock, address, self)
             self.connections.add(conn)
             self._register(conn)
