@@ -1,4 +1,5 @@
 # cython: annotation_typing=False
+# (annotations here are for readers and type checkers; the C types come from the .pxd)
 """The RFC 6455 frame codec (section 5.2): bytes to frames and frames to bytes.
 
 This one file is both twins. It runs as pure Python here, and the build compiles a copy
