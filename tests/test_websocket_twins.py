@@ -49,9 +49,7 @@ def test_compiled_twins_are_active_unless_disabled() -> None:
 
 
 def test_twins_produce_identical_frames_and_parses() -> None:
-    compiled = speedups.WebSocketFramesC
-    if compiled is None:
-        pytest.skip("only the pure twin is available")
+    compiled = _twin("c", speedups.WebSocketFramesPy, speedups.WebSocketFramesC)
     pure = speedups.WebSocketFramesPy
     rng = random.Random(6455)
     stream = b""
@@ -101,9 +99,7 @@ def _outcome(module: ModuleType, pieces: list, options: dict) -> tuple:
        masked=st.booleans(), allow_rsv1=st.booleans(), max_payload=st.integers(0, 300))
 def test_twins_agree_on_arbitrary_bytes(data: bytes, cuts: list, masked: bool,
                                         allow_rsv1: bool, max_payload: int) -> None:
-    compiled = speedups.WebSocketFramesC
-    if compiled is None:
-        pytest.skip("only the pure twin is available")
+    compiled = _twin("c", speedups.WebSocketFramesPy, speedups.WebSocketFramesC)
     bounds = sorted(min(cut, len(data)) for cut in cuts)
     pieces = [data[start:end] for start, end in zip([0] + bounds, bounds + [len(data)])]
     options = {"masked": masked, "allow_rsv1": allow_rsv1, "max_payload": max_payload}
