@@ -306,10 +306,12 @@ class _Scan:
         target = line[position:target_end]
         pattern = _AUTHORITY_START if method == b"CONNECT" else _TARGET_START
         good = pattern.match(target).end()
-        if good > self.parser.max_url_size:
+        # llhttp reports a second "@" in a row after taking it: it counts in the target.
+        taken = good + 1 if target[good - 1:good + 1] == b"@@" else good
+        if taken > self.parser.max_url_size:
             return URITooLong("request target too long"), position + self.parser.max_url_size + 1
         if good < len(target):
-            return BadRequest("Invalid characters in url"), position + good
+            return BadRequest("Invalid characters in url"), position + taken
         if target_end == len(line):
             if target[:1] in (b"/", b"*"):   # a path: only more target bytes may follow
                 self.read_plainly(len(line), _TARGET_BYTES, position + self.parser.max_url_size)
