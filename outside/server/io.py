@@ -22,10 +22,15 @@ class ClientTimeout(TimeoutError):
 
 def wait_for(sock: socket.socket, writable: bool, timeout: float) -> None:
     """Block until ``sock`` is readable (or writable), or raise ``ClientTimeout``."""
-    flag = select.POLLOUT if writable else select.POLLIN
-    poller = select.poll()
-    poller.register(sock.fileno(), flag | select.POLLERR | select.POLLHUP)
-    if not poller.poll(timeout * 1000):
+    if hasattr(select, "poll"):  # any descriptor number, unlike select()
+        poller = select.poll()
+        poller.register(sock.fileno(), (select.POLLOUT if writable else select.POLLIN)
+                        | select.POLLERR | select.POLLHUP)
+        ready = bool(poller.poll(timeout * 1000))
+    else:  # Windows
+        waiting = ([], [sock], []) if writable else ([sock], [], [])
+        ready = any(select.select(*waiting, timeout))
+    if not ready:
         raise ClientTimeout(f"no progress within {timeout} s")
 
 

@@ -138,19 +138,21 @@ class Worker:
         """Run the loop while this thread is the leader; follow when demoted."""
         ready = self._ready
         while not self._done.is_set():
-            if not ready:
-                self._poll()
-                continue
-            item = ready.popleft()
-            if item is _ACCEPT:
-                self._accept()
-            elif item is _WAKE:
-                self._on_wake()
-            elif not item.closed:
-                if not self._serve(item, token):
+            try:
+                if not ready:
+                    self._poll()
+                    continue
+                item = ready.popleft()
+                if item is _ACCEPT:
+                    self._accept()
+                elif item is _WAKE:
+                    self._on_wake()
+                elif not item.closed and not self._serve(item, token):
                     token = self._follow()
                     if token < 0:
                         return
+            except Exception:  # a bug here must not leave the worker without a loop
+                logger.exception("internal error in the event loop")
 
     def _poll(self) -> None:
         now = time.monotonic()
