@@ -68,6 +68,7 @@ _AUTHORITY = rb"[" + _HOST + rb"]*(?:@[" + _HOST + rb"]+)*@?(?:[/?][" + _TARGET 
 _TARGET_START = re.compile(
     rb"(?:[/*][" + _TARGET + rb"]*|[A-Za-z]+(?::(?:/(?:/" + _AUTHORITY + rb")?)?)?)?")
 _AUTHORITY_START = re.compile(_AUTHORITY)
+_SCHEME = re.compile(rb"[A-Za-z]+:?")
 # Whole targets: origin-form, "*", absolute-form; authority-form for CONNECT.
 _TARGET_WHOLE = re.compile(rb"[/*][" + _TARGET + rb"]*|[A-Za-z]+://" + _AUTHORITY)
 _VERSION_START = re.compile(rb"(?:H(?:T(?:T(?:P(?:/(?:([0-9])(?:\.(?:([0-9])(?:\r(?:\n)?)?)?)?)?)?)?)?)?)?")
@@ -88,17 +89,22 @@ _MAX_LENGTH = 1 << 64                     # llhttp's Content-Length and chunk si
 # around it) sets the chunked flag; a coding after it in a request is an error.
 _TE_CHUNKED_LAST = re.compile(r"(?:.*,)?[ ]*chunked[ ]*", re.IGNORECASE | re.DOTALL)
 _TE_AFTER_CHUNKED = re.compile(r"(?:.*,)?[ ]*chunked[ ]*,", re.IGNORECASE | re.DOTALL)
-_QUOTED = rb'"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[' + _VALUE + rb'])*"'
-_EXTENSION_VALUE = rb"(?:" + _QUOTED + rb"|[" + _TCHAR + rb"]*)"
-_PARTIAL_VALUE = (rb'(?:"(?:[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[' + _VALUE + rb'])*(?:"|\\)?|['
-                  + _TCHAR + rb"]*)")
-_CHUNK_LINE = re.compile(
-    rb"([0-9A-Fa-f]+)(?:;(?:[" + _TCHAR + rb"]+(?:=" + _EXTENSION_VALUE + rb")?|="
-    + _EXTENSION_VALUE + rb"|(?=;)))*\r\n")
+# Chunk extensions: ";name", ";name=token" or ';name="quoted"'; llhttp also takes an
+# empty name before "=" or another ";".
+_QUOTED_BYTE = rb"[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[" + _VALUE + rb"]"
+_EXTENSION_VALUE = rb'(?:"(?:' + _QUOTED_BYTE + rb')*"|[' + _TCHAR + rb"]*)"
+_PARTIAL_EXTENSION_VALUE = rb'(?:"(?:' + _QUOTED_BYTE + rb')*(?:"|\\)?|[' + _TCHAR + rb"]*)"
+
+
+def _extensions(value: bytes, empty_name_before: bytes) -> bytes:
+    return (rb"(?:;(?:[" + _TCHAR + rb"]+(?:=" + value + rb")?|=" + value
+            + rb"|(?=" + empty_name_before + rb")))*")
+
+
+_CHUNK_LINE = re.compile(rb"([0-9A-Fa-f]+)" + _extensions(_EXTENSION_VALUE, rb";") + rb"\r\n")
 # The longest valid start of a chunk-size line (a quoted value may be cut anywhere).
 _CHUNK_LINE_START = re.compile(
-    rb"(?:[0-9A-Fa-f]+(?:;(?:[" + _TCHAR + rb"]+(?:=" + _PARTIAL_VALUE + rb")?|=" + _PARTIAL_VALUE
-    + rb"|(?=;|\Z)))*\r?)?")
+    rb"(?:[0-9A-Fa-f]+" + _extensions(_PARTIAL_EXTENSION_VALUE, rb";|\Z") + rb"\r?)?")
 _VALUE_RUN = re.compile(rb"[" + _VALUE + rb"]*")
 _TARGET_BYTES = re.compile(rb"[" + _TARGET + rb"]*")
 
@@ -317,6 +323,11 @@ class _Scan:
                 self.read_plainly(len(line), _TARGET_BYTES, position + self.parser.max_url_size)
             return None, len(line)
         if line[target_end] != 32 or (method != b"CONNECT" and not _TARGET_WHOLE.fullmatch(target)):
+            if line[target_end] in b" \r\n" and _SCHEME.fullmatch(target):
+                # A scheme cut short by a space or a line end: llhttp takes that byte first.
+                if len(target) + 1 > self.parser.max_url_size:
+                    return URITooLong("request target too long"), target_end + 1
+                return BadRequest("Invalid characters in url"), target_end + 1
             return BadRequest("Invalid characters in url"), target_end
         position = target_end
         while position < len(line) and line[position] == 32:
