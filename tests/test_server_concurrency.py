@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import time
 
 import pytest
@@ -79,3 +80,22 @@ def test_no_descriptor_leaks_after_10000_requests(server):
     while open_fds(server.pid) > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert open_fds(server.pid) <= before
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as file:
+        fields = file.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_requests_pipelined_behind_a_blocking_handler_wait_without_spinning(server):
+    with Wire(server.address) as wire:
+        wire.send(b"GET /sleep?s=1 HTTP/1.1\r\nHost: t\r\n\r\n")
+        time.sleep(0.1)  # the handler is running; more arrives on its connection
+        before = cpu_seconds(server.pid)
+        wire.send(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        assert requests.get(server.url + "/", timeout=5).text == "hello"  # others still served
+        time.sleep(0.7)
+        assert cpu_seconds(server.pid) - before < 0.3  # the loop did not spin on the busy socket
+        assert wire.read_response().body == b"slept"
+        assert wire.read_response().body == b"hello"
