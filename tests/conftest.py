@@ -5,18 +5,9 @@ fell back to pure Python fails these tests instead of skipping them.
 """
 from __future__ import annotations
 
-import os
-
 import pytest
-from hypothesis import settings
 
 from outside import speedups
-
-# CI runs a modest number of examples; OUTSIDE_HYPOTHESIS_PROFILE=long (or
-# --hypothesis-profile=long) searches much longer.
-settings.register_profile("ci", max_examples=300, deadline=None)
-settings.register_profile("long", max_examples=20000, deadline=None)
-settings.load_profile(os.environ.get("OUTSIDE_HYPOTHESIS_PROFILE", "ci"))
 
 
 def _c_parser():

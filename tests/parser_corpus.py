@@ -128,6 +128,8 @@ INVALID = {
     "te-leading-space-name": (_POST + b" Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
     "te-in-http10": (b"POST / HTTP/1.0\r\n" + _TE + b"\r\n0\r\n\r\n", 400),
     "te-empty": (_POST + b"Transfer-Encoding: \r\n\r\n", 400),
+    # llhttp does not see "chunked" followed by a tab as chunked: the head ends, then 400
+    "te-chunked-then-tab": (_POST + b"Transfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n", 400),
     # chunk framing
     "chunk-0x-prefix": (_POST + _TE + b"\r\n0x5\r\nhello\r\n0\r\n\r\n", 400),
     "chunk-size-space": (_POST + _TE + b"\r\n5 \r\nhello\r\n0\r\n\r\n", 400),
@@ -167,6 +169,7 @@ INVALID = {
     "target-tab": (b"GET /a\tb HTTP/1.1\r\n" + HOST + b"\r\n", 400),
     "target-non-ascii": (b"GET /caf\xe9 HTTP/1.1\r\n" + HOST + b"\r\n", 400),
     "target-relative": (b"GET a/b HTTP/1.1\r\n" + HOST + b"\r\n", 400),
+    "connect-fragment": (b"CONNECT example.org:443#x HTTP/1.1\r\n" + HOST + b"\r\n", 400),
     "target-double-at": (b"GET http://a@@c/ HTTP/1.1\r\n" + HOST + b"\r\n", 400),
     "http09": (b"GET /\r\n\r\n", 400),
     "version-missing-minor": (b"GET / HTTP/1\r\n" + HOST + b"\r\n", 400),
@@ -197,6 +200,9 @@ LIMITS = {
                            {"max_body_size": 10}, 413),
     "url-over-limit": (b"GET /12345678 HTTP/1.1\r\n" + HOST + b"\r\n", {"max_url_size": 8}, 414),
     "url-over-limit-then-garbage": (b"GET /12345678\x00 HTTP/1.1\r\n", {"max_url_size": 8}, 414),
+    # llhttp takes a second "@" in a row, or the byte ending a bare scheme, before refusing it
+    "url-double-at-over-limit": (b"GET http://a@@b HTTP/1.1\r\n", {"max_url_size": 9}, 414),
+    "url-scheme-cut-over-limit": (b"GET close\r\n" + HOST + b"\r\n", {"max_url_size": 5}, 414),
     "head-over-limit": (b"GET / HTTP/1.1\r\n" + HOST + b"\r\n", {"max_header_size": 20}, 431),
     "fields-over-limit": (b"GET / HTTP/1.1\r\n" + HOST + b"A: 1\r\nB: 2\r\n\r\n", {"max_headers": 2}, 431),
     "trailers-over-limit": (_POST + _TE + b"\r\n0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n", {"max_headers": 2}, 431),

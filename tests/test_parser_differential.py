@@ -3,10 +3,12 @@
 Random and mutated requests (bytes inserted, deleted, replaced; corpus entries spliced)
 are fed to both twins, whole and at random splits, with default and with small limits;
 the events, the exception class, the upgrade state and the left-over bytes must match.
-Set OUTSIDE_HYPOTHESIS_PROFILE=long to search much longer than CI does.
+CI tries 300 examples per test; search longer with, for instance,
+``OUTSIDE_PARSER_EXAMPLES=20000 pytest --timeout=0 tests/test_parser_differential.py``.
 """
 from __future__ import annotations
 
+import os
 import random
 
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +20,8 @@ from parser_corpus import INVALID, VALID
 SEEDS = [data for data, _, _ in VALID.values()] + [data for data, _ in INVALID.values() if len(data) < 2000]
 # Bytes that sit on the grammar's edges: separators, line ends, controls, non-ASCII.
 EDGE_BYTES = b"\x00\t\n\r\x0b ,;:=\"\\@/?#*-0aAHx\x7f\x80\xff"
+EXAMPLES = settings(max_examples=int(os.environ.get("OUTSIDE_PARSER_EXAMPLES", "300")), deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
 SMALL_LIMITS = {"max_header_size": 60, "max_headers": 3, "max_url_size": 12, "max_body_size": 5}
 
 edits = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1 << 16), st.integers(0, 255),
@@ -50,7 +54,7 @@ def assert_twins_agree(twins, data: bytes, split_seed: int, limits: dict, eof: b
         assert run(compiled, pieces, eof, **limits) == reference, pieces
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@EXAMPLES
 @given(seed=st.integers(0, len(SEEDS) - 1), operations=edits, split_seed=st.integers(),
        small=st.booleans(), eof=st.booleans())
 def test_mutated_requests(twins, seed, operations, split_seed, small, eof):
@@ -58,7 +62,7 @@ def test_mutated_requests(twins, seed, operations, split_seed, small, eof):
     assert_twins_agree(twins, data, split_seed, SMALL_LIMITS if small else {}, eof)
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@EXAMPLES
 @given(data=st.binary(max_size=200), split_seed=st.integers())
 def test_random_bytes(twins, data, split_seed):
     assert_twins_agree(twins, data, split_seed, {}, True)
@@ -77,7 +81,7 @@ body = st.sampled_from([b"", b"hello", b"5\r\nhello\r\n0\r\n\r\n", b"0\r\nT: 1\r
                         b"3;e=\"q\"\r\nabc\r\n0\r\n\r\n", b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"])
 
 
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@EXAMPLES
 @given(line=request_line, fields=st.lists(field, max_size=6), body=body, split_seed=st.integers(),
        small=st.booleans())
 def test_generated_requests(twins, line, fields, body, split_seed, small):

@@ -174,8 +174,8 @@ class _Framing:
                     self.keep_alive = True
                 elif token == "upgrade":
                     self.connection_upgrade = True
-        elif complete and kind == "upgrade":
-            self.has_upgrade = True
+        elif complete and kind == "upgrade" and lead < len(value):
+            self.has_upgrade = True    # llhttp notes an Upgrade field only with a value
         return None
 
 
