@@ -38,6 +38,12 @@ def split(request):
 def numbers(request):
     return Response(200, {}, (str(i).encode() for i in range(1000)))
 
+def broken_stream(request):
+    def pieces():
+        yield b"first piece"
+        raise RuntimeError("stream broke on purpose")
+    return Response(200, {}, pieces())
+
 def served_file(request):
     return Response(200, {}, FilePath(FILE))
 
@@ -52,6 +58,7 @@ app.set_route("/raise", fail)
 app.set_route("/split", split)
 app.set_route("/numbers", numbers)
 app.set_route("/file", served_file)
+app.set_route("/broken", broken_stream)
 app.config["post_callback"] = callback
 """
 CONFIG = {"max_socket_reuse": 50, "max_body_size_mb": 1, "allow_range_from_mb": 0}
@@ -231,6 +238,13 @@ def test_generator_content_is_sent_chunked(server):
     response = requests.get(server.url + "/numbers", timeout=10)
     assert response.headers["Transfer-Encoding"] == "chunked"
     assert response.text == "".join(str(i) for i in range(1000))
+
+
+def test_a_stream_that_fails_half_way_is_cut_not_completed(server):
+    with pytest.raises(requests.exceptions.RequestException):
+        requests.get(server.url + "/broken", timeout=10).content
+    server.wait_for_log(r"Traceback[\s\S]*stream broke on purpose")
+    assert requests.get(server.url + "/", timeout=10).text == "Hello, World!"
 
 
 def test_file_ranges_and_conditional_requests(server):

@@ -175,33 +175,38 @@ class Connection:
     def _serve(self, head: RequestHead) -> bool:
         """Answer one request; False when the connection must not serve another."""
         worker = self.worker
-        settings = self.settings
         self.served += 1
         body = self._body(head)
         request = Request.from_head(head, self.address, body, self.scheme)
-        keep_alive = (head.keep_alive and settings.keep_alive and not worker.stopping
-                      and self.served < settings.max_socket_reuse and not head.upgrade)
         response = worker.dispatch(request)
         if head.upgrade and not isinstance(response, Response):
             serve_websocket(response, request, Transport(self, self._upgrade_data()))
             self.close()
             return False
-        keep_alive = keep_alive and not worker.stopping  # a stop may have begun meanwhile
-        if type(body) is BodyStream and not body.finished:
-            keep_alive = False  # the unread rest of the body cannot be skipped safely
+        unread = type(body) is BodyStream and not body.finished
+        if unread:  # the rest of the body cannot be skipped safely: close after answering
             error = body.error or self.error  # a malformed body wins even if unread
             if isinstance(error, OSError):  # the client stalled or vanished mid-body
                 self.close()
                 return False
             if isinstance(error, HttpParserError):
                 response = worker.app.error_response(error.status, request, error.reason)
-        sent = self.send_response(response, request, keep_alive)
-        if sent is not None and settings.post_callback is not None:
+        sent = self.send_response(response, request, self._may_continue(head) and not unread)
+        if sent is not None and self.settings.post_callback is not None:
             worker.post_callback(request, response)
-        if sent is None or not sent.keep_alive:
-            self.linger() if type(body) is BodyStream and not body.finished else self.close()
-            return False
-        return True
+        if sent is not None and sent.keep_alive:
+            return True
+        if unread:
+            self.linger()
+        else:
+            self.close()
+        return False
+
+    def _may_continue(self, head: RequestHead) -> bool:
+        """Whether another request may follow this one on the connection."""
+        settings = self.settings
+        return (head.keep_alive and settings.keep_alive and not self.worker.stopping
+                and self.served < settings.max_socket_reuse and not head.upgrade)
 
     def send_response(self, response: Response, request: Optional[Request], keep_alive: bool):
         """Render and write ``response``; the ``Rendered`` sent, or None if the write failed."""
@@ -214,8 +219,12 @@ class Connection:
             rendered = render(self.worker.app.error_response(500, request, str(exc)), target, False, config)
         try:
             self._write(rendered)
-        except (OSError, EOFError, ResponseError) as exc:  # ClientTimeout included
+        except (OSError, EOFError) as exc:  # the client left or stalled (ClientTimeout)
             logger.debug("writing to %s failed: %s", self.address, exc)
+            self.abort()
+            return None
+        except Exception:  # a streamed body failed half-way: the framing is lost
+            logger.exception("streaming the response to %s %s failed", target.method, target.target)
             self.abort()
             return None
         if self.worker.access_log:
