@@ -2,19 +2,25 @@
 
 The engine (``outside.server``) owns sockets and workers; for each request it calls
 ``dispatch`` and for each request it cannot parse ``error_response``, then ``render``.
+The test client (``outside.testing``) and the WSGI adapter (``outside.wsgi``) drive the
+same steps without sockets.
 """
 from __future__ import annotations
 
+import copy
+import functools
 import logging
 import signal
 import threading
-from typing import Any, Callable, Dict, List, Optional, Tuple
-from urllib.parse import urlsplit
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from urllib.parse import quote, urlsplit
 
 from .config import default_config
+from .proxy import TrustedProxies
 from .request import Request
-from .response import Response
-from .routing import PrefixRouter
+from .response import Rendered, Response, ResponseError, render
+from .routing import MountRouter, PrefixRouter, check_handler
+from .rules import RouteConflictError, Rule, RuleMap
 from .status import STATUS_DESCRIPTIONS, get_description
 
 try:  # written alongside this module; the package must import without it
@@ -137,8 +143,27 @@ class BaseApp:
         self._server: Any = None
 
     def set_errorhandler(self, errorcode: int, handler: ErrorHandler) -> None:
-        """Answer status ``errorcode`` with ``handler(request, message=None) -> Response``."""
+        """Answer status ``errorcode`` with ``handler(request, message=None) -> Response``.
+
+        Raises ``HandlerSignatureError`` when ``handler`` cannot take ``(request, message)``.
+        """
+        check_handler(handler, f"error handler for {errorcode}", ["request", "message"])
         self._error_routes[errorcode] = handler
+
+    def errorhandler(self, errorcode: int) -> Callable[[ErrorHandler], ErrorHandler]:
+        """Decorator form of ``set_errorhandler``::
+
+            @server.errorhandler(404)
+            def not_found(request, message=None):
+                return Response(404, {}, f"nothing at {request.url}")
+
+        Unlike Flask's, the handler gets the request and the message (``None``, or the
+        text of a ``(status, message)`` tuple a handler returned), not an exception.
+        """
+        def register(handler: ErrorHandler) -> ErrorHandler:
+            self.set_errorhandler(errorcode, handler)
+            return handler
+        return register
 
     def remove_errorhandler(self, errorcode: int) -> None:
         """Go back to the built-in handler for ``errorcode`` (a code outside the table loses its handler)."""
@@ -161,6 +186,15 @@ class BaseApp:
         request = request if request is not None else Request.blank()
         return self._pre_send(call_error_handler(self._error_routes, status, request, message), request)
 
+    def render(self, response: Response, request: Request, keep_alive: bool = True) -> Rendered:
+        """``response`` serialized for ``request`` as the engine sends it; a response that
+        must not be sent (``ResponseError``) is replaced by the 500 handler's."""
+        try:
+            return render(response, request, keep_alive, self.config)
+        except ResponseError as exc:
+            logger.error("invalid response to %s: %s", request, exc)
+            return render(self.error_response(500, request, str(exc)), request, False, self.config)
+
     def _pre_send(self, response: Response, request: Request) -> Response:
         """``config["pre_send"](response)``: its return value if it is a Response, else the (changed) one."""
         hook = self.config.get("pre_send")
@@ -180,6 +214,7 @@ class BaseApp:
         runs (the previous handlers come back afterwards).
         """
         from .server import Server
+        TrustedProxies(self.config.get("forwarded_allow_ips"))  # a wrong entry stops here, not per request
         self._server = Server(self)
         previous = _install_stop_signals(self.terminate)
         try:
@@ -198,41 +233,174 @@ class BaseApp:
 
 
 class OutsideHTTP(BaseApp):
-    """An HTTP (and WebSocket) server with prefix routes and error handlers.
+    """An HTTP (and WebSocket) server with routes and error handlers.
 
-    ``OutsideHTTP(("127.0.0.1", 8080))``; ``set_route("/hello", handler)``; ``run()``.
+    ``OutsideHTTP(("127.0.0.1", 8080))``; then routes, and ``run()``. Three kinds of
+    routes, tried in this order for each request:
+
+    1. rules, Flask-style: ``@server.route("/users/<int:user_id>")`` and
+       ``@server.websocket("/ws")`` (see ``outside.rules``): the whole path must match;
+    2. mounted WSGI applications: ``server.mount("/legacy", flask_app)``;
+    3. prefix routes, as in 1.5.x: ``set_route("/hello", handler)``, the longest prefix
+       of the path wins.
+
+    None: the 404 handler. Before routing, the client's address and scheme are taken
+    from forwarding headers when the peer is a trusted proxy (``outside.proxy``).
     """
 
     def __init__(self, host: Tuple[str, int]) -> None:
         super().__init__(host)
         self._router = PrefixRouter()
         self._routes: Dict[str, Any] = self._router.routes
+        self._rules = RuleMap()
+        self._mounts = MountRouter()
+        self._proxies: Tuple[Any, Optional[TrustedProxies]] = (None, None)  # (config value, parsed)
+        self._wsgi_app: Any = None
 
     def set_route(self, route: str, handler: Any) -> None:
-        """Serve paths starting with ``route`` with ``handler(request)`` or a ``WebSocket``."""
+        """Serve paths starting with ``route`` with ``handler(request)`` or a ``WebSocket``.
+
+        Setting a route again replaces it (1.5.x). Raises ``HandlerSignatureError`` when
+        ``handler`` cannot be called with the request alone.
+        """
+        if WebSocket is None or not isinstance(handler, WebSocket):
+            check_handler(handler, "route handler", ["request"])
         self._router.add(route, handler)
 
     def remove_route(self, route: str) -> None:
         """Stop serving ``route`` (``KeyError`` if it is not set)."""
         self._router.remove(route)
 
-    def route(self, route: str) -> Callable[[Handler], Handler]:
-        """Decorator form of ``set_route``."""
+    def add_url_rule(self, rule: str, handler: Handler, methods: Optional[Iterable[str]] = None,
+                     endpoint: Optional[str] = None) -> None:
+        """Serve the path pattern ``rule`` with ``handler(request, **variables)``.
+
+        ``methods``: the HTTP methods served (default ``["GET"]``); HEAD is served
+        wherever GET is, OPTIONS is answered with the ``Allow`` list, and another method
+        gets the 405 handler's response with ``Allow``. ``endpoint``: the name for
+        ``url_for`` (default: the handler's ``__name__``).
+
+        Raises ``RuleError`` for a malformed rule, ``RouteConflictError`` when the same
+        rule already serves one of ``methods`` (or the endpoint name is taken) and
+        ``HandlerSignatureError`` when ``handler`` cannot take the request and the
+        rule's variables.
+        """
+        parsed = Rule(rule, methods or ["GET"], endpoint or _name_of(handler), handler)
+        check_handler(handler, "route handler", ["request"], parsed.variables)
+        self._rules.add(parsed, handler)
+
+    def route(self, rule: str, methods: Optional[Iterable[str]] = None,
+              endpoint: Optional[str] = None) -> Callable[[Handler], Handler]:
+        """Decorator form of ``add_url_rule``, as in Flask::
+
+            @server.route("/users/<int:user_id>", methods=["GET", "POST"])
+            def user(request, user_id):
+                return Response(200, {}, {"id": user_id, "method": request.method})
+
+        The handler gets the request, then each variable as a keyword argument (also
+        in ``request.view_args``). It returns a ``Response`` or a ``(status, message)``
+        tuple, as ``set_route`` handlers do. Unlike ``set_route``, the rule matches the
+        whole path, not a prefix.
+        """
         def register(handler: Handler) -> Handler:
-            self.set_route(route, handler)
+            self.add_url_rule(rule, handler, methods, endpoint)
             return handler
         return register
+
+    def websocket(self, rule: str, endpoint: Optional[str] = None,
+                  on_exit: Optional[Callable[[], None]] = None, **options: Any) -> Callable[[Handler], Handler]:
+        """Decorator: the function runs for each WebSocket connection on ``rule``::
+
+            @server.websocket("/rooms/<room>")
+            def chat(connection, room):
+                for message in connection:
+                    connection.send(message)
+
+        The function gets the ``WebSocketConnection`` and the rule's variables as
+        keyword arguments. ``on_exit`` runs once when a connection ends; ``options``
+        go to ``WebSocket`` (``allowed_origins``, ``subprotocols``, ``max_message_size``,
+        ``compression``). A plain HTTP request to the rule gets the 400 handler.
+        """
+        if WebSocket is None:  # pragma: no cover - only while the WebSocket package is absent
+            raise RuntimeError("outside.websocket is not available")
+
+        def register(handler: Handler) -> Handler:
+            parsed = Rule(rule, ["GET"], endpoint or _name_of(handler), None)
+            check_handler(handler, "WebSocket handler", ["connection"], parsed.variables)
+            target = WebSocket(**options)
+            target.on_connection(handler)
+            if on_exit is not None:
+                target.on_exit(on_exit)
+            parsed.target = target
+            self._rules.add(parsed, handler)
+            return handler
+        return register
+
+    def url_for(self, endpoint: str, **values: Any) -> str:
+        """The path of the rule named ``endpoint``, its variables filled from ``values``
+        (percent-encoded); the other values become the query string, e.g.
+        ``url_for("user", user_id=7, tab="posts")`` -> ``/users/7?tab=posts``.
+
+        Raises ``BuildError`` naming what is missing or unknown.
+        """
+        return self._rules.build(endpoint, values)
+
+    def mount(self, prefix: str, application: Callable[..., Iterable[bytes]]) -> None:
+        """Serve the WSGI ``application`` (Flask, Django...) for ``prefix`` and every
+        path below it (``/legacy``, ``/legacy/...``; not ``/legacyfoo``). It sees
+        ``SCRIPT_NAME`` = ``prefix`` and ``PATH_INFO`` = the rest (see ``outside.wsgi``).
+
+        Raises ``RouteConflictError`` when ``prefix`` is already mounted.
+        """
+        from .wsgi import WSGIMount
+        if not isinstance(prefix, str) or not prefix.startswith("/"):
+            raise ValueError(f"mount prefix {prefix!r} must start with '/'")
+        check_handler(application, "WSGI application", ["environ", "start_response"])
+        if prefix in self._mounts.routes:
+            raise RouteConflictError(f"{prefix!r} already serves {self._mounts.routes[prefix].application!r}; "
+                                     f"mount each application under its own prefix")
+        self._mounts.add(prefix, WSGIMount(application, prefix, self.config))
+
+    @property
+    def wsgi_app(self) -> Any:
+        """This app as a WSGI callable (``outside.wsgi.WSGIApplication``), e.g. for
+        ``gunicorn mymodule:server.wsgi_app``."""
+        if self._wsgi_app is None:
+            from .wsgi import WSGIApplication
+            self._wsgi_app = WSGIApplication(self)
+        return self._wsgi_app
+
+    def test_client(self, **options: Any) -> Any:
+        """A client calling this app without sockets, for unit tests
+        (``outside.testing.TestClient``; ``options`` go to it)::
+
+            client = server.test_client()
+            assert client.get("/users/7").json() == {"id": 7, "method": "GET"}
+        """
+        from .testing import TestClient
+        return TestClient(self, **options)
 
     def dispatch(self, request: Request) -> Any:
         """The answer to ``request``; never raises.
 
-        The longest route that ``request.url`` starts with is used; none: the 404 handler.
-        A ``WebSocket`` target is returned as it is when the request asks for a WebSocket
-        upgrade (the engine performs the handshake), else the 400 handler answers. A
-        function target runs through ``ScheduledResponse``. ``config["pre_send"]`` is
-        applied to every ``Response`` returned.
+        First the trusted-proxy headers are applied. Then rules, mounts and prefix
+        routes are tried in that order (see the class docstring); none: the 404
+        handler. A ``WebSocket`` target is returned as it is when the request asks for
+        a WebSocket upgrade (the engine performs the handshake), else the 400 handler
+        answers. A function target runs through ``ScheduledResponse``.
+        ``config["pre_send"]`` is applied to every ``Response`` returned.
         """
-        target = self._router.match(request.url)
+        self._apply_proxies(request)
+        if self._rules.rules:
+            found = self._rules.match(request.url, request.method)
+            if found is not None:
+                return self._answer_rule(request, found)
+        target = self._mounts.match(request.url) if self._mounts.routes else None
+        if target is None:
+            target = self._router.match(request.url)
+        return self._answer(request, target)
+
+    def _answer(self, request: Request, target: Any) -> Any:
         if target is None:
             response = call_error_handler(self._error_routes, 404, request)
         elif WebSocket is not None and isinstance(target, WebSocket):
@@ -243,6 +411,54 @@ class OutsideHTTP(BaseApp):
         else:
             response = ScheduledResponse(request, target, self._error_routes).run()
         return self._pre_send(response, request)
+
+    def _answer_rule(self, request: Request, found: Any) -> Any:
+        rule = found.rule
+        if rule is not None:
+            request.view_args = values = found.values
+            target = rule.target
+            if values:
+                if WebSocket is not None and isinstance(target, WebSocket):
+                    target = copy.copy(target)  # this connection's handler gets the values
+                    target.connection_handler = functools.partial(target.connection_handler, **values)
+                else:
+                    target = functools.partial(target, **values)
+            return self._answer(request, target)
+        if found.redirect is not None:
+            query = request.target.partition("?")[2]
+            location = quote(found.redirect, safe="/:@!$&'()*+,;=-._~") + ("?" + query if query else "")
+            response = Response(308, {"Location": location}, "")
+        else:
+            allow = ", ".join(sorted(found.allowed))
+            if request.method == "OPTIONS":
+                response = Response(200, {"Allow": allow}, b"")
+            else:
+                response = call_error_handler(self._error_routes, 405, request,
+                                              f"{request.url} accepts {allow}.")
+                response.headers["Allow"] = allow
+        return self._pre_send(response, request)
+
+    def _apply_proxies(self, request: Request) -> None:
+        """Trust forwarding headers from ``config["forwarded_allow_ips"]`` (parsed once
+        per value; an invalid value is logged and trusts no one)."""
+        allow = self.config.get("forwarded_allow_ips")
+        if not allow:
+            return
+        source, proxies = self._proxies
+        if allow != source:
+            try:
+                proxies = TrustedProxies(allow)
+            except ValueError as exc:
+                logger.error("%s; forwarding headers are ignored", exc)
+                proxies = None
+            self._proxies = (copy.copy(allow), proxies)
+        if proxies is not None:
+            proxies.apply(request)
+
+
+def _name_of(handler: Any) -> str:
+    """The default endpoint name: the function's name."""
+    return getattr(handler, "__name__", None) or type(handler).__name__
 
 
 class OutsideHTTP_Redirect(BaseApp):

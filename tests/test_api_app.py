@@ -96,7 +96,8 @@ def test_route_decorator(app):
     @app.route("/d")
     def handler(request):
         return Response(200, {}, request.url)
-    assert app.dispatch(make_request("/d/e")).content == "/d/e" and handler(make_request()).content == "/"
+    assert app.dispatch(make_request("/d")).content == "/d" and handler(make_request()).content == "/"
+    assert app.dispatch(make_request("/d/e")).status_code == 404  # a rule, unlike set_route, is not a prefix
 
 
 def test_prefix_router_directly():
