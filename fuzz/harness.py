@@ -49,8 +49,13 @@ def instrumented_imports(enabled: bool) -> ContextManager:
 
 
 def run(check: Callable[[bytes], None]) -> None:
-    """Hand ``check`` to libFuzzer with the command line's options and corpus dirs."""
+    """Hand ``check`` to libFuzzer with the command line's options and corpus dirs.
+
+    libFuzzer starts copies of itself through a shell (``-fork``, ``-minimize_crash``)
+    with ``argv[0]`` as the command, so that is how this target is started again.
+    """
     import atheris
 
-    atheris.Setup(sys.argv, check)
+    command = f"{sys.executable} -m {sys.modules['__main__'].__spec__.name}"
+    atheris.Setup([command, *sys.argv[1:]], check)
     atheris.Fuzz()
