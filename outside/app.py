@@ -431,7 +431,7 @@ class OutsideHTTP(BaseApp):
         else:
             allow = ", ".join(sorted(found.allowed))
             if request.method == "OPTIONS":
-                response = Response(200, {"Allow": allow}, b"")
+                response = Response(200, {"Allow": allow}, None)
             else:
                 response = call_error_handler(self._error_routes, 405, request,
                                               f"{request.url} accepts {allow}.")
