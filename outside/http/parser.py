@@ -235,11 +235,9 @@ class _Scan:
             if newline == len(data) - 1 and line != b"\r\n":
                 newline = -1           # llhttp judges a line once the next one has begun
             error, good = self.check_line(line, newline >= 0)
-            if error is None and self.offset + good > limit:
-                error = self.too_large()
+            if self.offset + good > limit and not isinstance(error, URITooLong):
+                error = self.too_large()   # the limit was passed before the bad byte
             if error is not None:
-                if self.offset + good > limit and not isinstance(error, URITooLong):
-                    error = self.too_large()
                 return error
             if newline < 0:
                 return None
@@ -265,7 +263,7 @@ class _Scan:
         if not line:
             return None, 0
         if self.first_line:
-            return self.check_request_line(line, complete)
+            return self.check_request_line(line)
         if line[:1] == b"\r":
             if line == b"\r" or line == b"\r\n":
                 return None, len(line)
@@ -278,9 +276,9 @@ class _Scan:
         if not name:
             # llhttp reports a bare LF one byte late (it is consumed first).
             return BadRequest("Invalid header token"), int(line[:1] == b"\n")
-        if rest is None and match.end() < len(line):
-            return BadRequest("Invalid header token"), match.end()
-        if rest is None:
+        if rest is None:               # the name so far, or a byte that cannot be in it
+            if match.end() < len(line):
+                return BadRequest("Invalid header token"), match.end()
             return None, len(line)
         problem = self.framing.field_error(name.decode("latin-1").lower(),
                                            rest[1:len(rest) - len(ending or b"")].decode("latin-1"),
@@ -295,7 +293,7 @@ class _Scan:
             self.read_plainly(len(line), _VALUE_RUN, 1 << 62)
         return None, len(line)
 
-    def check_request_line(self, line: bytes, complete: bool) -> Tuple[Optional[HttpParserError], int]:
+    def check_request_line(self, line: bytes) -> Tuple[Optional[HttpParserError], int]:
         error = _method_error(line)
         if error is not None:
             return error, 0
