@@ -23,8 +23,10 @@ THE CONTRACT (both twins, byte for byte):
 - Errors are raised as soon as the byte that makes the input invalid arrives, whatever
   the splitting: a request head is refused mid-line, like llhttp does.
 
-The grammar is llhttp's strict one (no lenient flags), with these additions at the end
-of the head: HTTP/1.1 needs exactly one ``Host`` (400); ``Transfer-Encoding`` must end
+The grammar is llhttp's strict one (no lenient flags): after a request that does not
+keep the connection alive only empty lines may follow (400). These rules are added at
+the end of the head: one ``Host`` at most, exactly one in HTTP/1.1 (400);
+``Transfer-Encoding`` must end
 in ``chunked`` (400), must not be used in HTTP/1.0 (400) and may not list other codings
 (501); only versions 1.0 and 1.1 (505); only the HTTP methods (501 for an unknown token,
 400 for a byte that cannot be in a token); limits: ``max_url_size`` (414), the request
