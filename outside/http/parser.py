@@ -26,12 +26,12 @@ THE CONTRACT (both twins, byte for byte):
 The grammar is llhttp's strict one (no lenient flags): after a request that does not
 keep the connection alive only empty lines may follow (400). These rules are added at
 the end of the head: one ``Host`` at most, exactly one in HTTP/1.1 (400);
-``Transfer-Encoding`` must end
-in ``chunked`` (400), must not be used in HTTP/1.0 (400) and may not list other codings
-(501); only versions 1.0 and 1.1 (505); only the HTTP methods (501 for an unknown token,
-400 for a byte that cannot be in a token); limits: ``max_url_size`` (414), the request
-line plus headers over ``max_header_size`` or more than ``max_headers`` fields (431;
-the same limits apply to a chunked trailer section), ``max_body_size`` (413).
+``Transfer-Encoding`` must end in ``chunked`` (400), must not be used in HTTP/1.0 (400)
+and may not list other codings (501); only versions 1.0 and 1.1 (505); only the HTTP
+methods (501 for an unknown token, 400 for a byte that cannot be in a token). Limits:
+``max_url_size`` (414), the request line plus headers over ``max_header_size`` or more
+than ``max_headers`` fields (431; the same limits apply to a chunked trailer section),
+``max_body_size`` (413).
 
 How it is fast: a request head that arrives whole is checked by one regular expression
 and split by one ``findall``; the line-by-line scanner below only runs on heads that
