@@ -59,6 +59,10 @@ METHODS = (
     "UNSUBSCRIBE", "PATCH", "PURGE", "MKCALENDAR", "LINK", "UNLINK", "SOURCE", "QUERY",
 )
 _METHOD_WORDS = tuple(method.encode() + b" " for method in METHODS)
+# llhttp also knows the RTSP methods and PRI; the bytes it takes count in the head size.
+_LLHTTP_METHOD_WORDS = _METHOD_WORDS + tuple(method + b" " for method in (
+    b"DESCRIBE", b"ANNOUNCE", b"SETUP", b"PLAY", b"PAUSE", b"TEARDOWN", b"GET_PARAMETER",
+    b"SET_PARAMETER", b"REDIRECT", b"RECORD", b"FLUSH", b"PRI"))
 _TCHAR = rb"!#$%&'*+\-.^_`|~0-9A-Za-z"
 _TCHARS = frozenset(b"".join(re.findall(rb"[" + _TCHAR + rb"]", bytes(range(128)))))
 _VALUE = rb"\t\x20-\x7e\x80-\xff"        # field value bytes (no CTL but HTAB, no DEL)
@@ -71,6 +75,7 @@ _TARGET_START = re.compile(
     rb"(?:[/*][" + _TARGET + rb"]*|[A-Za-z]+(?::(?:/(?:/" + _AUTHORITY + rb")?)?)?)?")
 _AUTHORITY_START = re.compile(_AUTHORITY)
 _SCHEME = re.compile(rb"[A-Za-z]+:?")
+_SCHEME_SLASH = re.compile(rb"[A-Za-z]+:/")
 # Whole targets: origin-form, "*", absolute-form; authority-form for CONNECT.
 _TARGET_WHOLE = re.compile(rb"[/*][" + _TARGET + rb"]*|[A-Za-z]+://" + _AUTHORITY)
 _VERSION_START = re.compile(rb"(?:H(?:T(?:T(?:P(?:/(?:([0-9])(?:\.(?:([0-9])(?:\r(?:\n)?)?)?)?)?)?)?)?)?)?")
@@ -147,8 +152,8 @@ class _Framing:
                 return "Invalid character in Content-Length", valid
             digits = value.strip(" \t")
             if digits and int(digits) >= _MAX_LENGTH:
-                return "Content-Length overflow", lead + next(
-                    end for end in range(len(digits)) if int(digits[:end + 1]) >= _MAX_LENGTH)
+                return "Content-Length overflow", lead + next(   # reported after the digit
+                    end for end in range(1, len(digits) + 1) if int(digits[:end]) >= _MAX_LENGTH)
             if complete:
                 if not digits:
                     return "Empty Content-Length", len(value) + 2
@@ -181,22 +186,35 @@ class _Framing:
         return None
 
 
-def _method_error(line: bytes) -> Optional[HttpParserError]:
-    """Refuse a request line whose start leaves every "METHOD " at some byte."""
+def _common_prefix(words: Tuple[bytes, ...], start: bytes) -> Tuple[int, bool]:
+    """(how many bytes of ``start`` some word begins with, whether one is all there)."""
     longest = 0
-    start = line[:17]
-    for word in _METHOD_WORDS:
-        if word.startswith(start) or start.startswith(word):
-            return None
+    for word in words:
         common = 0
         for expected, got in zip(word, start):
             if expected != got:
                 break
             common += 1
+        if common == len(word):
+            return common, True
         longest = max(longest, common)
-    if start[longest] in _TCHARS:
-        return NotImplementedMethodOrCoding("unknown method")
-    return BadRequest("invalid character in method")
+    return longest, False
+
+
+def _method_error(line: bytes) -> Tuple[Optional[HttpParserError], int]:
+    """Refuse a request line whose start leaves every "METHOD " at some byte.
+
+    Also says how many bytes llhttp (which knows more methods) took before refusing.
+    """
+    start = line[:17]
+    common, whole = _common_prefix(_METHOD_WORDS, start)
+    if whole or common == len(start):
+        return None, 0
+    taken, whole = _common_prefix(_LLHTTP_METHOD_WORDS, start)
+    taken -= whole             # the span of a method llhttp knows ends before its space
+    if start[common] in _TCHARS:
+        return NotImplementedMethodOrCoding("unknown method"), taken
+    return BadRequest("invalid character in method"), taken
 
 
 class _Scan:
@@ -206,8 +224,8 @@ class _Scan:
     prefix of a valid line, so an error shows as soon as its byte has arrived.
     """
 
-    __slots__ = ("parser", "trailers", "framing", "offset", "first_line", "end", "plain",
-                 "plain_run", "plain_limit")
+    __slots__ = ("parser", "trailers", "framing", "offset", "first_line", "second_line", "end",
+                 "plain", "plain_run", "plain_limit")
 
     def __init__(self, parser: "RequestParser", trailers: bool, framing: _Framing) -> None:
         self.parser = parser
@@ -215,6 +233,7 @@ class _Scan:
         self.framing = framing
         self.offset = 0              # where the first unchecked line starts
         self.first_line = not trailers
+        self.second_line = False     # the line right after the request line
         self.end = -1                # where the section ends, once its empty line is seen
         self.plain = 0               # the partial line is valid this far (see read_plainly)
         self.plain_run = _VALUE_RUN
@@ -237,7 +256,7 @@ class _Scan:
             if newline == len(data) - 1 and line != b"\r\n":
                 newline = -1           # llhttp judges a line once the next one has begun
             error, good = self.check_line(line, newline >= 0)
-            if self.offset + good > limit and not isinstance(error, URITooLong):
+            if self.offset + good > limit:
                 error = self.too_large()   # the limit was passed before the bad byte
             if error is not None:
                 return error
@@ -247,6 +266,7 @@ class _Scan:
             if line == b"\r\n" and not self.first_line:
                 self.end = self.offset
                 return None
+            self.second_line = self.first_line
             self.first_line = False
 
     def read_plainly(self, checked: int, run: "re.Pattern[bytes]", limit: int) -> None:
@@ -276,15 +296,17 @@ class _Scan:
             return HeaderFieldsTooLarge("too many trailer fields" if self.trailers
                                         else "too many header fields"), 0
         if not name:
-            # llhttp reports a bare LF one byte late (it is consumed first).
-            return BadRequest("Invalid header token"), int(line[:1] == b"\n")
+            # llhttp reports a bare LF, and a space right after the request line, one
+            # byte late (it takes them first).
+            late = line[:1] == b"\n" or (line[:1] == b" " and self.second_line)
+            return BadRequest("Invalid header token"), int(late)
         if rest is None:               # the name so far, or a byte that cannot be in it
             if match.end() < len(line):
                 return BadRequest("Invalid header token"), match.end()
             return None, len(line)
         problem = self.framing.field_error(name.decode("latin-1").lower(),
                                            rest[1:len(rest) - len(ending or b"")].decode("latin-1"),
-                                           complete)
+                                           complete and match.end() == len(line))
         if problem is not None:
             return BadRequest(problem[0]), len(name) + 1 + problem[1]
         if match.end() < len(line):
@@ -295,10 +317,15 @@ class _Scan:
             self.read_plainly(len(line), _VALUE_RUN, 1 << 62)
         return None, len(line)
 
+    def target_too_long(self, target_start: int) -> Tuple[HttpParserError, int]:
+        # The error comes with the byte that passes the limit: a head size limit passed
+        # before it wins.
+        return URITooLong("request target too long"), target_start + self.parser.max_url_size
+
     def check_request_line(self, line: bytes) -> Tuple[Optional[HttpParserError], int]:
-        error = _method_error(line)
+        error, taken = _method_error(line)
         if error is not None:
-            return error, 0
+            return error, taken
         space = line.find(b" ")
         if space < 0:
             return None, len(line)
@@ -315,7 +342,7 @@ class _Scan:
         # llhttp reports a second "@" in a row after taking it: it counts in the target.
         taken = good + 1 if target[good - 1:good + 1] == b"@@" else good
         if taken > self.parser.max_url_size:
-            return URITooLong("request target too long"), position + self.parser.max_url_size + 1
+            return self.target_too_long(position)
         if good < len(target):
             return BadRequest("Invalid characters in url"), position + taken
         if target_end == len(line):
@@ -323,10 +350,13 @@ class _Scan:
                 self.read_plainly(len(line), _TARGET_BYTES, position + self.parser.max_url_size)
             return None, len(line)
         if line[target_end] != 32 or (method != b"CONNECT" and not _TARGET_WHOLE.fullmatch(target)):
-            if line[target_end] in b" \r\n" and _SCHEME.fullmatch(target):
-                # A scheme cut short by a space or a line end: llhttp takes that byte first.
+            # llhttp takes a tab or a form feed after most of a target (and a space or a
+            # line end after a bare scheme) before refusing it: that byte is in the target.
+            ending = line[target_end]
+            if (ending in b"\t\x0c" and not _SCHEME_SLASH.fullmatch(target)) or (
+                    ending in b" \r\n" and _SCHEME.fullmatch(target)):
                 if len(target) + 1 > self.parser.max_url_size:
-                    return URITooLong("request target too long"), target_end + 1
+                    return self.target_too_long(position)
                 return BadRequest("Invalid characters in url"), target_end + 1
             return BadRequest("Invalid characters in url"), target_end
         position = target_end
@@ -335,9 +365,11 @@ class _Scan:
         version = _VERSION_START.match(line, position)
         major, minor = version.group(1, 2)
         if minor is not None and (major, minor) not in ((b"1", b"0"), (b"1", b"1")):
-            return VersionNotSupported("Invalid HTTP version"), version.start(2)
+            return VersionNotSupported("Invalid HTTP version"), version.end(2)
         if version.end() < len(line):
-            return BadRequest("Expected HTTP/ and a version, then CRLF"), version.end()
+            # llhttp takes a bare LF after the version before refusing it.
+            late = minor is not None and line[version.end():version.end() + 1] == b"\n"
+            return BadRequest("Expected HTTP/ and a version, then CRLF"), version.end() + late
         return None, len(line)
 
 
