@@ -17,9 +17,9 @@ per round). Run either way:
     pytest benchmarks/bench_parser.py --benchmark-enable          # pytest-benchmark tables
     python -m benchmarks.bench_parser --repeat 5                   # req/s medians and ratios
 
-The second form measures all contenders side by side, in a rotating order, ``--repeat``
+The second form measures all contenders side by side, in short turns, ``--repeat``
 times, and prints the median requests per second and the median ratio of each contender
-to httptools (the table in ``benchmarks/README.md``).
+to httptools, aiohttp-py and h11 (the table in ``benchmarks/README.md``).
 """
 from __future__ import annotations
 
@@ -75,7 +75,8 @@ WORKLOADS: Dict[str, tuple] = {  # name -> (input, requests in it)
     "json-post": (JSON_POST, 1),
     "pipelined-16": (PIPELINED_GET * 16, 16),
 }
-BASELINE = "httptools"
+# The goals of issue 2: the C parser against httptools, the pure one against these two.
+BASELINES = ("httptools", "aiohttp-py", "h11")
 
 
 # ----------------------------------------------------------------------------- contenders
@@ -228,29 +229,29 @@ def test_parse(benchmark, workload: str, name: str) -> None:
 
 # ------------------------------------------------------------------ side-by-side req/s table
 
-def requests_per_second(parse: Parse, data: bytes, requests: int, seconds: float) -> float:
-    """Parse ``data`` repeatedly for about ``seconds``; return requests parsed per second."""
+def calibrate(parse: Parse, data: bytes, seconds: float) -> int:
+    """How many rounds of ``parse(data)`` take about ``seconds``."""
     rounds = 1
-    while True:  # grow the batch until one batch takes a measurable time
-        start = time.perf_counter()
-        for _ in range(rounds):
-            parse(data)
-        elapsed = time.perf_counter() - start
-        if elapsed > seconds / 10:
-            break
+    while True:
+        if batch_time(parse, data, rounds) > seconds:
+            return rounds
         rounds *= 2
-    batches = []
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        start = time.perf_counter()
-        for _ in range(rounds):
-            parse(data)
-        batches.append(time.perf_counter() - start)
-    return requests * rounds / statistics.median(batches)
 
 
-def measure(repeat: int, seconds: float) -> Dict[str, Dict[str, List[float]]]:
-    """workload -> contender -> req/s of each repeat (contenders in a rotating order)."""
+def batch_time(parse: Parse, data: bytes, rounds: int) -> float:
+    start = time.perf_counter()
+    for _ in range(rounds):
+        parse(data)
+    return time.perf_counter() - start
+
+
+def measure(repeat: int, seconds: float, slices: int = 10) -> Dict[str, Dict[str, List[float]]]:
+    """workload -> contender -> req/s of each repeat.
+
+    Each repeat gives every contender ``slices`` batches of about ``seconds / slices``,
+    taken in turns (in a rotating order), so that a burst of load on the machine falls
+    on all contenders alike; a contender's rate in a repeat is from its median batch.
+    """
     results: Dict[str, Dict[str, List[float]]] = {}
     for workload, (data, requests) in WORKLOADS.items():
         parsers = {}
@@ -259,32 +260,40 @@ def measure(repeat: int, seconds: float) -> Dict[str, Dict[str, List[float]]]:
             if parse is not None and completed(name, parse(data)) == requests:
                 parsers[name] = parse
         names = list(parsers)
+        rounds = {name: calibrate(parsers[name], data, seconds / slices) for name in names}
         results[workload] = {name: [] for name in names}
-        for round_ in range(repeat):
-            order = names[round_ % len(names):] + names[:round_ % len(names)]
-            for name in order:
-                results[workload][name].append(
-                    requests_per_second(parsers[name], data, requests, seconds))
+        for repetition in range(repeat):
+            batches: Dict[str, List[float]] = {name: [] for name in names}
+            for turn in range(slices):
+                shift = (repetition + turn) % len(names)
+                for name in names[shift:] + names[:shift]:
+                    batches[name].append(batch_time(parsers[name], data, rounds[name]))
+            for name in names:
+                results[workload][name].append(requests * rounds[name] / statistics.median(batches[name]))
     return results
 
 
 def table(results: Dict[str, Dict[str, List[float]]]) -> str:
-    """Markdown: median req/s and the median of per-repeat ratios to the baseline."""
-    lines = ["| workload | parser | req/s (median) | vs httptools |", "| --- | --- | ---: | ---: |"]
+    """Markdown: median req/s and, per baseline, the median of the per-repeat ratios."""
+    lines = ["| workload | parser | req/s (median) | " + " | ".join(f"vs {b}" for b in BASELINES) + " |",
+             "| --- | --- | ---: |" + " ---: |" * len(BASELINES)]
     for workload, rates in results.items():
-        baseline = rates.get(BASELINE)
         for name, samples in rates.items():
-            ratio = ""
-            if baseline:
-                ratio = f"{statistics.median(s / b for s, b in zip(samples, baseline)):.2f}x"
-            lines.append(f"| {workload} | {name} | {statistics.median(samples):,.0f} | {ratio} |")
+            ratios = []
+            for baseline in BASELINES:
+                reference = rates.get(baseline)
+                ratios.append(f"{statistics.median(s / r for s, r in zip(samples, reference)):.2f}x"
+                              if reference else "")
+            lines.append(f"| {workload} | {name} | {statistics.median(samples):,.0f} | "
+                         + " | ".join(ratios) + " |")
     return "\n".join(lines)
 
 
 def main() -> None:
     arguments = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     arguments.add_argument("--repeat", type=int, default=5, help="rounds over all contenders")
-    arguments.add_argument("--seconds", type=float, default=0.5, help="time per measurement")
+    arguments.add_argument("--seconds", type=float, default=1.0,
+                           help="time per contender and repeat, in 10 turns")
     options = arguments.parse_args()
     print(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, Python {platform.python_version()}, "
           f"{platform.machine()}, outside speedups: {speedups.ACTIVE}, repeat {options.repeat}")
