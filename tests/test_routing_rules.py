@@ -12,7 +12,7 @@ from outside import OutsideHTTP, Response
 from outside.routing import HandlerSignatureError, check_handler
 from outside.rules import BuildError, RouteConflictError, Rule, RuleError
 
-from servers import start_app
+from servers import start_app, start_server
 
 
 @pytest.fixture
@@ -245,5 +245,26 @@ def test_rules_over_a_real_server():
             assert connection.recv() == b"joined blue"
             connection.send("hello")
             assert connection.recv() in (b"hello", "hello")
+        finally:
+            connection.close()
+
+
+def test_example_flask_style():
+    source = "import runpy, sys; sys.argv = ['flask_style.py', '0']; " \
+             "runpy.run_path('examples/flask_style.py', run_name='__main__')"
+    with start_server(source) as server:
+        assert requests.get(server.url + "/notes", timeout=10).json() == {"notes": []}
+        created = requests.post(server.url + "/notes", json={"text": "buy milk"}, timeout=10)
+        assert created.status_code == 201 and created.headers["Location"] == "/notes/1"
+        assert requests.get(server.url + "/notes/1", timeout=10).json() == {"id": 1, "text": "buy milk"}
+        assert requests.put(server.url + "/notes/1", timeout=10).headers["Allow"] == "DELETE, GET, HEAD, OPTIONS"
+        assert requests.post(server.url + "/notes", json={}, timeout=10).status_code == 400
+        assert requests.delete(server.url + "/notes/1", timeout=10).status_code == 204
+        assert requests.get(server.url + "/notes/1", timeout=10).json() == {"error": "There is no note 1."}
+        connection = websocket_client.create_connection(f"ws://127.0.0.1:{server.port}/echo/ada", timeout=10)
+        try:
+            assert b"Hello ada" in connection.recv()
+            connection.send_binary(b"ping")
+            assert connection.recv() == b"ping"
         finally:
             connection.close()
