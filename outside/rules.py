@@ -241,7 +241,8 @@ class RuleMap:
                 allowed.add("HEAD")
             allowed.add("OPTIONS")
             return RuleMatch(allowed=frozenset(allowed))
-        if not path.endswith("/") and any(rule.match(path + "/") is not None for rule in self.rules):
+        if not path.endswith("/") and any(rule.match(path + "/") is not None
+                                          for rule in self.rules if rule.pattern.endswith("/")):
             return RuleMatch(redirect=path + "/")
         return None
 

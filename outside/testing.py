@@ -26,8 +26,9 @@ QueryInput = Union[Mapping[str, Any], Iterable[Tuple[str, Any]], None]
 
 class TestResponse:
     """What the app answered: ``status_code``, ``status`` (``"200 OK"``), ``headers``
-    (case-insensitive; repeated fields joined), ``header_list`` (every field in order),
-    ``content`` (bytes), ``text``, ``json()`` and ``cookies`` (name -> value set here).
+    (case-insensitive; repeated fields joined; ``Set-Cookie`` is left to ``cookies``),
+    ``header_list`` (every field in order, ``Set-Cookie`` lines included), ``content``
+    (bytes), ``text``, ``json()`` and ``cookies`` (name -> value set by this response).
 
     ``Date``, ``Server`` and the connection's own fields (``Connection``,
     ``Transfer-Encoding``) are not included: they belong to the socket.
