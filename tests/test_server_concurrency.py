@@ -99,3 +99,12 @@ def test_requests_pipelined_behind_a_blocking_handler_wait_without_spinning(serv
         assert cpu_seconds(server.pid) - before < 0.3  # the loop did not spin on the busy socket
         assert wire.read_response().body == b"slept"
         assert wire.read_response().body == b"hello"
+
+
+def test_blocking_handlers_started_in_a_burst_all_run_at_once(server):
+    # Each blocking handler must hand the loop to a new thread, however fast they come.
+    with concurrent.futures.ThreadPoolExecutor(7) as pool:
+        started = time.monotonic()
+        futures = [pool.submit(requests.get, server.url + "/sleep?s=1", timeout=10) for _ in range(7)]
+        assert [future.result().text for future in futures] == ["slept"] * 7
+        assert time.monotonic() - started < 1.9

@@ -60,7 +60,8 @@ class Worker:
         self._handoff: Optional[int] = None  # a token waiting for an idle follower
         self._threads = 0
         self._idle_followers = 0
-        # written by the leader, read by the watchdog without a lock
+        # the current leader's progress: _job counts what it served, _serving says it is
+        # inside a connection now (only the current leader sets it; cleared under _lock)
         self._job = 0
         self._serving = False
         self._done = threading.Event()
@@ -183,9 +184,10 @@ class Worker:
         except Exception:
             logger.exception("internal error on a connection from %s", conn.address)
             conn.answer_server_error()
-        self._serving = False
         with self._lock:
             demoted = token != self._token
+            if not demoted:  # a demoted thread must not speak for the new leader
+                self._serving = False
         conn.busy = False
         if demoted:
             self._returned.append(conn)
@@ -214,15 +216,15 @@ class Worker:
             with self._lock:
                 if not (self._serving and self._job == job):
                     continue
+                if not self._idle_followers and self._threads >= self.settings.max_workers:
+                    continue  # every thread is in a handler: the loop waits (backpressure)
+                self._token += 1
+                self._serving = False  # cleared before the new leader can start serving
                 if self._idle_followers:
-                    self._token += 1
                     self._handoff = self._token
                     self._promotion.notify()
-                elif self._threads < self.settings.max_workers:
-                    self._token += 1
-                    self._start_thread(self._token)
                 else:
-                    continue  # every thread is busy: the loop waits (backpressure)
+                    self._start_thread(self._token)
             seen = -1
 
     def _accept(self) -> None:
