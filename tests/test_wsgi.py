@@ -408,3 +408,29 @@ def test_example_wsgi_mount():
     with start_server(source) as server:
         assert requests.get(server.url + "/", timeout=10).status_code == 200
         assert requests.get(server.url + "/legacy/", timeout=10).status_code == 200
+
+
+def test_iterable_closed_when_the_client_leaves(tmp_path):
+    marker = tmp_path / "closed"
+    with start_app(f'''
+class Endless:
+    def __iter__(self):
+        for _ in range(400):  # bounded: 20 s at most
+            time.sleep(0.05)
+            yield b"x" * 1024
+
+    def close(self):
+        open({str(marker)!r}, "w").close()
+
+def endless(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return Endless()
+
+app.mount("/endless", endless)
+''') as server:
+        with requests.get(server.url + "/endless", stream=True, timeout=10) as response:
+            assert len(next(response.iter_content(1024))) > 0
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert marker.exists()
