@@ -6,6 +6,7 @@ give the same outcome each way.
 from __future__ import annotations
 
 import random
+import tracemalloc
 
 import pytest
 
@@ -111,6 +112,21 @@ def test_chunked_body_limit_counts_every_chunk(parser_class):
     assert parser.feed(b"4\r\nefgh\r\n") == [b"efgh"]
     with pytest.raises(PayloadTooLarge):
         parser.feed(b"1\r\n")
+
+
+def test_an_endless_chunk_extension_is_not_kept(parser_class):
+    parser = parser_class()
+    parser.feed(b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5;name=")
+    piece = b"v" * 1000
+    tracemalloc.start()
+    try:
+        for _ in range(2000):  # 2 MB of one extension value
+            assert parser.feed(piece) == []
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 200_000
+    assert parser.feed(b";q=\"\\\"\"\r\nhello\r\n0\r\n\r\n") == [b"hello", MessageEnd()]
 
 
 def test_end_of_input(parser_class):

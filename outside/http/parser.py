@@ -224,8 +224,8 @@ class _Scan:
     prefix of a valid line, so an error shows as soon as its byte has arrived.
     """
 
-    __slots__ = ("parser", "trailers", "framing", "offset", "first_line", "second_line", "end",
-                 "plain", "plain_run", "plain_limit")
+    __slots__ = ("parser", "trailers", "framing", "offset", "first_line", "second_line",
+                 "after_empty_value", "end", "plain", "plain_run", "plain_limit")
 
     def __init__(self, parser: "RequestParser", trailers: bool, framing: _Framing) -> None:
         self.parser = parser
@@ -234,6 +234,7 @@ class _Scan:
         self.offset = 0              # where the first unchecked line starts
         self.first_line = not trailers
         self.second_line = False     # the line right after the request line
+        self.after_empty_value = False  # the last field line had an empty value
         self.end = -1                # where the section ends, once its empty line is seen
         self.plain = 0               # the partial line is valid this far (see read_plainly)
         self.plain_run = _VALUE_RUN
@@ -255,7 +256,7 @@ class _Scan:
             line = data[start:] if newline < 0 else data[start:newline + 1]
             if newline == len(data) - 1 and line != b"\r\n":
                 newline = -1           # llhttp judges a line once the next one has begun
-            error, good = self.check_line(line, newline >= 0)
+            error, good = self.check_line(line, newline >= 0, data[newline + 1:newline + 2])
             if self.offset + good > limit:
                 error = self.too_large()   # the limit was passed before the bad byte
             if error is not None:
@@ -280,8 +281,11 @@ class _Scan:
         return HeaderFieldsTooLarge("trailer section too large" if self.trailers
                                     else "request head too large")
 
-    def check_line(self, line: bytes, complete: bool) -> Tuple[Optional[HttpParserError], int]:
-        """(the error in this line or None, how many of its bytes are valid)."""
+    def check_line(self, line: bytes, complete: bool,
+                   following: bytes) -> Tuple[Optional[HttpParserError], int]:
+        """(the error in this line or None, how many of its bytes are valid).
+
+        ``following`` is the byte after a complete line."""
         if not line:
             return None, 0
         if self.first_line:
@@ -296,23 +300,28 @@ class _Scan:
             return HeaderFieldsTooLarge("too many trailer fields" if self.trailers
                                         else "too many header fields"), 0
         if not name:
-            # llhttp reports a bare LF, and a space right after the request line, one
-            # byte late (it takes them first).
-            late = line[:1] == b"\n" or (line[:1] == b" " and self.second_line)
+            # llhttp reports a bare LF, a space right after the request line and a fold
+            # after an empty value one byte late (it takes them first).
+            late = line[:1] == b"\n" or (line[:1] == b" " and self.second_line) or (
+                line[:1] in b" \t" and self.after_empty_value)
             return BadRequest("Invalid header token"), int(late)
         if rest is None:               # the name so far, or a byte that cannot be in it
             if match.end() < len(line):
                 return BadRequest("Invalid header token"), match.end()
             return None, len(line)
-        problem = self.framing.field_error(name.decode("latin-1").lower(),
-                                           rest[1:len(rest) - len(ending or b"")].decode("latin-1"),
+        value = rest[1:len(rest) - len(ending or b"")]
+        problem = self.framing.field_error(name.decode("latin-1").lower(), value.decode("latin-1"),
                                            complete and match.end() == len(line))
         if problem is not None:
+            if problem[1] > len(value) and following in (b" ", b"\t"):
+                # An empty value folded onto the next line: the fold is what llhttp reports.
+                return BadRequest("Invalid header value char"), len(line) + 1
             return BadRequest(problem[0]), len(name) + 1 + problem[1]
         if match.end() < len(line):
             return BadRequest("Invalid header value char"), match.end()
         if complete:
             self.framing.count += 1
+            self.after_empty_value = not rest[1:].strip(b" \t\r\n")
         elif not ending and _field_kind(name.decode("latin-1")) not in _FRAMING_KINDS:
             self.read_plainly(len(line), _VALUE_RUN, 1 << 62)
         return None, len(line)
@@ -426,6 +435,7 @@ class RequestParser:
                 position = self._step(kept, 0, events)
                 if position < 0:
                     del kept[:~position]
+                    self._compact_kept()
                     return events
                 buffer = bytes(kept)
                 self._buffer = bytearray()
@@ -436,6 +446,7 @@ class RequestParser:
                 position = self._step(buffer, position, events)
                 if position < 0:       # waiting for more bytes from ~position on
                     self._buffer = bytearray(buffer[~position:])
+                    self._compact_kept()
                     return events
             if self._upgraded and position < len(buffer):
                 self._upgrade_data.append(buffer[position:])
@@ -454,6 +465,12 @@ class RequestParser:
             return
         self._error = BadRequest("connection closed in the middle of a request")
         raise self._error
+
+    def _compact_kept(self) -> None:
+        # llhttp reads chunk extensions without keeping them: so must we, or an endless
+        # extension would fill the memory. Heads and trailers have their size limit.
+        if self._step == self._read_chunk_size and len(self._buffer) > _LONGEST_KEPT_CHUNK_LINE:
+            self._buffer = _compact_chunk_line(self._buffer)
 
     def _repeat_error(self) -> HttpParserError:
         assert self._error is not None
@@ -578,11 +595,14 @@ class RequestParser:
             self._step = self._read_head if keep_alive else self._read_closed
         return position
 
-    def _read_body(self, buffer: bytes, position: int, events: list) -> int:
+    def _body_piece(self, buffer: bytes, position: int, events: list) -> int:
         piece = buffer[position:position + self._remaining]
         events.append(piece)
         self._remaining -= len(piece)
-        position += len(piece)
+        return position + len(piece)
+
+    def _read_body(self, buffer: bytes, position: int, events: list) -> int:
+        position = self._body_piece(buffer, position, events)
         if self._remaining:
             return position
         return self._end_message(position, events, None)
@@ -612,10 +632,7 @@ class RequestParser:
         return match.end()
 
     def _read_chunk(self, buffer: bytes, position: int, events: list) -> int:
-        piece = buffer[position:position + self._remaining]
-        events.append(piece)
-        self._remaining -= len(piece)
-        position += len(piece)
+        position = self._body_piece(buffer, position, events)
         if not self._remaining:
             self._step = self._read_chunk_end
         return position
@@ -702,3 +719,28 @@ def _summarize(fields: Fields, framing: Optional[_Framing]) -> Optional[Tuple[in
 def _without_trailing_ows(fields: Fields) -> Fields:
     return [(name, value.rstrip(" \t")) for name, value in fields]
 _HEX = re.compile(rb"[0-9A-Fa-f]*")
+
+
+_LONGEST_KEPT_CHUNK_LINE = 1024
+_EXTENSION = re.compile(rb";[" + _TCHAR + rb"]*(?:=" + _PARTIAL_EXTENSION_VALUE + rb")?")
+_PARTIAL_QUOTED = re.compile(rb'"(?:' + _QUOTED_BYTE + rb')*(?:(")|(\\))?')
+
+
+def _compact_chunk_line(line: bytearray) -> bytearray:
+    """A short chunk-size line that continues exactly as the (valid) partial ``line`` would:
+    the same size, then the last extension cut down to what decides the next byte."""
+    digits = _HEX.match(line).group()
+    extensions = line[len(digits):]
+    ending = extensions[-1:] if extensions[-1:] == b"\r" else b""
+    last = b""
+    for extension in _EXTENSION.finditer(extensions[:len(extensions) - len(ending)]):
+        last = extension.group()
+    name, equals, value = last.partition(b"=")
+    if not last or not equals:
+        last = name[:2]                 # ";" and ";x" differ: only a name may end the line
+    elif value[:1] == b'"':
+        quoted = _PARTIAL_QUOTED.fullmatch(value)
+        last = b';x="' + (b'"' if quoted.group(1) else b"\\" if quoted.group(2) else b"")
+    else:
+        last = b";x=" + value[:1]
+    return bytearray(b"%x" % int(digits, 16) + last + ending)
