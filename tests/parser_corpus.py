@@ -56,7 +56,7 @@ VALID = {
                                   content_length=0), END], None),
     "chunked-extensions-trailers": (
         b"POST /up HTTP/1.1\r\n" + HOST + b"Transfer-Encoding: chunked\r\n\r\n"
-        b"5;name=value;quoted=\"a \\\"b\\\"\"\r\nhello\r\n6;flag\r\n world\r\nA\r\n0123456789\r\n"
+        b"5;name=value;quoted=\"a \\\"b\\\"\"\r\nhello\r\n6;flag;;=;mixed=tok\"q\"\r\n world\r\nA\r\n0123456789\r\n"
         b"0\r\nChecksum: abc\r\nX-Trailer: 1\r\n\r\n",
         [head("POST", "/up", headers=[("Host", "example.org"), ("Transfer-Encoding", "chunked")], chunked=True),
          b"hello world0123456789", MessageEnd([("Checksum", "abc"), ("X-Trailer", "1")])], None),

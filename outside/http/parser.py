@@ -97,10 +97,10 @@ _MAX_LENGTH = 1 << 64                     # llhttp's Content-Length and chunk si
 _TE_CHUNKED_LAST = re.compile(r"(?:.*,)?[ ]*chunked[ ]*", re.IGNORECASE | re.DOTALL)
 _TE_AFTER_CHUNKED = re.compile(r"(?:.*,)?[ ]*chunked[ ]*,", re.IGNORECASE | re.DOTALL)
 # Chunk extensions: ";name", ";name=token" or ';name="quoted"'; llhttp also takes an
-# empty name before "=" or another ";".
+# empty name before "=" or another ";", and a token with a quoted string after it.
 _QUOTED_BYTE = rb"[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[" + _VALUE + rb"]"
-_EXTENSION_VALUE = rb'(?:"(?:' + _QUOTED_BYTE + rb')*"|[' + _TCHAR + rb"]*)"
-_PARTIAL_EXTENSION_VALUE = rb'(?:"(?:' + _QUOTED_BYTE + rb')*(?:"|\\)?|[' + _TCHAR + rb"]*)"
+_EXTENSION_VALUE = rb"[" + _TCHAR + rb']*(?:"(?:' + _QUOTED_BYTE + rb')*")?'
+_PARTIAL_EXTENSION_VALUE = rb"[" + _TCHAR + rb']*(?:"(?:' + _QUOTED_BYTE + rb')*(?:"|\\)?)?'
 
 
 def _extensions(value: bytes, empty_name_before: bytes) -> bytes:
@@ -738,8 +738,8 @@ def _compact_chunk_line(line: bytearray) -> bytearray:
     name, equals, value = last.partition(b"=")
     if not last or not equals:
         last = name[:2]                 # ";" and ";x" differ: only a name may end the line
-    elif value[:1] == b'"':
-        quoted = _PARTIAL_QUOTED.fullmatch(value)
+    elif b'"' in value:
+        quoted = _PARTIAL_QUOTED.fullmatch(value[value.index(b'"'):])
         last = b';x="' + (b'"' if quoted.group(1) else b"\\" if quoted.group(2) else b"")
     else:
         last = b";x=" + value[:1]
