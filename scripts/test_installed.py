@@ -1,15 +1,15 @@
 """Run the test suite against the installed ``outside``, once per implementation.
 
 Used by cibuildwheel's test command and by ``scripts/check-dist.sh``. Run it from a
-scratch directory that holds a copy of ``tests/`` (and ``pyproject.toml`` for the pytest
-settings) but not the ``outside`` sources, so that imports reach the installed package:
+scratch directory holding copies of ``tests/``, ``pyproject.toml`` (pytest settings) and
+what the tests read, but not the ``outside`` sources, so imports reach the installed one:
 
-    python test_installed.py --expect c tests [-- extra pytest arguments]
+    python scripts/test_installed.py --expect c tests [-- extra pytest arguments]
 
-It runs the suite twice: as installed (``--expect`` says which implementation
-``outside.speedups`` must pick then; ``c`` fails the run when an extension silently failed
-to load) and forced pure with ``OUTSIDE_NO_EXTENSIONS=1``. Before each run it checks the
-implementation picked and that ``outside`` is not imported from the current directory. It prints one summary line per run and
+The suite runs twice: as installed (``--expect`` names the implementation
+``outside.speedups`` must pick; ``c`` fails the run when an extension did not load) and
+forced pure with ``OUTSIDE_NO_EXTENSIONS=1``. Before each run it checks that pick, and
+that ``outside`` is not imported from the current directory. It prints a line per run and
 exits non-zero when any run failed.
 """
 from __future__ import annotations
@@ -27,8 +27,6 @@ PROBE = (
     "import outside, outside.speedups as s; "
     "print(s.ACTIVE); print(outside.__file__); print(dict(s.IMPORT_ERRORS))"
 )
-
-
 RUNS = ("installed", "forced-pure")
 
 
