@@ -133,3 +133,23 @@ print("run returned", flush=True)
         assert requests.get(server.url + "/stop", timeout=10).text == "bye"
         assert server.process.wait(10) == 0
         assert "run returned" in server.log()
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is alive (a zombie waiting to be reaped does not count)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return "zombie" not in status.read()
+    except FileNotFoundError:
+        return False
+
+
+def test_workers_stop_when_the_supervisor_is_killed():
+    with start_app(APP, {"workers": 2}) as server:
+        workers = server.children()
+        assert len(workers) == 2
+        server.send_signal(signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while any(map(running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(map(running, workers))

@@ -13,6 +13,7 @@ import select
 import signal
 import socket
 import ssl
+import threading
 import time
 from typing import Any, Dict, Optional
 
@@ -134,7 +135,17 @@ class Supervisor:
         worker = Worker(self.app, listener, self.settings, self.ssl_context)
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
         signal.signal(signal.SIGINT, lambda *_: worker.stop())
+        threading.Thread(target=_stop_when_orphaned, args=(worker, os.getppid()),
+                         name="outside-orphan-check", daemon=True).start()
         if ready_w is not None:
             os.write(ready_w, b"\0")
             os.close(ready_w)
         worker.run()
+
+
+def _stop_when_orphaned(worker: Worker, supervisor_pid: int) -> None:
+    """Stop the worker if the supervisor dies without stopping it (e.g. SIGKILL)."""
+    while os.getppid() == supervisor_pid:
+        time.sleep(1.0)
+    logger.error("the supervisor is gone: stopping worker %d", os.getpid())
+    worker.stop()
