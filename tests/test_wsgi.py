@@ -17,7 +17,7 @@ import wsgiref.validate
 import pytest
 import requests
 
-from outside import OutsideHTTP, Response
+from outside import OutsideHTTP
 from outside.wsgi import WSGIMount, to_wsgi
 
 from servers import ROOT, start_app, start_server
