@@ -85,6 +85,7 @@ class Worker:
             if self._stop_requested_at and time.monotonic() > \
                     self._stop_requested_at + self.settings.termination_timeout + 1:
                 break  # every thread is stuck in a handler: stop without the loop
+        self._done.set()
         with self._lock:
             self._promotion.notify_all()
         for conn in list(self.connections):
