@@ -100,7 +100,8 @@ _TE_AFTER_CHUNKED = re.compile(r"(?:.*,)?[ ]*chunked[ ]*,", re.IGNORECASE | re.D
 # empty name before "=" or another ";", and a token with a quoted string after it.
 _QUOTED_BYTE = rb"[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[" + _VALUE + rb"]"
 _EXTENSION_VALUE = rb"[" + _TCHAR + rb']*(?:"(?:' + _QUOTED_BYTE + rb')*")?'
-_PARTIAL_EXTENSION_VALUE = rb"[" + _TCHAR + rb']*(?:"(?:' + _QUOTED_BYTE + rb')*(?:"|\\)?)?'
+# (an unclosed quoted string only at the end of what arrived)
+_PARTIAL_EXTENSION_VALUE = rb"[" + _TCHAR + rb']*(?:"(?:' + _QUOTED_BYTE + rb')*(?:"|\\?\Z))?'
 
 
 def _extensions(value: bytes, empty_name_before: bytes) -> bytes:
