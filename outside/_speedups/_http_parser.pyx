@@ -606,10 +606,14 @@ cdef int on_method(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
 
 cdef int on_url(ll.llhttp_t* parser, const char* at, size_t length) noexcept:
     cdef RequestParser self = <RequestParser>parser.data
-    if self.url_length + <Py_ssize_t>length > self.max_url_size:
-        return self.refuse(URITooLong, "request target too long")
-    if self.section_too_large(at + length):
+    # Both limits may pass within this span: the one whose first byte over comes first
+    # wins (the URL on a tie), as when the input is fed byte by byte.
+    cdef Py_ssize_t url_over = self.max_url_size - self.url_length  # index in the span
+    cdef Py_ssize_t head_over = self.max_header_size - self.section_bytes - (at - self.section_mark)
+    if self.section_too_large(at + length) and (url_over >= <Py_ssize_t>length or head_over < url_over):
         return self.refuse_too_large()
+    if url_over < <Py_ssize_t>length:
+        return self.refuse(URITooLong, "request target too long")
     # A span that ends inside this feed ends on the byte after the URL. A line end there
     # is an HTTP/0.9 request (no version), which llhttp accepts and we do not.
     if at + length < self.feed_end and (at[length] == b'\r' or at[length] == b'\n'):
