@@ -108,6 +108,8 @@ class Rule:
     def __init__(self, pattern: str, methods: Iterable[str], endpoint: str, target: Any) -> None:
         if not isinstance(pattern, str) or not pattern.startswith("/"):
             raise RuleError(f"rule {pattern!r} must be a string starting with '/'")
+        if isinstance(methods, str):
+            raise RuleError(f"rule {pattern!r}: methods must be a list, e.g. methods=[{methods!r}]")
         self.pattern = pattern
         self.methods: FrozenSet[str] = frozenset(method.upper() for method in methods)
         self.endpoint = endpoint

@@ -185,6 +185,11 @@ def test_malformed_rules(app, rule, fragment):
         app.add_url_rule(rule, echo_values)
 
 
+def test_methods_given_as_a_string(app):
+    with pytest.raises(RuleError, match=r"methods=\['POST'\]"):
+        app.add_url_rule("/a", echo_values, methods="POST")
+
+
 @pytest.mark.parametrize("register, fragment", [
     (lambda app: app.add_url_rule("/u/<int:user_id>", lambda request: None, endpoint="e"),
      r"define it as: def <lambda>\(request, user_id\)"),
