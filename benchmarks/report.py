@@ -118,7 +118,11 @@ class Goal:
 def _ratio_goal(text: str, value: float, target: float, strict: bool = False) -> Goal:
     if value != value:
         return Goal(text, "not measured", None)
-    return Goal(text, f"{value:.2f}x", value > target if strict else value >= target)
+    met = value > target if strict else value >= target
+    shown = f"{value:.2f}x"
+    if not met and float(shown[:-1]) >= target:  # do not print a miss as the target itself
+        shown = f"{value:.4f}x"
+    return Goal(text, shown, met)
 
 
 def goals(summaries: Dict[Tuple[str, str], Summary], workloads: Sequence[Workload]) -> List[Goal]:

@@ -380,6 +380,8 @@ def collapsed_hotspots(collapsed: str, top: int = 12) -> Tuple[int, List[Tuple[s
         count = int(count_text)
         # py-spy puts the process first with --subprocesses; line numbers would split a function
         frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";") if not frame.startswith("process ")]
+        if not frames:
+            continue
         total += count
         own[frames[-1]] += count
         for frame in set(frames):
@@ -554,9 +556,14 @@ class Runner:
 
     def run_one(self, server: Server, workload: Workload, round_index: int, script: Path) -> None:
         label = f"[{round_index + 1}/{self.args.repeat}] {workload.name} {server.contender.name}"
-        if not server.alive():
+        if workload.group == "idle":
+            # Memory freed after an earlier round stays in the process and would hide the
+            # cost of the next round's connections: measure on a fresh server every time.
+            server.stop()
+        elif not server.alive():
             self.skipped.append(f"{server.contender.label} died before {workload.name} (round {round_index + 1}): "
                                 f"{server.log_tail()}; restarted")
+        if not server.alive():
             try:
                 server.start()
             except RuntimeError as exc:

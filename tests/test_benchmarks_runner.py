@@ -150,7 +150,8 @@ def test_select_filters_contenders_and_workload_groups():
 def test_collapsed_hotspots_rank_own_and_inclusive_time():
     from benchmarks.run import collapsed_hotspots
 
-    collapsed = "main (a.py:1);loop (b.py:2);parse (c.py:3) 6\nmain (a.py:1);loop (b.py:9);send (d.py:4) 4\n"
+    collapsed = ("process 7:\"python app.py\";main (a.py:1);loop (b.py:2);parse (c.py:3) 6\n"
+                 "main (a.py:1);loop (b.py:9);send (d.py:4) 4\nprocess 7:\"python app.py\" 3\n")
     total, own, inclusive = collapsed_hotspots(collapsed)
     assert total == 10
     assert own[0] == ("parse (c.py)", 6)
