@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import os
+import socket
 import time
 
 import pytest
@@ -108,3 +109,22 @@ def test_blocking_handlers_started_in_a_burst_all_run_at_once(server):
         futures = [pool.submit(requests.get, server.url + "/sleep?s=1", timeout=10) for _ in range(7)]
         assert [future.result().text for future in futures] == ["slept"] * 7
         assert time.monotonic() - started < 1.9
+
+
+def test_running_out_of_descriptors_pauses_accepting_without_spinning():
+    code = "import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))\n" + APP
+    with start_app(code, {"accept_timeout": 0.2}) as server:
+        crowd = []
+        try:
+            for _ in range(100):  # more than the server can hold; the kernel queues the rest
+                crowd.append(socket.create_connection(server.address, timeout=5))
+            time.sleep(0.3)
+            before = cpu_seconds(server.pid)
+            time.sleep(1.0)
+            assert cpu_seconds(server.pid) - before < 0.5  # paused, not spinning on accept
+        finally:
+            for sock in crowd:
+                sock.close()
+        time.sleep(0.5)
+        assert requests.get(server.url + "/", timeout=10).text == "hello"
+        assert "accept failed" in server.log()

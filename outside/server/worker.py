@@ -31,6 +31,7 @@ from .settings import Settings
 logger = logging.getLogger("outside")
 
 WATCH_INTERVAL = 0.005  # seconds a handler may block before the loop moves on without it
+ACCEPT_PAUSE = 0.5      # seconds without accepting after accept() failed (e.g. no descriptors)
 _ACCEPT = object()      # selector marks for the listening socket and the wake-up pipe
 _WAKE = object()
 
@@ -68,6 +69,8 @@ class Worker:
         self._stop_requested_at = 0.0
         self._stop_deadline = 0.0
         self._next_sweep = 0.0
+        self._accepting = False       # the listener is in the selector
+        self._resume_accept_at = 0.0  # accepting is paused until then (0: not paused)
 
     # -- public --------------------------------------------------------------------
 
@@ -76,7 +79,7 @@ class Worker:
         self.listener.setblocking(False)
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._selector.register(self.listener, selectors.EVENT_READ, _ACCEPT)
+        self._set_accepting(True)
         self._selector.register(self._wake_r, selectors.EVENT_READ, _WAKE)
         self._next_sweep = time.monotonic() + self.settings.sweep_interval
         self._start_thread(self._token)
@@ -158,9 +161,14 @@ class Worker:
 
     def _poll(self) -> None:
         now = time.monotonic()
+        if self._resume_accept_at and now >= self._resume_accept_at and not self.stopping:
+            self._resume_accept_at = 0.0
+            self._set_accepting(True)
         timeout = max(0.0, self._next_sweep - now)
         if self.stopping:
             timeout = min(timeout, 0.05)
+        if self._resume_accept_at:
+            timeout = min(timeout, max(0.0, self._resume_accept_at - now))
         for key, _ in self._selector.select(timeout):
             self._ready.append(key.data)
         now = time.monotonic()
@@ -234,8 +242,10 @@ class Worker:
                 sock, address = self.listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as exc:  # e.g. out of file descriptors: retry on the next event
-                logger.error("accept failed: %s", exc)
+            except OSError as exc:  # out of descriptors or memory: pause instead of spinning
+                logger.error("accept failed (%s): not accepting for %.1f s", exc, ACCEPT_PAUSE)
+                self._set_accepting(False)
+                self._resume_accept_at = time.monotonic() + ACCEPT_PAUSE
                 return
             try:
                 sock.setblocking(False)
@@ -249,6 +259,14 @@ class Worker:
             conn = Connection(sock, address, self)
             self.connections.add(conn)
             self._register(conn)
+
+    def _set_accepting(self, accepting: bool) -> None:
+        with self._selector_lock:
+            if accepting and not self._accepting:
+                self._selector.register(self.listener, selectors.EVENT_READ, _ACCEPT)
+            elif self._accepting and not accepting:
+                self._selector.unregister(self.listener)
+            self._accepting = accepting
 
     def _register(self, conn: Connection) -> None:
         with self._selector_lock:
@@ -271,8 +289,7 @@ class Worker:
 
     def _begin_stop(self) -> None:
         self._stop_deadline = time.monotonic() + self.settings.termination_timeout
-        with self._selector_lock:
-            self._selector.unregister(self.listener)
+        self._set_accepting(False)
         self.listener.close()
         for conn in list(self.connections):
             if not conn.busy:  # idle or mid-head: nothing in flight to finish
