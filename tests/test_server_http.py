@@ -240,6 +240,14 @@ def test_generator_content_is_sent_chunked(server):
     assert response.text == "".join(str(i) for i in range(1000))
 
 
+def test_generator_content_to_http10_is_delimited_by_the_close(server):
+    with Wire(server.address) as wire:
+        wire.send(get("/numbers", "Connection: keep-alive\r\n", version="HTTP/1.0"))
+        response = wire.read_response()
+        assert response.headers["connection"] == "close" and "transfer-encoding" not in response.headers
+        assert response.body == "".join(str(i) for i in range(1000)).encode()
+
+
 def test_a_stream_that_fails_half_way_is_cut_not_completed(server):
     with pytest.raises(requests.exceptions.RequestException):
         requests.get(server.url + "/broken", timeout=10).content
