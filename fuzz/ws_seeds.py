@@ -36,6 +36,12 @@ def deflated(message: bytes) -> bytes:
     return (compressor.compress(message) + compressor.flush(zlib.Z_SYNC_FLUSH))[:-4]
 
 
+def deflated_final(message: bytes) -> bytes:
+    """A permessage-deflate payload ending in a BFINAL block (RFC 7692 allows it)."""
+    compressor = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return compressor.compress(message) + compressor.flush(zlib.Z_FINISH)
+
+
 SEEDS: Dict[str, bytes] = {
     "text": bytes([SERVER]) + to_server(OP_TEXT, b"Hello"),
     "binary-empty": bytes([SERVER]) + to_server(OP_BINARY, b""),
@@ -74,6 +80,8 @@ SEEDS: Dict[str, bytes] = {
     + to_server(OP_CONTINUATION, deflated(b"abc" * 50)[10:]),
     "deflate-bomb": bytes([SERVER | DEFLATE | LIMIT_1024])
     + to_server(OP_BINARY, deflated(bytes(200_000)), rsv1=True),
+    "deflate-bfinal": bytes([SERVER | DEFLATE]) + to_server(OP_TEXT, deflated_final(b"one"), rsv1=True)
+    + to_server(OP_TEXT, deflated_final(b"two"), rsv1=True),
     "deflate-garbage": bytes([SERVER | DEFLATE]) + to_server(OP_BINARY, b"\xff\xfe\xfd", rsv1=True),
     "rsv1-without-deflate": bytes([SERVER]) + to_server(OP_TEXT, b"x", rsv1=True),
     "long-mask": bytes([LONG_MASK]) + KEY + bytes(range(256)),
