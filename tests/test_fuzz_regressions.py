@@ -49,7 +49,7 @@ FINDINGS = {
     # pure parser 400 (as first written); the twins now agree.
     "oversized-head-with-bad-target": Finding(
         "http_differential",
-        b"\x05POST " + b"r" * 60 + b"T /@#P-1 rrrr   /" + b"r" * 13 + b"ader'd+pgrade"),
+        b"\x05POST " + b"r" * 58 + b"T /@#P-1 rrrr   /" + b"r" * 13 + b"ader'd+pgrade"),
 }
 
 
