@@ -394,10 +394,11 @@ cdef class RequestParser:
             return NotImplementedMethodOrCoding("unknown method")
         return BadRequest("invalid character in method")
 
+    cdef str too_large_reason(self):
+        return "trailer section too large" if self.in_trailers else "request head too large"
+
     cdef object too_large_error(self):
-        if self.in_trailers:
-            return HeaderFieldsTooLarge("trailer section too large")
-        return HeaderFieldsTooLarge("request head too large")
+        return HeaderFieldsTooLarge(self.too_large_reason())
 
     # -- building events ------------------------------------------------------------------
 
@@ -534,8 +535,7 @@ cdef class RequestParser:
         return ll.HPE_USER
 
     cdef int refuse_too_large(self) noexcept:
-        return self.refuse(HeaderFieldsTooLarge,
-                           "trailer section too large" if self.in_trailers else "request head too large")
+        return self.refuse(HeaderFieldsTooLarge, self.too_large_reason())
 
     cdef inline bint section_too_large(self, const char* reached) noexcept:
         return self.section_bytes + (reached - self.section_mark) > self.max_header_size
