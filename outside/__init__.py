@@ -1,4 +1,7 @@
-"""outside: an HTTP/1.1 and WebSocket server framework, inspired by Flask, needing nothing in front of it."""
+"""outside: an HTTP/1.1 and WebSocket server framework, inspired by Flask, needing nothing in front of it.
+
+Every public name is importable from here; ``docs/api.md`` describes each one.
+"""
 from __future__ import annotations
 
 from ._version import __version__
@@ -6,23 +9,25 @@ from .app import OutsideHTTP, OutsideHTTP_Redirect, ScheduledResponse
 from .cookies import ResponseCookie
 from .files import FilePath
 from .headers import get_insensitive_header
+from .proxy import ProxyConfigError
 from .request import Request
-from .response import Response
+from .response import Response, ResponseError
+from .routing import HandlerSignatureError
+from .rules import BuildError, RouteConflictError, RuleError
+from .server.tls import TLSConfigError
+from .static import StaticFiles
 from .status import get_description
+from .testing import TestClient, TestResponse
+from .websocket import ConnectionEnded, WebSocket, WebSocketConnection
+from .wsgi import WSGIApplication, to_wsgi
 
 __all__ = [
+    # the 1.5.x API
     "FilePath", "OutsideHTTP", "OutsideHTTP_Redirect", "Request", "Response", "ResponseCookie",
-    "ScheduledResponse", "__version__", "get_description", "get_insensitive_header",
+    "ScheduledResponse", "WebSocket", "WebSocketConnection", "get_description",
+    "get_insensitive_header",
+    # added since
+    "BuildError", "ConnectionEnded", "HandlerSignatureError", "ProxyConfigError", "ResponseError",
+    "RouteConflictError", "RuleError", "StaticFiles", "TLSConfigError", "TestClient",
+    "TestResponse", "WSGIApplication", "__version__", "to_wsgi",
 ]
-
-# The WebSocket names land separately; everything else works without them.
-try:
-    from .websocket import WebSocket
-    __all__.append("WebSocket")
-except ImportError:  # pragma: no cover
-    pass
-try:
-    from .websocket import WebSocketConnection
-    __all__.append("WebSocketConnection")
-except ImportError:  # pragma: no cover
-    pass
