@@ -92,10 +92,10 @@ _FIELDS = re.compile(r"([^:]+):[ \t]*([^\r]*)\r\n")
 
 _CONTENT_LENGTH = re.compile(r"[ \t]*[0-9]*[ \t]*")
 _MAX_LENGTH = 1 << 64                     # llhttp's Content-Length and chunk size type
-# llhttp's Transfer-Encoding reading: "chunked" as a whole coding (spaces, not tabs,
-# around it) sets the chunked flag; a coding after it in a request is an error.
-_TE_CHUNKED_LAST = re.compile(r"(?:.*,)?[ ]*chunked[ ]*", re.IGNORECASE | re.DOTALL)
-_TE_AFTER_CHUNKED = re.compile(r"(?:.*,)?[ ]*chunked[ ]*,", re.IGNORECASE | re.DOTALL)
+# llhttp's Transfer-Encoding reading: "chunked" as a whole coding (after OWS, before
+# spaces but not tabs) sets the chunked flag; a coding after it in a request is an error.
+_TE_CHUNKED_LAST = re.compile(r"(?:.*,)?[ \t]*chunked[ ]*", re.IGNORECASE | re.DOTALL)
+_TE_AFTER_CHUNKED = re.compile(r"(?:.*,)?[ \t]*chunked[ ]*,", re.IGNORECASE | re.DOTALL)
 # Chunk extensions: ";name", ";name=token" or ';name="quoted"'; llhttp also takes an
 # empty name before "=" or another ";", and a token with a quoted string after it.
 _QUOTED_BYTE = rb"[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[" + _VALUE + rb"]"
