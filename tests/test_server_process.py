@@ -153,3 +153,28 @@ def test_workers_stop_when_the_supervisor_is_killed():
         while any(map(running, workers)) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not any(map(running, workers))
+
+
+def test_open_websockets_are_closed_with_going_away_on_sigterm():
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    code = APP + """
+def echo(connection):
+    while True:
+        connection.send(connection.recv())
+ws = WebSocket()
+ws.on_connection(echo)
+app.set_route("/ws", ws)
+"""
+    with start_app(code, {"termination_timeout": 10}) as server:
+        with connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=5) as client:
+            client.send(b"ping")
+            assert client.recv(timeout=5) == b"ping"
+            started = time.monotonic()
+            server.send_signal(signal.SIGTERM)
+            with pytest.raises(ConnectionClosed) as closed:
+                client.recv(timeout=5)
+            assert closed.value.rcvd.code == 1001
+        assert server.process.wait(10) == 0
+        assert time.monotonic() - started < 3  # not the whole termination_timeout

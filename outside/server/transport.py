@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from . import io
 
@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 
 class Transport:
-    """A connection after an accepted ``Upgrade``: ``initial_data``, ``recv``, ``send``, ``close``."""
+    """A connection after an accepted ``Upgrade``: ``initial_data``, ``recv``, ``send``,
+    ``close``, ``on_server_stop``."""
 
     def __init__(self, connection: "Connection", initial_data: bytes) -> None:
         self._connection = connection
@@ -32,6 +33,7 @@ class Transport:
         self.address: Any = connection.address
         self.timeout: float = connection.settings.process_timeout
         self.read_size: int = connection.settings.recv_size
+        self._cancel_stop_callback: Callable[[], None] = lambda: None
 
     def recv(self, size: Optional[int] = None, timeout: Optional[float] = None) -> bytes:
         """The next bytes from the client (blocking); ``b""`` once it has closed."""
@@ -53,8 +55,14 @@ class Transport:
         with self._send_lock:
             self._connection.send_response(response, request, False)
 
+    def on_server_stop(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` (from another thread) if a graceful stop begins while this
+        connection is open, e.g. to send a WebSocket close frame with code 1001."""
+        self._cancel_stop_callback = self._connection.worker.on_stop(callback)
+
     def close(self) -> None:
         """Close the connection (idempotent; the engine also closes it when the handler returns)."""
+        self._cancel_stop_callback()
         with self._send_lock:
             self._connection.close()
 

@@ -11,7 +11,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..websocket.connection import WebSocketConnection
-from ..websocket.errors import INTERNAL_ERROR, ConnectionClosed
+from ..websocket.errors import GOING_AWAY, INTERNAL_ERROR, ConnectionClosed
 from ..websocket.handshake import HandshakeError
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ def serve_websocket(route: Any, request: "Request", transport: "Transport") -> N
         return  # the client left before the connection opened: no handler runs
     connection = WebSocketConnection(transport, route.protocol(handshake), request,
                                      handshake.subprotocol, transport.timeout or None)
+    transport.on_server_stop(lambda: connection.close(GOING_AWAY, "server stopping"))
     try:
         _run_handler(route, connection)
     finally:

@@ -23,7 +23,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from typing import Any, Deque, Optional, Set
+from typing import Any, Callable, Deque, List, Optional, Set
 
 from .connection import Connection
 from .settings import Settings
@@ -70,6 +70,7 @@ class Worker:
         self._stop_deadline = 0.0
         self._next_sweep = 0.0
         self._accepting = False       # the listener is in the selector
+        self._stop_callbacks: Set[Callable[[], None]] = set()  # long-lived work to end on stop
         self._resume_accept_at = 0.0  # accepting is paused until then (0: not paused)
 
     # -- public --------------------------------------------------------------------
@@ -117,6 +118,12 @@ class Worker:
             self.settings.post_callback(request, response)
         except Exception:
             logger.exception("post_callback failed")
+
+    def on_stop(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` once when a graceful stop begins (in its own thread, so it
+        may block); returns a function that cancels it."""
+        self._stop_callbacks.add(callback)
+        return lambda: self._stop_callbacks.discard(callback)
 
     def forget(self, conn: Connection) -> None:
         """Stop watching ``conn`` (it is closing)."""
@@ -294,6 +301,10 @@ class Worker:
         for conn in list(self.connections):
             if not conn.busy:  # idle or mid-head: nothing in flight to finish
                 conn.close()
+        callbacks, self._stop_callbacks = list(self._stop_callbacks), set()
+        if callbacks:
+            threading.Thread(target=_call_all, args=(callbacks,), name="outside-stop",
+                             daemon=True).start()
         logger.info("stopping: %d request(s) in flight", len(self.connections))
 
     def _sweep(self, now: float) -> None:
@@ -302,3 +313,11 @@ class Worker:
         for conn in list(self.connections):
             if not conn.busy and conn.deadline < now:
                 conn.close()
+
+
+def _call_all(callbacks: List[Callable[[], None]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:
+            logger.exception("stop callback %r failed", callback)
