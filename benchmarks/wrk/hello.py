@@ -9,7 +9,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(os.path.dirname(HERE))]  # prototypes, and outside uninstalled
 
 from outside import OutsideHTTP, Response  # noqa: E402
-from outside.server import Server, sockets  # noqa: E402
+from outside.server import sockets  # noqa: E402
 from outside.server.settings import Settings  # noqa: E402
 
 

@@ -11,7 +11,6 @@ import logging
 import os
 import select
 import signal
-import socket
 import ssl
 import threading
 import time
