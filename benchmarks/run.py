@@ -40,10 +40,10 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from benchmarks import report, wsload
 from benchmarks.apps import CONTENDERS, REPO, Contender, Launch
+from benchmarks.apps._serve import HELLO
 from benchmarks.report import KIB, MIB, IdleMemory, Sample, Workload
 
 HERE = Path(__file__).resolve().parent
-HELLO = b"Hello, World!"
 JSON_BODY_SIZE = 4 * KIB
 PAUSE = 0.5  # seconds between runs, for sockets and servers to settle
 
@@ -521,6 +521,7 @@ class Runner:
         self.samples: List[Sample] = []
 
     def start_all(self, static_dir: Path, body: bytes) -> None:
+        """Start every contender that serves a chosen workload and check its answers."""
         groups = {w.group for w in self.workloads}
         for contender in self.contenders:
             if not groups & contender.serves:
@@ -546,6 +547,7 @@ class Runner:
             log(f"started {contender.label} on port {server.launch.port}")
 
     def rounds(self, script: Path) -> None:
+        """Each round: every workload, the contenders in an order rotated by the round."""
         for round_index in range(self.args.repeat):
             for workload in self.workloads:
                 runnable = [s for s in self.servers if workload.group in s.contender.serves
@@ -555,6 +557,7 @@ class Runner:
                     self.run_one(server, workload, round_index, script)
 
     def run_one(self, server: Server, workload: Workload, round_index: int, script: Path) -> None:
+        """Measure one workload on one contender (restarting it if it died); failures are noted."""
         label = f"[{round_index + 1}/{self.args.repeat}] {workload.name} {server.contender.name}"
         if workload.group == "idle":
             # Memory freed after an earlier round stays in the process and would hide the
