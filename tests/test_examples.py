@@ -1,0 +1,105 @@
+"""Each program in ``examples/`` starts as documented (on a free port) and answers a
+real request. (``flask_style.py`` and ``wsgi_mount.py`` run in their own tests.)"""
+from __future__ import annotations
+
+import os
+import re
+import socket
+
+import pytest
+import requests
+import trustme
+import websocket
+
+from servers import ROOT, start_server
+
+EXAMPLES = os.path.join(ROOT, "examples")
+
+pytestmark = [pytest.mark.timeout(60),
+              pytest.mark.skipif(not os.path.isdir(EXAMPLES), reason="examples/ is not beside the tests")]
+
+
+def run_example(name: str, *arguments: str):
+    """``python examples/NAME ARGUMENTS`` as a running server."""
+    path = os.path.join(EXAMPLES, name)
+    return start_server(f"""
+import runpy, sys
+sys.argv = [{path!r}, *{list(arguments)!r}]
+runpy.run_path({path!r}, run_name="__main__")
+""")
+
+
+def test_hello_world():
+    with run_example("hello_world.py", "0") as server:
+        response = requests.get(server.url + "/hello", timeout=10)
+        assert (response.status_code, response.text) == (200, "Hello, World!")
+
+
+def test_json_api():
+    with run_example("json_api.py", "0") as server:
+        created = requests.post(server.url + "/todos", json={"title": "write docs"}, timeout=10)
+        assert created.status_code == 201
+        assert created.json() == {"id": 1, "url": "/todos/1", "title": "write docs", "done": False}
+        assert created.headers["Location"] == "/todos/1"
+        done = requests.patch(server.url + "/todos/1", json={"done": True}, timeout=10)
+        assert done.json()["done"] is True
+        assert requests.get(server.url + "/todos", timeout=10).json()["todos"] == [done.json()]
+        missing = requests.get(server.url + "/todos/7", timeout=10)
+        assert (missing.status_code, missing.json()) == (404, {"error": "there is no to-do 7"})
+        wrong = requests.put(server.url + "/todos/1", timeout=10)
+        assert wrong.status_code == 405 and "error" in wrong.json()
+        assert requests.delete(server.url + "/todos/1", timeout=10).status_code == 204
+
+
+def test_static_site():
+    with run_example("static_site.py", "0") as server:
+        page = requests.get(server.url + "/", timeout=10)
+        assert page.status_code == 200 and "served by outside" in page.text
+        style = requests.get(server.url + "/style.css", timeout=10)
+        assert style.headers["Content-Type"].startswith("text/css")
+        assert re.fullmatch(r"\d\d:\d\d:\d\d", requests.get(server.url + "/api/time", timeout=10).json()["utc"])
+        assert requests.get(server.url + "/style.css", headers={"Range": "bytes=0-3"}, timeout=10).content == b"body"
+
+
+def test_websocket_chat():
+    with run_example("websocket_chat.py", "0") as server:
+        assert "new WebSocket" in requests.get(server.url + "/", timeout=10).text
+        address = f"ws://127.0.0.1:{server.port}/chat"
+        ada = websocket.create_connection(address + "?name=ada", timeout=10)
+        bob = websocket.create_connection(address + "?name=bob", timeout=10)
+        try:
+            assert ada.recv() == "ada joined"
+            assert ada.recv() == "bob joined"
+            assert bob.recv() == "bob joined"
+            ada.send("hi bob")
+            assert bob.recv() == "ada: hi bob"
+            assert ada.recv() == "ada: hi bob"
+            bob.close()
+            assert ada.recv() == "bob left"
+        finally:
+            ada.close()
+            bob.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_tls_server(tmp_path):
+    authority = trustme.CA()
+    certificate = authority.issue_cert("localhost", "127.0.0.1")
+    certificate.cert_chain_pems[0].write_to_path(str(tmp_path / "cert.pem"))
+    certificate.private_key_pem.write_to_path(str(tmp_path / "key.pem"))
+    authority.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    https_port = _free_port()
+    with run_example("tls_server.py", str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"),
+                     str(https_port), "0") as server:
+        server.wait_for_log(rf"Listening on https://127\.0\.0\.1:{https_port}")
+        secure = requests.get(f"https://127.0.0.1:{https_port}/", verify=str(tmp_path / "ca.pem"), timeout=10)
+        assert secure.text == "Hello over https!"
+        http_port = int(server.wait_for_log(r"Listening on http://127\.0\.0\.1:(\d+)").group(1))
+        moved = requests.get(f"http://127.0.0.1:{http_port}/some/page?x=1", allow_redirects=False, timeout=10)
+        assert moved.status_code == 301
+        assert moved.headers["Location"] == f"https://localhost:{https_port}/some/page?x=1"
