@@ -103,3 +103,35 @@ def test_tls_server(tmp_path):
         moved = requests.get(f"http://127.0.0.1:{http_port}/some/page?x=1", allow_redirects=False, timeout=10)
         assert moved.status_code == 301
         assert moved.headers["Location"] == f"https://localhost:{https_port}/some/page?x=1"
+
+
+def _python_blocks(document: str):
+    with open(os.path.join(ROOT, document), encoding="utf-8") as file:
+        return re.findall(r"```python\n(.*?)```", file.read(), re.S)
+
+
+def test_readme_example():
+    [code] = _python_blocks("README.md")
+    namespace: dict = {"__name__": "readme"}
+    exec(compile(code, "README.md", "exec"), namespace)
+    client = namespace["server"].test_client()
+    assert client.get("/hello/Ada").text == "Hello, Ada!"
+    assert client.post("/api/sum", json=[1, 2, 3]).json() == {"sum": 6}
+
+
+def test_quickstart_code(tmp_path, monkeypatch):
+    """The quick start's snippets, in order, make one app that passes its own test."""
+    *app_blocks, test_block = _python_blocks("docs/quickstart.md")
+    (tmp_path / "static").mkdir()
+    (tmp_path / "static" / "site.css").write_text("p {}")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "app"}
+    exec(compile("\n".join(app_blocks), "quickstart.md", "exec"), namespace)
+    server = namespace["server"]
+    exec(compile(test_block.replace("from app import server\n", ""), "quickstart.md", "exec"), namespace)
+    namespace["test_notes"]()
+    client = server.test_client()
+    assert client.get("/").text == "Hello from outside!"
+    assert client.get("/users/7").text == "user number 7"
+    assert client.get("/nowhere").json() == {"error": "Not Found"}
+    assert client.get("/static/site.css").text == "p {}"
