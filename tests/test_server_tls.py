@@ -60,6 +60,19 @@ def test_https_requests_are_served(server, certificates):
             assert response.status_code == 200 and response.text == "https " + "x" * 100_000
 
 
+def test_pipelined_requests_over_tls(server, certificates):
+    with socket.create_connection(server.address, timeout=10) as raw:
+        with client_context(certificates).wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"".join(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n%02d" % i
+                                 for i in range(20)))
+            received = b""
+            while received.count(b"https ") < 20 or not received.endswith(b"19"):
+                chunk = tls.recv(65536)
+                assert chunk, received
+                received += chunk
+    assert [int(body[:2]) for body in received.split(b"https ")[1:]] == list(range(20))
+
+
 def test_files_are_sent_over_tls(server, certificates):
     response = requests.get(server.url + "/file", verify=certificates["ca"], timeout=10)
     assert response.content == bytes(range(256)) * 8192
