@@ -161,6 +161,20 @@ def test_body_over_the_limit_gets_413_before_it_is_sent(server):
         assert wire.closed_by_server()
 
 
+def test_chunked_body_growing_past_the_limit_gets_413(server):
+    with Wire(server.address) as wire:
+        wire.send(b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
+        piece = b"x" * 65536
+        try:
+            for _ in range(20):  # 1.25 MiB against a 1 MiB limit
+                wire.send(b"%x\r\n%s\r\n" % (len(piece), piece))
+        except OSError:
+            pass  # the server may stop reading once it has answered
+        response = wire.read_response()
+        assert response.status == 413
+        assert wire.closed_by_server()
+
+
 def test_chunked_upload_in_tiny_sends_is_streamed_to_the_handler(server):
     import hashlib
     payload = bytes(range(256)) * 200
