@@ -99,6 +99,9 @@ def _add_server_options(parser: argparse.ArgumentParser, for_app: bool) -> None:
                         help=f"worker processes{keep or ' (default: 1)'}")
     parser.add_argument("--certfile", help="serve HTTPS with this PEM certificate chain")
     parser.add_argument("--keyfile", help="the PEM private key of --certfile (if not in it)")
+    parser.add_argument("--forwarded-allow-ips", metavar="ADDRESSES",
+                        help="proxies whose X-Forwarded-For/Forwarded headers are believed, "
+                        "comma-separated addresses or networks (e.g. 127.0.0.1), or '*'")
     parser.add_argument("--log-level", choices=LOG_LEVELS, type=str.lower,
                         help="the level of the start-up and error log (default: info)")
 
@@ -191,6 +194,8 @@ def serve(app: BaseApp, options: argparse.Namespace) -> int:
         raise CommandError("--keyfile needs --certfile")
     if options.certfile:
         app.config.update(ssl_enabled=True, ssl_certfile=options.certfile, ssl_keyfile=options.keyfile or "")
+    if options.forwarded_allow_ips is not None:
+        app.config["forwarded_allow_ips"] = options.forwarded_allow_ips
     if options.log_level:
         app.config["log_level"] = options.log_level.upper()
     _explained(app.run, host, port)
@@ -199,10 +204,11 @@ def serve(app: BaseApp, options: argparse.Namespace) -> int:
 
 def _explained(run: Callable[[], None], host: str, port: int) -> None:
     """``run()``, with start-up failures the user can fix turned into ``CommandError``."""
+    from .proxy import ProxyConfigError
     from .server import TLSConfigError
     try:
         run()
-    except TLSConfigError as exc:
+    except (TLSConfigError, ProxyConfigError) as exc:
         raise CommandError(str(exc)) from None
     except socket.gaierror as exc:
         raise CommandError(f"cannot listen on {host!r}: {exc.strerror}") from None

@@ -30,6 +30,10 @@ server.config["workers"] = 1
 def index(request):
     return Response(200, {}, "VERSION")
 
+@server.route("/whoami")
+def whoami(request):
+    return Response(200, {}, f"{request.address[0]} {request.scheme}")
+
 not_an_app = 42
 
 def wsgi_app(environ, start_response):
@@ -119,6 +123,18 @@ def test_echo_sends_every_message_back(command):
 def test_run_imports_the_app_from_the_working_directory(project):
     with cli_server(["run", "myapp:server", "--port", "0", "--log-level", "debug"], cwd=str(project)) as server:
         assert requests.get(server.url + "/", timeout=10).text == "first"
+
+
+def test_forwarded_allow_ips(project):
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"}
+    with cli_server(["run", "myapp:server", "--port", "0", "--forwarded-allow-ips", "127.0.0.1,10.0.0.0/8"],
+                    cwd=str(project)) as server:
+        assert requests.get(server.url + "/whoami", headers=forwarded, timeout=10).text == "203.0.113.9 https"
+    with cli_server(["run", "myapp:server", "--port", "0"], cwd=str(project)) as server:
+        assert requests.get(server.url + "/whoami", headers=forwarded, timeout=10).text == "127.0.0.1 http"
+    result = outside_command("run", "myapp:server", "--port", "0", "--forwarded-allow-ips", "banana",
+                             cwd=str(project))
+    assert_one_line_error(result, "'banana' is not an IP address")
 
 
 def test_run_with_workers(project):
