@@ -527,6 +527,13 @@ def broadcast(text):
 def announce(request):  # HTTP handler: runs on another thread than the WebSockets
     return Response(200, {}, str(broadcast(request.params.get("text", ""))))
 
+def kick(request):  # exit() from a thread that is not the connection's handler
+    with lock:
+        targets = list(connections)
+    for connection in targets:
+        connection.exit()
+    return Response(200, {}, str(len(targets)))
+
 def ticker():
     for number in range(1000000):
         broadcast(f"tick {number}")
@@ -534,6 +541,8 @@ def ticker():
 
 app.set_route("/ws", ws)
 app.set_route("/announce", announce)
+app.set_route("/kick", kick)
+ws.on_exit(lambda: print("EXIT broadcast", flush=True))
 threading.Thread(target=ticker, daemon=True).start()
 """
 
@@ -555,6 +564,30 @@ def test_broadcast_from_other_threads():
             for client in clients:
                 while client.recv(timeout=10) != "hello":
                     pass
+
+
+def test_sends_count_as_activity_for_the_idle_timeout():
+    with start_app(BROADCAST_APP, config={"process_timeout": 1}) as server:
+        with connect(ws_url(server)) as client:
+            started = time.monotonic()
+            while time.monotonic() - started < 2.5:  # silent, only reading ticks
+                assert client.recv(timeout=10).startswith("tick")
+            client.send("still open")
+            while client.recv(timeout=10) != "echo:still open":
+                pass
+
+
+def test_exit_from_another_thread_closes_normally():
+    with start_app(BROADCAST_APP) as server:
+        with connect(ws_url(server)) as client:
+            client.recv(timeout=10)
+            kicked = requests.get(f"http://127.0.0.1:{server.port}/kick", timeout=10).text
+            assert kicked == "1"
+            with pytest.raises(ConnectionClosed) as caught:
+                while True:
+                    client.recv(timeout=10)
+            assert caught.value.rcvd.code == 1000
+        wait_for_log(server, "EXIT broadcast")
 
 
 STALE_APP = """
