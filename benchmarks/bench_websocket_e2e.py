@@ -106,19 +106,28 @@ def idle_memory(server: Server, count: int) -> Dict[str, float]:
             "per_connection_kib": (after - before) / count / 1024}
 
 
-Workload = Callable[[int, float], float]
+Workload = Callable[[int, float], float]  # (port, seconds) -> rate
+
+
+def closed_loop(clients: int, size: int, result: str, scale: float = 1.0) -> Workload:
+    """``wsload``'s closed-loop echo: each client waits for its echo before sending again."""
+    def run(port: int, seconds: float) -> float:
+        return wsload.run_echo("127.0.0.1", port, "/ws", clients, size, seconds)[result] / scale
+    return run
+
 
 WORKLOADS: Dict[str, Workload] = {
-    "32b-1": lambda port, seconds: wsload.run_echo("127.0.0.1", port, "/ws", 1, 32, seconds)["rate"],
-    "32b-50": lambda port, seconds: wsload.run_echo("127.0.0.1", port, "/ws", 50, 32, seconds)["rate"],
+    "32b-1": closed_loop(1, 32, "rate"),
+    "32b-50": closed_loop(50, 32, "rate"),
     "32b-pipelined": lambda port, seconds: pipelined(port, 32, IN_FLIGHT, seconds),
-    "1m-1": lambda port, seconds: wsload.run_echo("127.0.0.1", port, "/ws", 1, MIB, seconds)["bytes_per_s"] / 1e6,
+    "1m-1": closed_loop(1, MIB, "bytes_per_s", 1e6),
 }
 UNITS = {"32b-1": "msg/s", "32b-50": "msg/s", "32b-pipelined": "msg/s", "1m-1": "MB/s"}
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--scratch", default="/tmp/outside-bench-ws")
@@ -158,15 +167,18 @@ def report(servers: List[Server], rates: Dict[str, Dict[str, List[float]]],
     print("| --- | --- |" + " ---: |" * (len(names) + 2))
     for workload, by_server in rates.items():
         medians = {name: statistics.median(values) for name, values in by_server.items()}
-        ratios = [statistics.median(ours / theirs for ours, theirs in zip(by_server["outside"], by_server[peer]))
+        ours = by_server["outside"]
+        ratios = [statistics.median(mine / theirs for mine, theirs in zip(ours, by_server[peer]))
                   for peer in ("websockets", "aiohttp")]
         cells = " | ".join(f"{medians[name]:,.0f}" for name in names)
         print(f"| {workload} | {UNITS[workload]} | {cells} | {ratios[0]:.2f}x | {ratios[1]:.2f}x |")
-    print(f"\n| {IDLE_CONNECTIONS} idle WebSockets | RSS before (MiB) | RSS after (MiB) | KiB per connection |")
+    print(f"\n| {IDLE_CONNECTIONS} idle WebSockets | RSS before (MiB) | RSS after (MiB) "
+          "| KiB per connection |")
     print("| --- | ---: | ---: | ---: |")
     for name in names:
         memory = idle[name]
-        print(f"| {name} | {memory['before']:.1f} | {memory['after']:.1f} | {memory['per_connection_kib']:.1f} |")
+        print(f"| {name} | {memory['before']:.1f} | {memory['after']:.1f} "
+              f"| {memory['per_connection_kib']:.1f} |")
 
 
 if __name__ == "__main__":

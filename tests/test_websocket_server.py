@@ -659,8 +659,8 @@ def test_message_sent_before_the_101_is_read(echo):
         assert received.startswith(b"HTTP/1.1 101 ")
 
 
-def test_threads_are_used_concurrently(echo):
-    """Two connections served at once: a slow one never delays the other."""
+def test_clients_on_several_threads_at_once(echo):
+    """Four client threads echo at the same time, each getting its own messages back."""
     results = []
 
     def talk(text: str) -> None:
