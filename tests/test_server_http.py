@@ -205,6 +205,7 @@ def test_large_upload_with_requests(server):
     (b"GET / HTTP/1.1\r\nHost : t\r\n\r\n", 400),
     (b"GET / HTTP/1.1\r\nHost: t\r\nX: a\r\n b\r\n\r\n", 400),
     (b"GET / HTTP/1.1\r\nHost: t\nX: y\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\nHost: t\n\n", 400),
     (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: t\r\n\r\n", 414),
     (b"GET / HTTP/1.1\r\nHost: t\r\nX: " + b"a" * 70000 + b"\r\n\r\n", 431),
     (b"GET / HTTP/1.1\r\nHost: t\r\n" + b"".join(b"X-%d: 1\r\n" % i for i in range(101)) + b"\r\n", 431),
@@ -212,7 +213,7 @@ def test_large_upload_with_requests(server):
     (b"FOO / HTTP/1.1\r\nHost: t\r\n\r\n", 501),
     (b"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505),
 ], ids=["cl-and-te", "two-cl", "bad-chunk-size", "space-before-colon", "obs-fold",
-        "bare-lf", "long-url", "big-header", "too-many-headers", "final-coding-not-chunked", "unknown-method", "http2"])
+        "bare-lf", "bare-lf-request-line", "long-url", "big-header", "too-many-headers", "final-coding-not-chunked", "unknown-method", "http2"])
 def test_bad_requests_get_their_status_and_the_connection_closes(server, request_bytes, status):
     with Wire(server.address) as wire:
         wire.send(request_bytes)
