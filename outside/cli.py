@@ -35,8 +35,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run the command in ``argv`` (default ``sys.argv[1:]``); the exit status."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     options = build_parser().parse_args(arguments or ["serve"])
+    options.argv = arguments
     try:
-        return options.handler(options, arguments)
+        return options.handler(options)
     except CommandError as exc:
         print(f"outside: error: {exc}", file=sys.stderr)
         return 1
@@ -106,7 +107,7 @@ def _add_server_options(parser: argparse.ArgumentParser, for_app: bool) -> None:
                         help="the level of the start-up and error log (default: info)")
 
 
-def serve_command(options: argparse.Namespace, arguments: List[str]) -> int:
+def serve_command(options: argparse.Namespace) -> int:
     """``outside serve [DIR]``."""
     from .static import StaticFiles
     try:
@@ -120,16 +121,16 @@ def serve_command(options: argparse.Namespace, arguments: List[str]) -> int:
     return serve(app, options)
 
 
-def run_command(options: argparse.Namespace, arguments: List[str]) -> int:
+def run_command(options: argparse.Namespace) -> int:
     """``outside run MODULE:ATTR``, restarted on changes with ``--reload``."""
     if options.reload:
         from .reloader import run_with_reload
-        child = [sys.executable, "-m", "outside"] + [word for word in arguments if word != "--reload"]
+        child = [sys.executable, "-m", "outside"] + [word for word in options.argv if word != "--reload"]
         return run_with_reload(child, os.getcwd())
     return serve(load_app(options.app, os.getcwd()), options)
 
 
-def echo_command(options: argparse.Namespace, arguments: List[str]) -> int:
+def echo_command(options: argparse.Namespace) -> int:
     """``outside echo``: every message is sent back."""
     from .websocket import WebSocket
     app = OutsideHTTP((options.host, options.port))
@@ -144,7 +145,7 @@ def echo_command(options: argparse.Namespace, arguments: List[str]) -> int:
     return serve(app, options)
 
 
-def demo_command(options: argparse.Namespace, arguments: List[str]) -> int:
+def demo_command(options: argparse.Namespace) -> int:
     """``outside demo``."""
     from .demo import create_app
     return serve(create_app((options.host, options.port)), options)

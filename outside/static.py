@@ -85,7 +85,7 @@ class StaticFiles:
 
 def _raw_path(target: str) -> str:
     """The path of a request target as sent (absolute-form reduced to its path)."""
-    path = target.partition("?")[0].partition("#")[0]
+    path = target.partition("?")[0]
     if not path.startswith("/") and "://" in path:
         path = urlsplit(path).path or "/"
     return path
