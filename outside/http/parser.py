@@ -20,8 +20,9 @@ THE CONTRACT (both twins, byte for byte):
 - An error raised by ``feed`` carries in ``exc.events`` the events that the same call
   produced before it (so requests received whole before a bad one are still served, in
   order, before the error is answered and the connection closed).
-- Errors are raised as soon as the byte that makes the input invalid arrives, whatever
-  the splitting: a request head is refused mid-line, like llhttp does.
+- Errors are raised as soon as llhttp would raise them, whatever the splitting: mostly
+  with the byte that makes the input invalid, so a request head is refused mid-line.
+  A limit passed before that byte wins over the syntax error.
 
 The grammar is llhttp's strict one (no lenient flags): after a request that does not
 keep the connection alive only empty lines may follow (400). These rules are added at
