@@ -27,6 +27,8 @@ from .protocol import BinaryMessage, State, TextMessage, WebSocketProtocol
 CLOSE_TIMEOUT = 2.0
 # One read may take this much: large messages arrive in few system calls.
 READ_SIZE = 256 * 1024
+# How long one wait lasts when there is no idle timeout (the wait is simply renewed).
+_NO_TIMEOUT_WAIT = 3600.0
 
 Data = Union[str, bytes, bytearray, memoryview]
 
@@ -125,12 +127,12 @@ class WebSocketConnection:
         closing = self._protocol.state is State.CLOSING
         while True:
             if closing:
-                remaining: Optional[float] = self._close_deadline - time.monotonic()
+                remaining = self._close_deadline - time.monotonic()
             elif self.timeout is not None:
                 remaining = self._last_activity + self.timeout - time.monotonic()
             else:
-                remaining = None
-            if remaining is not None and remaining <= 0:
+                remaining = _NO_TIMEOUT_WAIT
+            if remaining <= 0:
                 break
             try:
                 data = self._transport.recv(READ_SIZE, remaining)
