@@ -17,14 +17,19 @@ import importlib
 import os
 import socket
 import sys
+import traceback
 from typing import Any, Callable, List, Optional
 
 from ._version import __version__
 from .app import BaseApp, OutsideHTTP
+from .routing import HandlerSignatureError
+from .rules import BuildError, RouteConflictError, RuleError
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+# Mistakes in setting up routes, reported with the user's line instead of a traceback.
+SETUP_ERRORS = (BuildError, HandlerSignatureError, RouteConflictError, RuleError)
 
 
 class CommandError(Exception):
@@ -168,6 +173,8 @@ def load_app(spec: str, directory: str) -> BaseApp:
         if module_name == missing or module_name.startswith(missing + "."):
             raise CommandError(f"no module named {module_name!r} in {directory} or on sys.path") from None
         raise  # the module exists but an import inside it failed: its traceback says where
+    except SETUP_ERRORS as exc:
+        raise CommandError(f"{_user_line(exc)}: {exc}") from None
     for name in attribute.split("."):
         if not hasattr(value, name):
             raise CommandError(f"module {module_name!r} has no attribute {attribute!r}")
@@ -179,6 +186,18 @@ def load_app(spec: str, directory: str) -> BaseApp:
         app.mount("/", value)
         return app
     raise CommandError(f"{spec} is a {type(value).__name__}, not an OutsideHTTP app or a WSGI application")
+
+
+def _user_line(exc: BaseException) -> str:
+    """``file:line`` of the innermost frame of ``exc`` outside this package: the
+    user's line that set the faulty route or handler."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    where = "?"
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(package) and not filename.startswith("<"):
+            where = f"{filename}:{line}"
+    return where
 
 
 def serve(app: BaseApp, options: argparse.Namespace) -> int:

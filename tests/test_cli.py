@@ -171,6 +171,22 @@ def test_run_explains_what_it_cannot_find(project, spec, phrases):
     assert_one_line_error(outside_command("run", spec, cwd=str(project)), *phrases)
 
 
+@pytest.mark.parametrize("mistake, phrases", [
+    ('@server.route("/")\ndef again(request):\n    return Response(200, {}, "")\n',
+     ["already served by 'index'"]),
+    ('@server.route("/users/<int:user_id>")\ndef user(request):\n    return Response(200, {}, "")\n',
+     ["cannot be called as user(request, user_id=...)", "def user(request, user_id)"]),
+    ('@server.route("/<nope:x>")\ndef bad(request, x):\n    return Response(200, {}, "")\n',
+     ["nope"]),
+])
+def test_route_mistakes_are_one_line_with_the_users_line(project, mistake, phrases):
+    source = APP_MODULE.replace("VERSION", "first") + mistake
+    (project / "broken.py").write_text(source)
+    line = source.count("\n", 0, source.index(mistake)) + 1
+    result = outside_command("run", "broken:server", cwd=str(project))
+    assert_one_line_error(result, f"broken.py:{line}:", *phrases)
+
+
 def test_a_port_in_use_is_one_line():
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
