@@ -7,7 +7,8 @@
     outside demo                 the built-in demo page
 
 ``outside COMMAND --help`` explains each. Mistakes a user can fix (a port in use, an
-unreadable certificate, an app that cannot be found) print one line and exit with 1.
+unreadable certificate, an app that cannot be found, a route set up wrongly) print one
+line and exit with 1.
 """
 from __future__ import annotations
 
@@ -181,11 +182,16 @@ def load_app(spec: str, directory: str) -> BaseApp:
         value = getattr(value, name)
     if isinstance(value, BaseApp):
         return value
-    if callable(value):
-        app = OutsideHTTP((DEFAULT_HOST, DEFAULT_PORT))
+    not_an_app = CommandError(f"{spec} is a {type(value).__name__}, not an OutsideHTTP app "
+                              "or a WSGI application(environ, start_response)")
+    if not callable(value):
+        raise not_an_app
+    app = OutsideHTTP((DEFAULT_HOST, DEFAULT_PORT))
+    try:
         app.mount("/", value)
-        return app
-    raise CommandError(f"{spec} is a {type(value).__name__}, not an OutsideHTTP app or a WSGI application")
+    except HandlerSignatureError:
+        raise not_an_app from None
+    return app
 
 
 def _user_line(exc: BaseException) -> str:

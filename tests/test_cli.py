@@ -36,6 +36,9 @@ def whoami(request):
 
 not_an_app = 42
 
+def not_wsgi(request):
+    return None
+
 def wsgi_app(environ, start_response):
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"wsgi at " + environ["PATH_INFO"].encode()]
@@ -165,6 +168,7 @@ def test_run_with_tls(project):
     ("nosuchmodule:server", ["no module named 'nosuchmodule'"]),
     ("myapp:nosuchattribute", ["has no attribute 'nosuchattribute'"]),
     ("myapp:not_an_app", ["is a int, not an OutsideHTTP app"]),
+    ("myapp:not_wsgi", ["is a function, not an OutsideHTTP app or a WSGI application"]),
     ("myapp", ["is not MODULE:ATTR"]),
 ])
 def test_run_explains_what_it_cannot_find(project, spec, phrases):
