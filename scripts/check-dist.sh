@@ -115,9 +115,9 @@ else
   EXPECT=c
 fi
 
-repair() {  # repair WHEEL DEST -> the repaired wheel (manylinux tag), or WHEEL when pure
+repair() {  # repair WHEEL DEST -> the repaired, stripped wheel (manylinux tag), or WHEEL when pure
   if [[ "$1" == *-none-any.whl ]]; then echo "$1"; return; fi
-  "$AUDITWHEEL" repair -w "$2" "$1" >&2 || return 1
+  "$AUDITWHEEL" repair --strip -w "$2" "$1" >&2 || return 1  # as cibuildwheel does
   ls "$2"/*.whl
 }
 
