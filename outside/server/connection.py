@@ -75,6 +75,8 @@ class Connection:
     def on_readable(self) -> None:
         """Read what has arrived and serve every complete request."""
         if self.handshaking and not self._handshake():
+            if not self.closed and time.monotonic() > self.deadline:
+                self.close()  # the handshake is part of the first head's time
             return
         try:
             data = self.sock.recv(self.settings.recv_size)
@@ -96,6 +98,9 @@ class Connection:
         elif self.idle:  # the first bytes of a new head: its clock starts now
             self.idle = False
             self.deadline = time.monotonic() + self.settings.header_timeout
+        elif self.error is None and time.monotonic() > self.deadline:
+            self.close()  # all the client sent is read and the head is still incomplete
+            return
         if self.error is not None and not self.closed and not self.closing and not self.events:
             self._answer_error(self.error)
 
@@ -278,6 +283,14 @@ class Connection:
         self.closing = True
         self.events.clear()
         self.deadline = time.monotonic() + LINGER
+
+    def expired(self, now: float) -> bool:
+        """Whether the sweep should close this idle connection now.
+
+        Past its deadline with input still unread, the loop (busy handlers), not the
+        client, is late: ``on_readable`` reads it and enforces the deadline itself.
+        """
+        return self.deadline < now and (self.closing or not io.has_input(self.sock))
 
     def abort(self) -> None:
         """Close with a reset: drop what the kernel still holds for a client that

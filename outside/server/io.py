@@ -34,6 +34,15 @@ def wait_for(sock: socket.socket, writable: bool, timeout: float) -> None:
         raise ClientTimeout(f"no progress within {timeout} s")
 
 
+def has_input(sock: socket.socket) -> bool:
+    """Whether ``sock`` has bytes (or an end of stream) waiting to be read."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(sock.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    return bool(select.select([sock], [], [], 0)[0])
+
+
 def send_all(sock: socket.socket, data: Buffer, timeout: float) -> None:
     """Write all of ``data``; ``timeout`` bounds each wait for the client to read."""
     view = memoryview(data)

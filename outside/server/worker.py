@@ -311,7 +311,7 @@ class Worker:
         """Close connections past their deadline (idle, slow head, linger)."""
         self._next_sweep = now + self.settings.sweep_interval
         for conn in list(self.connections):
-            if not conn.busy and conn.deadline < now:
+            if not conn.busy and conn.expired(now):
                 conn.close()
 
 
