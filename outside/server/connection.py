@@ -16,7 +16,7 @@ import ssl
 import struct
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Deque, Optional, Union
+from typing import IO, TYPE_CHECKING, Any, Deque, Optional, Union
 
 from .. import speedups
 from ..files import FileSpan
@@ -47,7 +47,7 @@ class Connection:
 
     __slots__ = ("sock", "address", "worker", "settings", "parser", "events", "error",
                  "served", "deadline", "idle", "closed", "closing", "handshaking",
-                 "busy", "registered", "scheme")
+                 "busy", "registered", "scheme", "handler_since")
 
     def __init__(self, sock: socket.socket, address: Any, worker: "Worker") -> None:
         settings = worker.settings
@@ -69,6 +69,7 @@ class Connection:
         self.busy = False          # owned by a thread (the worker must not touch it)
         self.registered = False    # in the worker's selector
         self.scheme = "https" if self.handshaking else "http"
+        self.handler_since = 0.0   # while the app handles a request: its start or last body read
 
     # -- reading -------------------------------------------------------------------
 
@@ -132,6 +133,8 @@ class Connection:
         data = io.receive(self.sock, self.settings.recv_size, self.settings.process_timeout)
         if not data:
             raise BadRequest("the connection closed before the body ended")
+        if self.handler_since:  # the upload progresses: the handler is not stuck
+            self.handler_since = time.monotonic()
         self._feed(data)
         if self.error is not None and not self.events:
             raise self.error
@@ -183,7 +186,11 @@ class Connection:
         self.served += 1
         body = self._body(head)
         request = Request.from_head(head, self.address, body, self.scheme)
-        response = worker.dispatch(request)
+        self.handler_since = time.monotonic()
+        try:
+            response = worker.dispatch(request)
+        finally:
+            self.handler_since = 0.0
         if head.upgrade and not isinstance(response, Response):
             serve_websocket(response, request, Transport(self, self._upgrade_data()))
             self.close()
@@ -217,13 +224,15 @@ class Connection:
         """Render and write ``response``; the ``Rendered`` sent, or None if the write failed."""
         config = self.worker.app.config
         target = request if request is not None else _UNPARSED
+        file = None
         try:
             rendered = render(response, target, keep_alive, config)
+            file = _open_file(rendered.body)
         except ResponseError as exc:
             logger.error("invalid response to %s: %s", request, exc)
             rendered = render(self.worker.app.error_response(500, request, str(exc)), target, False, config)
         try:
-            self._write(rendered)
+            self._write(rendered, file)
         except (OSError, EOFError) as exc:  # the client left or stalled (ClientTimeout)
             logger.debug("writing to %s failed: %s", self.address, exc)
             self.abort()
@@ -232,11 +241,14 @@ class Connection:
             logger.exception("streaming the response to %s %s failed", target.method, target.target)
             self.abort()
             return None
+        finally:
+            if file is not None:
+                file.close()
         if self.worker.access_log:
             log_access(self.address, request, rendered)
         return rendered
 
-    def _write(self, rendered: Any) -> None:
+    def _write(self, rendered: Any, file: Optional[IO[bytes]]) -> None:
         sock, timeout = self.sock, self.settings.process_timeout
         body = rendered.body
         if type(body) is bytes:
@@ -253,9 +265,8 @@ class Connection:
             io.send_all(sock, body, timeout)
             return
         io.send_all(sock, rendered.head, timeout)
-        if isinstance(body, FileSpan):
-            with body.open() as file:
-                io.send_file(sock, file, body.offset, body.count, timeout, self.settings.send_size)
+        if file is not None:
+            io.send_file(sock, file, body.offset, body.count, timeout, self.settings.send_size)
             return
         for chunk in body:
             if chunk:
@@ -292,6 +303,18 @@ class Connection:
         """
         return self.deadline < now and (self.closing or not io.has_input(self.sock))
 
+    def cut_off_stuck_handler(self) -> None:
+        """End a request whose handler made no progress for ``process_timeout``: the
+        client sees the connection end; the handler's thread gets it back (and closes
+        it) if the handler ever returns."""
+        self.handler_since = 0.0
+        logger.warning("a handler for %s ran %.0f s without returning: connection ended",
+                       self.address, self.settings.process_timeout)
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # not close(): another thread owns the fd
+        except OSError:
+            pass
+
     def abort(self) -> None:
         """Close with a reset: drop what the kernel still holds for a client that
         stopped reading (a plain close would keep trickling it out)."""
@@ -318,3 +341,14 @@ class Connection:
         except OSError:
             pass
         self.close()
+
+
+def _open_file(body: Any) -> Optional[IO[bytes]]:
+    """The file a response sends, opened before its head goes out, so that a file
+    removed since ``render`` looked at it gets a 500 instead of a 200 cut short."""
+    if not isinstance(body, FileSpan):
+        return None
+    try:
+        return body.open()
+    except OSError as exc:
+        raise ResponseError(f"cannot send the file: {exc.strerror or type(exc).__name__}") from exc

@@ -308,11 +308,16 @@ class Worker:
         logger.info("stopping: %d request(s) in flight", len(self.connections))
 
     def _sweep(self, now: float) -> None:
-        """Close connections past their deadline (idle, slow head, linger)."""
+        """Close connections past their deadline (idle, slow head, linger); end requests
+        whose handler is stuck."""
         self._next_sweep = now + self.settings.sweep_interval
+        stuck_since = now - self.settings.process_timeout
         for conn in list(self.connections):
-            if not conn.busy and conn.expired(now):
-                conn.close()
+            if not conn.busy:
+                if conn.expired(now):
+                    conn.close()
+            elif 0.0 < conn.handler_since < stuck_since:
+                conn.cut_off_stuck_handler()
 
 
 def _call_all(callbacks: List[Callable[[], None]]) -> None:
