@@ -90,7 +90,7 @@ def json_body() -> bytes:
     return text[:JSON_SIZE - 1].rsplit("},", 1)[0].encode() + b"}]"
 
 
-def run_wrk(name: str, url: str, seconds: int, connections: int,
+def run_wrk(url: str, seconds: int, connections: int,
             extra: Tuple[str, ...] = ()) -> "subprocess.Popen[str]":
     """Start ``wrk`` (one thread) for ``seconds``; read its report with ``wrk_result``."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "20s", *extra, url]
@@ -213,9 +213,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         url = server.url
         loads = [
-            ("hello", run_wrk("hello", url + "/", seconds, 32)),
-            ("json 64 KiB POST", run_wrk("json", url + "/json", seconds, 8, ("-s", lua_path))),
-            ("file 10 MiB", run_wrk("file", url + "/file", seconds, 4)),
+            ("hello", run_wrk(url + "/", seconds, 32)),
+            ("json 64 KiB POST", run_wrk(url + "/json", seconds, 8, ("-s", lua_path))),
+            ("file 10 MiB", run_wrk(url + "/file", seconds, 4)),
         ]
         ws_results: List[LoadResult] = []
         ws_thread = threading.Thread(target=lambda: ws_results.append(

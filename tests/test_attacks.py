@@ -65,11 +65,6 @@ def server(record_path):
         yield running
 
 
-def worker_pid(server) -> int:
-    """The process that serves (``workers`` is 1: the server process itself)."""
-    return server.pid
-
-
 def wait_for_fds(pid: int, expected: int, timeout: float = 8.0) -> int:
     """Descriptors of ``pid`` once they are back to ``expected`` (or when time is up)."""
     deadline = time.monotonic() + timeout
@@ -163,7 +158,7 @@ def test_user_input_cannot_split_the_response(server, query):
 # -- slow clients ---------------------------------------------------------------------
 
 def test_many_slowloris_clients_are_cut_off_while_others_are_served(server):
-    baseline = open_fds(worker_pid(server))
+    baseline = open_fds(server.pid)
     trickling = [socket.create_connection(server.address) for _ in range(40)]
     head = b"GET / HTTP/1.1\r\nHost: t\r\nX-Padding: " + b"a" * 100
     started = time.monotonic()
@@ -194,11 +189,11 @@ def test_many_slowloris_clients_are_cut_off_while_others_are_served(server):
     finally:
         for sock in trickling:
             sock.close()
-    assert wait_for_fds(worker_pid(server), baseline) <= baseline
+    assert wait_for_fds(server.pid, baseline) <= baseline
 
 
 def test_slow_readers_do_not_hold_up_others_and_are_cut_off_when_they_stop(server):
-    baseline = open_fds(worker_pid(server))
+    baseline = open_fds(server.pid)
     readers = []
     for _ in range(10):
         sock = socket.socket()
@@ -225,7 +220,7 @@ def test_slow_readers_do_not_hold_up_others_and_are_cut_off_when_they_stop(serve
         for sock in readers:
             sock.close()
     assert still_answers(server)
-    assert wait_for_fds(worker_pid(server), baseline) <= baseline
+    assert wait_for_fds(server.pid, baseline) <= baseline
 
 
 # -- floods ---------------------------------------------------------------------------
@@ -333,7 +328,7 @@ def send_until_answered(address, opening: bytes, filler: bytes, limit: int) -> W
     (b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", b"ffff\r\n" + b"x" * 0xffff + b"\r\n", 413),
 ], ids=["endless-header", "endless-header-count", "endless-url", "endless-chunked-body"])
 def test_endless_input_is_refused_early_and_memory_stays_bounded(server, opening, filler, status):
-    rss_before = rss_kib(worker_pid(server))
+    rss_before = rss_kib(server.pid)
     with send_until_answered(server.address, opening, filler, 64 * 1024 * 1024) as wire:
         try:
             response = wire.read_response()
@@ -341,7 +336,7 @@ def test_endless_input_is_refused_early_and_memory_stays_bounded(server, opening
             response = None
         if response is not None:
             assert response.status == status
-    assert rss_kib(worker_pid(server)) - rss_before < 16 * 1024
+    assert rss_kib(server.pid) - rss_before < 16 * 1024
     assert still_answers(server)
 
 

@@ -23,7 +23,6 @@ pytestmark = pytest.mark.timeout(60)
 BIG = 8 * 1024 * 1024
 
 APP = """
-import tempfile
 FOLDER = os.environ["FILES"]
 BIG = os.path.join(FOLDER, "big.bin")
 with open(BIG, "wb") as file:
