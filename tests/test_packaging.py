@@ -109,6 +109,8 @@ def _installed_distribution() -> importlib.metadata.Distribution:
         distribution = importlib.metadata.distribution(DISTRIBUTION)
     except importlib.metadata.PackageNotFoundError:
         pytest.skip(f"{DISTRIBUTION} is not installed")
+    if distribution.read_text("INSTALLER") is None:  # an egg-info left in the checkout by a build
+        pytest.skip("the metadata found is a build's egg-info, not an installed distribution")
     init = PACKAGE_DIR / "__init__.py"
     if not any(Path(distribution.locate_file(file)).resolve() == init for file in distribution.files or []):
         pytest.skip("the imported outside is not the installed distribution's (checkout or editable)")
