@@ -231,6 +231,26 @@ def test_requests_before_a_bad_one_are_answered_first(server):
         assert wire.closed_by_server()
 
 
+@pytest.mark.parametrize("framing", [
+    b"Transfer-Encoding: chunked\t\r\n",               # refused only after the head is complete
+    b"Transfer-Encoding: chunked\r\n\r\n5\r\nab\r\nzz\r\n",  # the body breaks in the same read
+])
+def test_a_request_cut_short_by_an_error_never_reaches_a_handler(server, callback_log, framing):
+    path = f"/cut-short-{len(framing)}"
+    with Wire(server.address) as wire:
+        wire.send(f"POST {path} HTTP/1.1\r\nHost: t\r\n".encode() + framing + b"\r\n")
+        assert wire.read_response().status == 400
+        assert wire.closed_by_server()
+    with Wire(server.address) as wire:  # a later request's callback proves the log is current
+        wire.send(get("/after-cut-short"))
+        assert wire.read_response().status == 200
+    deadline = time.monotonic() + 5
+    while "/after-cut-short" not in callback_log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "/after-cut-short" in callback_log.read_text()
+    assert path not in callback_log.read_text()
+
+
 def test_handler_exception_gives_500_and_the_server_keeps_serving(server):
     with Wire(server.address) as wire:
         wire.send(get("/raise"))

@@ -123,7 +123,7 @@ class Connection:
         try:
             self.events.extend(self.parser.feed(data))
         except HttpParserError as exc:
-            self.events.extend(exc.events)
+            self.events.extend(_whole_requests(exc.events))
             self.error = exc
 
     def _pull(self) -> None:
@@ -352,3 +352,15 @@ def _open_file(body: Any) -> Optional[IO[bytes]]:
         return body.open()
     except OSError as exc:
         raise ResponseError(f"cannot send the file: {exc.strerror or type(exc).__name__}") from exc
+
+
+def _whole_requests(events: list) -> list:
+    """The events before a parser error, less a request the error cut short: a head
+    whose end never came is broken, so no handler may see it (the client gets the error)."""
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if type(event) is MessageEnd:
+            return events
+        if type(event) is RequestHead:
+            return events[:index]
+    return events
