@@ -1,8 +1,11 @@
 """HTTPS with ssl_enabled: modern TLS, ALPN, clear start-up errors, robust to plain HTTP."""
 from __future__ import annotations
 
+import base64
+import os
 import socket
 import ssl
+import threading
 
 import pytest
 import requests
@@ -119,3 +122,100 @@ def test_a_bad_key_or_certificate_stops_the_start_with_a_clear_error(certificate
         start_app(APP, config)
     message = str(failure.value)
     assert "server exited" in message and "TLSConfigError" in message and "cannot load the TLS" in message
+
+
+WSS_APP = APP + """
+echo = WebSocket()
+
+@echo.on_connection
+def talk(connection):
+    for message in connection:
+        connection.send(message)
+
+app.set_route("/ws", echo)
+"""
+
+
+@pytest.fixture(scope="module")
+def wss_server(certificates):
+    config = {"ssl_enabled": True, "ssl_keyfile": certificates["key"],
+              "ssl_certfile": certificates["cert"], "max_workers": 16}
+    with start_app(WSS_APP, config) as running:
+        yield running
+
+
+def _upgrade_request() -> bytes:
+    key = base64.b64encode(os.urandom(16)).decode()
+    return (f"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+
+
+def test_no_tls_session_tickets_race_the_first_request(server, certificates):
+    """TLS 1.3 tickets would arrive while a client's reader thread and its first write
+    share one SSL object (OpenSSL forbids it; the write was lost now and then)."""
+    with socket.create_connection(server.address, timeout=10) as raw:
+        with client_context(certificates).wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            tls.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            assert tls.recv(65536).startswith(b"HTTP/1.1 200")
+            assert tls.session is None or not tls.session.has_ticket
+
+
+def test_wss_upgrade_written_while_another_thread_reads(wss_server, certificates):
+    """The client starts reading in a thread right after the handshake, then writes."""
+    def upgrade() -> bytes:
+        with socket.create_connection(wss_server.address, timeout=10) as raw:
+            with client_context(certificates).wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                answer: list = []
+                reader = threading.Thread(target=lambda: answer.append(tls.recv(4096)))
+                reader.start()
+                tls.sendall(_upgrade_request())
+                reader.join(10)
+                assert not reader.is_alive(), "the upgrade was never answered"
+                return answer[0]
+
+    for _ in range(40):
+        assert upgrade().startswith(b"HTTP/1.1 101 ")
+
+
+def test_many_wss_connections_in_a_row_and_at_once(wss_server, certificates):
+    from websockets.sync.client import connect
+    context = client_context(certificates)
+    context.set_alpn_protocols(["http/1.1"])
+    url = f"wss://127.0.0.1:{wss_server.port}/ws"
+
+    def talk(number: int) -> None:
+        with connect(url, ssl=context, open_timeout=10) as client:
+            client.send(f"hello {number}")
+            assert client.recv(timeout=10) == f"hello {number}"
+
+    for number in range(30):
+        talk(number)
+    failures: list = []
+
+    def guarded(number: int) -> None:
+        try:
+            talk(number)
+        except Exception as exc:  # reported by the main thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=guarded, args=(number,)) for number in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not failures and not any(thread.is_alive() for thread in threads)
+
+
+def test_pipelined_https_requests_on_many_connections(server, certificates):
+    context = client_context(certificates)
+    for round_number in range(30):
+        with socket.create_connection(server.address, timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                tls.sendall(b"".join(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n%02d" % i
+                                     for i in range(5)))
+                received = b""
+                while received.count(b"https ") < 5 or not received.endswith(b"04"):
+                    chunk = tls.recv(65536)
+                    assert chunk, (round_number, received)
+                    received += chunk
+        assert [int(body[:2]) for body in received.split(b"https ")[1:]] == list(range(5))
