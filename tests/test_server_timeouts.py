@@ -88,3 +88,22 @@ def test_a_client_that_stops_reading_is_cut_off_and_others_are_served(server):
     finally:
         stalled.close()
     assert requests.get(server.url + "/", timeout=5).text == "hello"
+
+
+def test_reader_waits_times_out_and_sees_the_end_of_the_stream():
+    from outside.server.io import ClientTimeout, Reader
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        ours.setblocking(False)
+        reader = Reader(ours)
+        theirs.sendall(b"x" * 10)
+        assert reader.recv(4, 1.0) == b"xxxx"  # a full read: the next one reads at once
+        assert reader.recv(100, 1.0) == b"x" * 6
+        started = time.monotonic()
+        with pytest.raises(ClientTimeout):
+            reader.recv(100, 0.2)
+        assert 0.15 < time.monotonic() - started < 2.0
+        theirs.sendall(b"late")
+        assert reader.recv(100, 1.0) == b"late"
+        theirs.close()
+        assert reader.recv(100, 1.0) == b""

@@ -34,14 +34,15 @@ class Transport:
         self.timeout: float = connection.settings.process_timeout
         self.read_size: int = connection.settings.recv_size
         self._cancel_stop_callback: Callable[[], None] = lambda: None
+        self._reader = io.Reader(self._sock)
 
     def recv(self, size: Optional[int] = None, timeout: Optional[float] = None) -> bytes:
         """The next bytes from the client (blocking); ``b""`` once it has closed."""
         if self._connection.closed:
             return b""
         try:
-            return io.receive(self._sock, size or self.read_size,
-                              self.timeout if timeout is None else timeout)
+            return self._reader.recv(size or self.read_size,
+                                     self.timeout if timeout is None else timeout)
         except ConnectionError:
             return b""
 
