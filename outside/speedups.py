@@ -19,28 +19,6 @@ NO_EXTENSIONS: bool = os.environ.get("OUTSIDE_NO_EXTENSIONS", "") not in ("", "0
 IMPORT_ERRORS: dict[str, str] = {}
 
 
-def _compiled(module: str, name: str) -> Any:
-    if NO_EXTENSIONS:
-        return None
-    try:
-        return getattr(importlib.import_module(f"outside._speedups.{module}"), name)
-    except ImportError as exc:
-        IMPORT_ERRORS[module] = str(exc)
-        return None
-
-
-# HTTP/1.1 request parser (llhttp in C; outside.http.parser in Python).
-from .http.parser import RequestParser as RequestParserPy  # noqa: E402
-
-RequestParserC = _compiled("_http_parser", "RequestParser")
-RequestParser = RequestParserC or RequestParserPy
-
-# WebSocket mask and frame codec, each twin a module with the same functions and classes
-# (outside.websocket.mask and .frames in Python; _mask.pyx and a Cython build of frames.py).
-from .websocket import frames as WebSocketFramesPy  # noqa: E402
-from .websocket import mask as WebSocketMaskPy  # noqa: E402
-
-
 def _compiled_module(module: str) -> Any:
     """The extension module, or None; a plain .py copy of a source (frames) does not count."""
     if NO_EXTENSIONS:
@@ -55,6 +33,18 @@ def _compiled_module(module: str) -> Any:
         return None
     return loaded
 
+
+# HTTP/1.1 request parser (llhttp in C; outside.http.parser in Python).
+from .http.parser import RequestParser as RequestParserPy  # noqa: E402
+
+_http_parser = _compiled_module("_http_parser")
+RequestParserC = _http_parser.RequestParser if _http_parser else None
+RequestParser = RequestParserC or RequestParserPy
+
+# WebSocket mask and frame codec, each twin a module with the same functions and classes
+# (outside.websocket.mask and .frames in Python; _mask.pyx and a Cython build of frames.py).
+from .websocket import frames as WebSocketFramesPy  # noqa: E402
+from .websocket import mask as WebSocketMaskPy  # noqa: E402
 
 WebSocketMaskC = _compiled_module("_mask")
 WebSocketMask = WebSocketMaskC or WebSocketMaskPy
