@@ -172,3 +172,20 @@ def test_rsv1_allowed_on_data_frames_with_an_extension(frames: ModuleType) -> No
     parser.feed(frames.serialize_frame(OP_TEXT, b"zz", True, True))
     frame = parser.next_frame()
     assert (frame.fin, frame.rsv1, frame.opcode, frame.payload) == (True, True, OP_TEXT, b"zz")
+
+
+@pytest.mark.parametrize("size", [0, 125, 126, 65535, 65536, 1 << 20])
+def test_frame_header_is_the_start_of_the_serialized_frame(frames: ModuleType, size: int) -> None:
+    payload = bytes(size)
+    header = frames.frame_header(OP_BINARY, size)
+    assert frames.serialize_frame(OP_BINARY, payload) == header + payload
+    masked = frames.serialize_frame(OP_BINARY, payload, mask=b"abcd")
+    assert masked.startswith(frames.frame_header(OP_BINARY, size, masked=True) + b"abcd")
+
+
+def test_large_binary_messages_go_out_as_header_and_payload() -> None:
+    from outside.websocket.protocol import WebSocketProtocol
+    server = WebSocketProtocol(is_client=False)
+    payload = bytearray(os.urandom(100_000))
+    pieces = server.send_binary_pieces(payload)
+    assert pieces[-1] is payload and b"".join(pieces) == server.send_binary(payload)

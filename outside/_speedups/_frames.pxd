@@ -35,5 +35,7 @@ cdef class FrameParser:
     cdef bint _read_header(self) except -1
 
 
-@cython.locals(first=int, length=Py_ssize_t, mask_bit=int)
+@cython.locals(first=int, mask_bit=int)
+cpdef bytes frame_header(int opcode, Py_ssize_t length, bint fin=*, bint rsv1=*, bint masked=*)
+
 cpdef bytes serialize_frame(int opcode, object payload, bint fin=*, bint rsv1=*, object mask=*)

@@ -58,6 +58,27 @@ def send_all(sock: socket.socket, data: Buffer, timeout: float) -> None:
         view = view[sent:]
 
 
+def send_pieces(sock: socket.socket, pieces, timeout: float) -> None:
+    """Write the buffers ``pieces`` in order, gathered by ``sendmsg`` when the socket has
+    it (a TLS socket has not: each piece is written in turn)."""
+    if isinstance(sock, ssl.SSLSocket) or not hasattr(sock, "sendmsg"):
+        for piece in pieces:
+            send_all(sock, piece, timeout)
+        return
+    views = [memoryview(piece) for piece in pieces if len(piece)]
+    while views:
+        try:
+            sent = sock.sendmsg(views)
+        except BlockingIOError:
+            wait_for(sock, True, timeout)
+            continue
+        while views and sent >= len(views[0]):  # drop what went out, keep the rest
+            sent -= len(views[0])
+            views.pop(0)
+        if sent:
+            views[0] = views[0][sent:]
+
+
 def receive(sock: socket.socket, size: int, timeout: float) -> bytes:
     """Read up to ``size`` bytes, waiting at most ``timeout`` for some to arrive.
 

@@ -51,6 +51,12 @@ class Transport:
         with self._send_lock:
             io.send_all(self._sock, data, self.timeout)
 
+    def send_pieces(self, pieces) -> None:
+        """Write the buffers ``pieces`` one after the other, like ``send`` of their join,
+        without joining them (one ``sendmsg`` where the socket has it)."""
+        with self._send_lock:
+            io.send_pieces(self._sock, pieces, self.timeout)
+
     def send_response(self, response: "Response", request: "Request") -> None:
         """Answer with an HTTP response instead (a refused handshake); the connection then closes."""
         with self._send_lock:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any, Deque, Iterator, Optional, Union
+from typing import Any, Callable, Deque, Iterator, Optional, Union
 
 from .errors import (ABNORMAL_CLOSURE, GOING_AWAY, NORMAL_CLOSURE, ConnectionClosed,
                      ProtocolError)
@@ -27,6 +27,9 @@ from .protocol import BinaryMessage, State, TextMessage, WebSocketProtocol
 CLOSE_TIMEOUT = 2.0
 # One read may take this much: large messages arrive in few system calls.
 READ_SIZE = 256 * 1024
+# Binary messages at least this long are written as a header and the payload (one
+# system call where the transport can gather): no copy of the payload into a frame.
+GATHER_SIZE = 64 * 1024
 # How long one wait lasts when there is no idle timeout (the wait is simply renewed).
 _NO_TIMEOUT_WAIT = 3600.0
 
@@ -64,6 +67,7 @@ class WebSocketConnection:
         self._last_activity = time.monotonic()
         self._close_deadline = 0.0  # set when our close frame is sent
         self._reader = threading.get_ident()  # the handler's thread: the one that reads
+        self._send_pieces = getattr(transport, "send_pieces", None)  # gathered writes
         initial = getattr(transport, "initial_data", b"")
         if initial:
             self._feed(initial)
@@ -180,15 +184,18 @@ class WebSocketConnection:
         Raises ``ConnectionEnded`` when the connection is over (or the write failed).
         """
         protocol = self._protocol
+        send = None
         with self._lock:
             try:
                 if type(data) is str:
                     frame = protocol.send_text(data)
+                elif len(data) >= GATHER_SIZE and self._send_pieces is not None:
+                    frame, send = protocol.send_binary_pieces(data), self._send_pieces
                 else:
                     frame = protocol.send_binary(data)
             except ConnectionClosed:
                 raise self._ended_error() from None
-            self._write(frame)
+            self._write(frame, send)
 
     def ping(self, payload: bytes = b"") -> None:
         """Send a ping (at most 125 bytes); the peer's pong needs no handling."""
@@ -241,10 +248,10 @@ class WebSocketConnection:
             except ConnectionEnded:  # the peer is gone: the reader ends the connection
                 pass
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: Any, send: Optional[Callable[[Any], None]] = None) -> None:
         """Write under ``_lock``; a failed write means the peer is gone."""
         try:
-            self._transport.send(data)
+            (send or self._transport.send)(data)
         except OSError:
             self._protocol.receive_eof()
             raise ConnectionEnded(ABNORMAL_CLOSURE) from None

@@ -156,22 +156,26 @@ class FrameParser:
         return True
 
 
-def serialize_frame(opcode: int, payload: Union[bytes, bytearray, memoryview], fin: bool = True,
-                    rsv1: bool = False, mask: Optional[bytes] = None) -> bytes:
-    """One frame as bytes; ``mask`` (4 bytes) masks it, as clients must."""
+def frame_header(opcode: int, length: int, fin: bool = True, rsv1: bool = False,
+                 masked: bool = False) -> bytes:
+    """The header of a frame whose payload is ``length`` bytes, up to the masking key."""
     first = opcode
     if fin:
         first |= _FIN
     if rsv1:
         first |= _RSV1
-    length = len(payload)
-    mask_bit = _MASKED if mask is not None else 0
+    mask_bit = _MASKED if masked else 0
     if length < 126:
-        header = bytes((first, mask_bit | length))
-    elif length < 65536:
-        header = bytes((first, mask_bit | 126, length >> 8, length & 0xFF))
-    else:
-        header = bytes((first, mask_bit | 127)) + length.to_bytes(8, "big")
+        return bytes((first, mask_bit | length))
+    if length < 65536:
+        return bytes((first, mask_bit | 126, length >> 8, length & 0xFF))
+    return bytes((first, mask_bit | 127)) + length.to_bytes(8, "big")
+
+
+def serialize_frame(opcode: int, payload: Union[bytes, bytearray, memoryview], fin: bool = True,
+                    rsv1: bool = False, mask: Optional[bytes] = None) -> bytes:
+    """One frame as bytes; ``mask`` (4 bytes) masks it, as clients must."""
+    header = frame_header(opcode, len(payload), fin, rsv1, mask is not None)
     if mask is not None:
         return header + mask + apply_mask(payload, mask)
     return header + payload

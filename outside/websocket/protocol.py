@@ -24,7 +24,7 @@ import enum
 import os
 from dataclasses import dataclass
 from types import ModuleType
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 from ..speedups import WebSocketFrames
 from .deflate import DeflateParameters, PerMessageDeflate
@@ -269,6 +269,15 @@ class WebSocketProtocol:
     def send_binary(self, data: Union[bytes, bytearray, memoryview]) -> bytes:
         """One binary message as a frame."""
         return self._data_frame(OP_BINARY, data)
+
+    def send_binary_pieces(self, data: Union[bytes, bytearray, memoryview]
+                           ) -> Tuple[Union[bytes, bytearray, memoryview], ...]:
+        """``send_binary`` as pieces to write in order: a frame that goes out unmasked
+        and uncompressed is its header and ``data`` itself, so a large payload is not
+        copied into the frame (write the pieces before ``data`` changes)."""
+        if self.state is State.OPEN and self._deflate is None and not self.is_client:
+            return (self._frames.frame_header(OP_BINARY, len(data)), data)
+        return (self.send_binary(data),)
 
     def send_ping(self, payload: bytes = b"") -> bytes:
         """A ping (at most 125 bytes of payload)."""
