@@ -189,3 +189,28 @@ def test_large_binary_messages_go_out_as_header_and_payload() -> None:
     payload = bytearray(os.urandom(100_000))
     pieces = server.send_binary_pieces(payload)
     assert pieces[-1] is payload and b"".join(pieces) == server.send_binary(payload)
+
+
+def test_large_payloads_arriving_in_pieces_are_gathered(frames: ModuleType) -> None:
+    """Payloads of 64 KiB and more that arrive in many reads; the next frame's bytes
+    that came with the last piece stay buffered."""
+    import random
+    chooser = random.Random(6455)
+    messages = [os.urandom(size) for size in (70_000, 10, 1 << 20, 65_536, 200_001)]
+    wire = b"".join(frames.serialize_frame(OP_BINARY, message, mask=os.urandom(4))
+                    for message in messages)
+    parser = frames.FrameParser(masked=True)
+    received, offset = [], 0
+    while offset < len(wire):
+        size = chooser.choice([1, 5, 1000, 65_536, 300_000])
+        piece = wire[offset:offset + size]
+        offset += size
+        parser.feed(piece if chooser.random() < 0.5 else bytearray(piece))
+        frame = parser.next_frame()
+        while frame is not None:
+            received.append(frame.payload)
+            frame = parser.next_frame()
+    assert received == messages and all(type(payload) is bytes for payload in received)
+    assert parser.buffered == 0
+    parser.feed(wire[:70_000])  # a large frame's head and part of its payload
+    assert parser.next_frame() is None and parser.buffered == 70_000 - 14

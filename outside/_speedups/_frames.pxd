@@ -24,11 +24,16 @@ cdef class FrameParser:
     cdef int _first
     cdef Py_ssize_t _length
     cdef bytes _mask
+    cdef list _pieces
+    cdef Py_ssize_t _gathered
 
     cpdef feed(self, object data)
 
     @cython.locals(length=Py_ssize_t, first=int)
     cpdef next_frame(self)
+
+    @cython.locals(extra=Py_ssize_t, cut=Py_ssize_t, index=Py_ssize_t)
+    cdef bytes _join_pieces(self)
 
     @cython.locals(available=Py_ssize_t, first=int, second=int, opcode=int, is_control=bint,
                    size=Py_ssize_t, length=Py_ssize_t)

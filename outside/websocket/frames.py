@@ -35,6 +35,9 @@ _FIN = 0x80
 _RSV1 = 0x40
 _RSV2_RSV3 = 0x30
 _MASKED = 0x80
+# A payload at least this long that has not all arrived is gathered as the pieces fed
+# and joined once, instead of growing the buffer (each growth copies it into new memory).
+_GATHER_SIZE = 64 * 1024
 
 
 class Frame:
@@ -77,15 +80,22 @@ class FrameParser:
         self._first = 0      # first header byte of the frame being read
         self._length = 0     # its payload length
         self._mask = b""     # its masking key, if masked
+        self._pieces: Optional[list] = None  # a large payload's pieces, while it arrives
+        self._gathered = 0   # their total length
 
     def feed(self, data: Union[bytes, bytearray, memoryview]) -> None:
         """Append received bytes."""
-        self._buffer += data
+        if self._pieces is None:
+            self._buffer += data
+        else:
+            piece = data if type(data) is bytes else bytes(data)
+            self._pieces.append(piece)
+            self._gathered += len(piece)
 
     @property
     def buffered(self) -> int:
         """Bytes received and not yet returned as frames."""
-        return len(self._buffer)
+        return len(self._buffer) + self._gathered
 
     def next_frame(self) -> Optional[Frame]:
         """The next complete frame, or None until more bytes are fed."""
@@ -93,7 +103,20 @@ class FrameParser:
             return None
         length = self._length
         buffer = self._buffer
+        if self._pieces is not None:
+            if self._gathered < length:
+                return None
+            payload = self._join_pieces()
+            if self._mask:
+                payload = apply_mask(payload, self._mask)
+            self._header_done = False
+            first = self._first
+            return Frame(bool(first & _FIN), bool(first & _RSV1), first & 0x0F, payload)
         if len(buffer) < length:
+            if length >= _GATHER_SIZE:
+                self._pieces = [bytes(buffer)]
+                self._gathered = len(buffer)
+                buffer.clear()
             return None
         if self._mask:
             with memoryview(buffer) as view:
@@ -104,6 +127,20 @@ class FrameParser:
         self._header_done = False
         first = self._first
         return Frame(bool(first & _FIN), bool(first & _RSV1), first & 0x0F, payload)
+
+    def _join_pieces(self) -> bytes:
+        """The gathered payload in one piece; bytes past its end go back to the buffer."""
+        pieces = self._pieces
+        extra = self._gathered - self._length
+        self._pieces = None
+        self._gathered = 0
+        if extra:
+            index = len(pieces) - 1  # (no negative indices: the C twin does not wrap them)
+            last = pieces[index]
+            cut = len(last) - extra
+            self._buffer += memoryview(last)[cut:]
+            pieces[index] = memoryview(last)[:cut]
+        return b"".join(pieces)
 
     def _read_header(self) -> bool:
         buffer = self._buffer
