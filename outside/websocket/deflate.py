@@ -177,6 +177,8 @@ class PerMessageDeflate:
             raise ProtocolError(PROTOCOL_ERROR, f"invalid compressed data: {exc}") from None
         if max_length is not None and (len(output) > max_length or inflater.unconsumed_tail):
             raise ProtocolError(MESSAGE_TOO_BIG, "message over the size limit once inflated")
-        if final and self._inflate_reset:
+        # A sender may end a message with a final (BFINAL) block, which ends the stream:
+        # the next message then starts a new one, with an empty window.
+        if final and (self._inflate_reset or inflater.eof):
             self._inflater = None
         return output
