@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import re
-import resource
 import selectors
 import shutil
 import signal
@@ -489,6 +488,8 @@ def make_static_files(directory: Path) -> Path:
 
 def raise_fd_limit() -> None:
     """Enough descriptors for 1,000 idle connections (inherited by the servers)."""
+    import resource  # POSIX only: the runner's pure functions stay importable anywhere
+
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
 

@@ -17,10 +17,13 @@ def server_context(config: Mapping[str, Any]) -> ssl.SSLContext:
     instead of failing every handshake.
     """
     certfile, keyfile = config["ssl_certfile"], config["ssl_keyfile"]
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # A server context from the start (create_default_context(CLIENT_AUTH) is not one on
+    # Python 3.9, where num_tickets below then raises); PROTOCOL_TLS_SERVER brings
+    # OpenSSL's secure cipher defaults, and no client certificate is asked for.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_alpn_protocols(["http/1.1"])
-    context.options |= ssl.OP_NO_COMPRESSION
+    context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
     # No TLS 1.3 session tickets. They are the only bytes a server sends between the
     # handshake and its first response, and a client that reads in one thread while
     # another writes its first request (the ``websockets`` sync client does) processes
