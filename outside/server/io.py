@@ -7,13 +7,20 @@ a client that stops sending or reading can never hold a thread forever.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import socket
 import ssl
-from typing import Union
+from typing import ContextManager, Union
 
 Buffer = Union[bytes, bytearray, memoryview]
+
+# OpenSSL forbids using one SSL object from two threads at once (a WebSocket handler
+# reading while another thread sends), and Python releases the GIL inside SSL_read and
+# SSL_write: a TLS socket shared by threads takes a lock around each single call. Plain
+# sockets need none.
+NO_GUARD: ContextManager = contextlib.nullcontext()
 
 
 class ClientTimeout(TimeoutError):
@@ -43,12 +50,15 @@ def has_input(sock: socket.socket) -> bool:
     return bool(select.select([sock], [], [], 0)[0])
 
 
-def send_all(sock: socket.socket, data: Buffer, timeout: float) -> None:
-    """Write all of ``data``; ``timeout`` bounds each wait for the client to read."""
+def send_all(sock: socket.socket, data: Buffer, timeout: float,
+             guard: ContextManager = NO_GUARD) -> None:
+    """Write all of ``data``; ``timeout`` bounds each wait for the client to read.
+    ``guard`` is held around each call into the socket (never around a wait)."""
     view = memoryview(data)
     while view:
         try:
-            sent = sock.send(view)
+            with guard:
+                sent = sock.send(view)
         except (BlockingIOError, ssl.SSLWantWriteError):
             wait_for(sock, True, timeout)
             continue
@@ -58,12 +68,13 @@ def send_all(sock: socket.socket, data: Buffer, timeout: float) -> None:
         view = view[sent:]
 
 
-def send_pieces(sock: socket.socket, pieces, timeout: float) -> None:
+def send_pieces(sock: socket.socket, pieces, timeout: float,
+                guard: ContextManager = NO_GUARD) -> None:
     """Write the buffers ``pieces`` in order, gathered by ``sendmsg`` when the socket has
     it (a TLS socket has not: each piece is written in turn)."""
     if isinstance(sock, ssl.SSLSocket) or not hasattr(sock, "sendmsg"):
         for piece in pieces:
-            send_all(sock, piece, timeout)
+            send_all(sock, piece, timeout, guard)
         return
     views = [memoryview(piece) for piece in pieces if len(piece)]
     while views:
@@ -99,8 +110,9 @@ class Reader:
     poll object made once, instead of paying a failed ``recv`` (an exception) and a new
     poll object on every wait. Each wait is one system call with the GIL released."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, guard: ContextManager = NO_GUARD) -> None:
         self._sock = sock
+        self._guard = guard
         self._tls = isinstance(sock, ssl.SSLSocket)
         self._poller = None
         if hasattr(select, "poll"):
@@ -118,7 +130,8 @@ class Reader:
                 elif not self._poller.poll(timeout * 1000):
                     raise ClientTimeout(f"no progress within {timeout} s")
             try:
-                data = sock.recv(size)
+                with self._guard:
+                    data = sock.recv(size)
             except (BlockingIOError, ssl.SSLWantReadError):
                 self._drained = True
                 continue

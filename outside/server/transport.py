@@ -9,6 +9,7 @@ nothing for that long.
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -34,7 +35,8 @@ class Transport:
         self.timeout: float = connection.settings.process_timeout
         self.read_size: int = connection.settings.recv_size
         self._cancel_stop_callback: Callable[[], None] = lambda: None
-        self._reader = io.Reader(self._sock)
+        self._tls_guard = threading.Lock() if isinstance(self._sock, ssl.SSLSocket) else io.NO_GUARD
+        self._reader = io.Reader(self._sock, self._tls_guard)
 
     def recv(self, size: Optional[int] = None, timeout: Optional[float] = None) -> bytes:
         """The next bytes from the client (blocking); ``b""`` once it has closed."""
@@ -49,13 +51,13 @@ class Transport:
     def send(self, data: bytes) -> None:
         """Write all of ``data`` (thread-safe). Raises ``OSError`` if the client is gone."""
         with self._send_lock:
-            io.send_all(self._sock, data, self.timeout)
+            io.send_all(self._sock, data, self.timeout, self._tls_guard)
 
     def send_pieces(self, pieces) -> None:
         """Write the buffers ``pieces`` one after the other, like ``send`` of their join,
         without joining them (one ``sendmsg`` where the socket has it)."""
         with self._send_lock:
-            io.send_pieces(self._sock, pieces, self.timeout)
+            io.send_pieces(self._sock, pieces, self.timeout, self._tls_guard)
 
     def send_response(self, response: "Response", request: "Request") -> None:
         """Answer with an HTTP response instead (a refused handshake); the connection then closes."""
