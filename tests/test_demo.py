@@ -12,8 +12,8 @@ import requests
 import websocket
 
 import outside
+from browser import CHROMIUM, dump_dom
 from servers import Wire, start_server
-from test_websocket_browser import CHROMIUM, dump_dom
 
 PAGES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pages")
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import subprocess
-import tempfile
 
 import pytest
 
+from browser import CHROMIUM, dump_dom
 from servers import start_app
 
 PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pages", "websocket_echo.html")
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [pytest.mark.timeout(120),
               pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")]
@@ -38,22 +35,6 @@ app.set_route("/ws", ws)
 app.set_route("/hold", hold)
 app.set_route("/page", lambda request: Response(200, {{}}, FilePath({PAGE!r})))
 """
-
-
-def dump_dom(url: str) -> str:
-    """The page's DOM after its scripts ran, from a headless Chromium (stopped by PID)."""
-    with tempfile.TemporaryDirectory(prefix="outside-chromium-") as profile:
-        process = subprocess.Popen(
-            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-             f"--user-data-dir={profile}", "--dump-dom", url],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        try:
-            output, _ = process.communicate(timeout=90)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
-    return output.decode("utf-8", "replace")
 
 
 def test_chromium_exchanges_messages_with_outside():
