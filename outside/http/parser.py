@@ -136,6 +136,10 @@ class _Framing:
         self.connection_upgrade = False
         self.has_upgrade = False
 
+    def keeps_alive(self, http11: bool) -> bool:
+        """Whether the connection stays open after this message (HTTP/1.1 unless "close")."""
+        return not self.close if http11 else self.keep_alive
+
     def field_error(self, kind: str, value: str, complete: bool) -> Optional[Tuple[str, int]]:
         """The framing error in one (maybe partial) field, or None; commits when complete.
 
@@ -400,7 +404,6 @@ class RequestParser:
         self._remaining = 0           # body bytes left (Content-Length or current chunk)
         self._body_total = 0          # chunked bytes announced so far
         self._http11 = True
-        self._keep_alive = True
         self._upgrade = False
         self._error: Optional[HttpParserError] = None
         self._upgraded = False
@@ -560,10 +563,9 @@ class RequestParser:
         method_name = _METHOD_NAMES[method]
         upgrade = (framing.has_upgrade and framing.connection_upgrade) or method == b"CONNECT"
         self._http11 = http11
-        self._keep_alive = not framing.close if http11 else framing.keep_alive
         self._upgrade = upgrade
         return RequestHead(method_name, target.decode("latin-1"), "HTTP/1.1" if http11 else "HTTP/1.0",
-                           fields, self._keep_alive, upgrade, expect_continue, framing.chunked,
+                           fields, framing.keeps_alive(http11), upgrade, expect_continue, framing.chunked,
                            framing.content_length)
 
     def _start_body(self, head: RequestHead, position: int, events: list) -> int:
@@ -593,8 +595,7 @@ class RequestParser:
             self._upgraded = True
         else:
             # A trailer field may have said "Connection: close".
-            keep_alive = not self._framing.close if self._http11 else self._framing.keep_alive
-            self._step = self._read_head if keep_alive else self._read_closed
+            self._step = self._read_head if self._framing.keeps_alive(self._http11) else self._read_closed
         return position
 
     def _body_piece(self, buffer: bytes, position: int, events: list) -> int:
