@@ -524,14 +524,10 @@ class RequestParser:
         if self._scan is None:
             self._framing = _Framing()
             self._scan = _Scan(self, False, self._framing)
-        scan = self._scan
-        error = scan.run(buffer, position)
-        if error is not None:
-            raise error
-        if scan.end < 0:
+        end = self._run_scan(buffer, position)
+        if end < 0:
             return ~position
-        self._scan = None
-        request_line, _, block = bytes(buffer[position:position + scan.end]).partition(b"\r\n")
+        request_line, _, block = bytes(buffer[position:position + end]).partition(b"\r\n")
         method, _, rest = request_line.partition(b" ")
         target, _, version = rest.lstrip(b" ").partition(b" ")
         fields = _FIELDS.findall(block[:-2].decode("latin-1"))
@@ -539,7 +535,19 @@ class RequestParser:
         assert summary is not None
         head = self._head(method, target, version.strip(b" ") == b"HTTP/1.1",
                           _without_trailing_ows(fields), summary)
-        return self._start_body(head, position + scan.end, events)
+        return self._start_body(head, position + end, events)
+
+    def _run_scan(self, buffer: bytes, position: int) -> int:
+        """Run the scanner from ``position``: the section's length once complete, else -1."""
+        scan = self._scan
+        assert scan is not None
+        error = scan.run(buffer, position)
+        if error is not None:
+            raise error
+        if scan.end < 0:
+            return -1
+        self._scan = None
+        return scan.end
 
     def _head(self, method: bytes, target: bytes, http11: bool, fields: Fields,
               summary: Tuple[int, int, bool, bool]) -> RequestHead:
@@ -650,17 +658,12 @@ class RequestParser:
         return ~position
 
     def _read_trailers(self, buffer: bytes, position: int, events: list) -> int:
-        scan = self._scan
-        assert scan is not None
-        error = scan.run(buffer, position)
-        if error is not None:
-            raise error
-        if scan.end < 0:
+        end = self._run_scan(buffer, position)
+        if end < 0:
             return ~position
-        self._scan = None
-        section = buffer[position:position + scan.end - 2]
+        section = buffer[position:position + end - 2]
         trailers = _without_trailing_ows(_FIELDS.findall(section.decode("latin-1")))
-        return self._end_message(position + scan.end, events, trailers or None)
+        return self._end_message(position + end, events, trailers or None)
 
     def _read_closed(self, buffer: bytes, position: int, events: list) -> int:
         rest = buffer[position:].lstrip(b"\r\n")
