@@ -151,6 +151,14 @@ def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def wait_for_fds(pid: int, expected: int, timeout: float = 8.0) -> int:
+    """Descriptors of ``pid`` once they are back to ``expected`` (or when time is up)."""
+    deadline = time.monotonic() + timeout
+    while open_fds(pid) > expected and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return open_fds(pid)
+
+
 def rss_kib(pid: int) -> int:
     """The resident memory of ``pid`` in KiB."""
     with open(f"/proc/{pid}/status") as file:

@@ -19,7 +19,7 @@ import zlib
 import pytest
 import requests
 
-from servers import Wire, open_fds, rss_kib, start_app, start_server
+from servers import Wire, open_fds, rss_kib, start_app, start_server, wait_for_fds
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -63,14 +63,6 @@ def server(record_path):
     config = {"header_timeout": 2, "process_timeout": 2, "accept_timeout": 0.2, "max_body_size_mb": 1}
     with start_app(RECORDING_APP, config, env={"RECORD": str(record_path)}) as running:
         yield running
-
-
-def wait_for_fds(pid: int, expected: int, timeout: float = 8.0) -> int:
-    """Descriptors of ``pid`` once they are back to ``expected`` (or when time is up)."""
-    deadline = time.monotonic() + timeout
-    while open_fds(pid) > expected and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return open_fds(pid)
 
 
 def still_answers(server, path: str = "/alive") -> bool:

@@ -16,7 +16,7 @@ import time
 import pytest
 import requests
 
-from servers import Wire, open_fds, start_app
+from servers import Wire, open_fds, start_app, wait_for_fds
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -69,16 +69,9 @@ def server(files):
         yield running
 
 
-def settled_fds(pid: int, baseline: int, timeout: float = 8.0) -> int:
-    deadline = time.monotonic() + timeout
-    while open_fds(pid) > baseline and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return open_fds(pid)
-
-
 def assert_recovered(server, baseline: int) -> None:
     assert requests.get(server.url + "/", timeout=5).text == "hello"
-    assert settled_fds(server.pid, baseline) <= baseline
+    assert wait_for_fds(server.pid, baseline) <= baseline
 
 
 def reset(sock: socket.socket) -> None:
