@@ -39,8 +39,7 @@ def mask_in_place(data: Union[bytearray, memoryview], mask: bytes) -> None:
     if not isinstance(data, bytearray):
         data[:] = apply_mask(data, mask)
         return
-    for column in range(4):
-        data[column::4] = data[column::4].translate(_XOR_TABLES[mask[column]])
+    _translate_columns(data, mask)
 
 
 def apply_mask(data: Buffer, mask: bytes) -> bytes:
@@ -50,9 +49,13 @@ def apply_mask(data: Buffer, mask: bytes) -> bytes:
     if size <= _INT_XOR_MAX_SIZE:
         return _int_xor(data, mask, size)
     copy = bytearray(data)
-    for column in range(4):
-        copy[column::4] = copy[column::4].translate(_XOR_TABLES[mask[column]])
+    _translate_columns(copy, mask)
     return bytes(copy)
+
+
+def _translate_columns(data: bytearray, mask: bytes) -> None:
+    for column in range(4):
+        data[column::4] = data[column::4].translate(_XOR_TABLES[mask[column]])
 
 
 def _int_xor(data: Buffer, mask: bytes, size: int) -> bytes:
