@@ -31,14 +31,16 @@ from .deflate import DeflateParameters, PerMessageDeflate
 from .errors import (ABNORMAL_CLOSURE, INVALID_PAYLOAD, MESSAGE_TOO_BIG, NO_STATUS_RECEIVED,
                      NORMAL_CLOSURE, PROTOCOL_ERROR, ConnectionClosed, ProtocolError,
                      is_valid_close_code)
-from .frames import (OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT,
-                     UNLIMITED)
+from .frames import (MAX_CONTROL_PAYLOAD, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING,
+                     OP_PONG, OP_TEXT, UNLIMITED)
 
 # A security limit: the largest message (after decompression) a peer may send.
 DEFAULT_MAX_SIZE = 16 * 1024 * 1024
 
 
 class State(enum.Enum):
+    """Where the close handshake stands (see the module docstring)."""
+
     OPEN = "open"
     CLOSING = "closing"
     CLOSED = "closed"
@@ -312,7 +314,7 @@ class WebSocketProtocol:
 
     def _control_frame(self, opcode: int, payload: bytes) -> bytes:
         self._check_open()
-        if len(payload) > 125:
+        if len(payload) > MAX_CONTROL_PAYLOAD:
             raise ValueError("control frame payloads are at most 125 bytes")
         return self._frame(opcode, payload)
 
