@@ -23,7 +23,7 @@ from ..files import FileSpan
 from ..http.errors import BadRequest, HttpParserError
 from ..http.events import MessageEnd, RequestHead
 from ..request import Request
-from ..response import Response, ResponseError, render
+from ..response import Response, ResponseError
 from . import io
 from .access_log import log_access
 from .body import CONTINUE, BodyStream
@@ -36,7 +36,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("outside")
 
 LINGER = 2.0  # seconds to drain a client's input after an error, so it reads our answer
-_UNPARSED = Request.blank()  # stands for a request that could not be parsed when rendering
 _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 _SERVER_ERROR = (b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
                  b"Connection: close\r\n\r\n")
@@ -222,15 +221,15 @@ class Connection:
 
     def send_response(self, response: Response, request: Optional[Request], keep_alive: bool):
         """Render and write ``response``; the ``Rendered`` sent, or None if the write failed."""
-        config = self.worker.app.config
-        target = request if request is not None else _UNPARSED
-        file = None
+        app = self.worker.app
+        target = request if request is not None else Request.blank()  # a request that could not be parsed
+        rendered = app.render(response, target, keep_alive)
         try:
-            rendered = render(response, target, keep_alive, config)
             file = _open_file(rendered.body)
         except ResponseError as exc:
             logger.error("invalid response to %s: %s", request, exc)
-            rendered = render(self.worker.app.error_response(500, request, str(exc)), target, False, config)
+            rendered = app.render(app.error_response(500, target, str(exc)), target, False)
+            file = None
         try:
             self._write(rendered, file)
         except (OSError, EOFError) as exc:  # the client left or stalled (ClientTimeout)
