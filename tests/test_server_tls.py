@@ -1,7 +1,6 @@
 """HTTPS with ssl_enabled: modern TLS, ALPN, clear start-up errors, robust to plain HTTP."""
 from __future__ import annotations
 
-import base64
 import os
 import socket
 import ssl
@@ -159,12 +158,6 @@ def wss_server(certificates):
         yield running
 
 
-def _upgrade_request() -> bytes:
-    key = base64.b64encode(os.urandom(16)).decode()
-    return (f"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
-
-
 def test_no_tls_session_tickets_race_the_first_request(server, certificates):
     """TLS 1.3 tickets would arrive while a client's reader thread and its first write
     share one SSL object (OpenSSL forbids it; the write was lost now and then)."""
@@ -173,23 +166,6 @@ def test_no_tls_session_tickets_race_the_first_request(server, certificates):
             tls.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
             assert tls.recv(65536).startswith(b"HTTP/1.1 200")
             assert tls.session is None or not tls.session.has_ticket
-
-
-def test_wss_upgrade_written_while_another_thread_reads(wss_server, certificates):
-    """The client starts reading in a thread right after the handshake, then writes."""
-    def upgrade() -> bytes:
-        with socket.create_connection(wss_server.address, timeout=10) as raw:
-            with client_context(certificates).wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-                answer: list = []
-                reader = threading.Thread(target=lambda: answer.append(tls.recv(4096)))
-                reader.start()
-                tls.sendall(_upgrade_request())
-                reader.join(10)
-                assert not reader.is_alive(), "the upgrade was never answered"
-                return answer[0]
-
-    for _ in range(40):
-        assert upgrade().startswith(b"HTTP/1.1 101 ")
 
 
 def test_many_wss_connections_in_a_row_and_at_once(wss_server, certificates):
