@@ -71,11 +71,8 @@ def parse_extensions(header_values: Iterable[str]) -> List[Offer]:
             parsed: Dict[str, List[Optional[str]]] = {}
             for parameter in parameters:
                 key, has_value, value = parameter.partition("=")
-                key = key.strip().lower()
-                if has_value:
-                    parsed.setdefault(key, []).append(value.strip().strip('"'))
-                else:
-                    parsed.setdefault(key, []).append(None)
+                parsed.setdefault(key.strip().lower(), []).append(
+                    value.strip().strip('"') if has_value else None)
             offers.append((name.lower(), parsed))
     return offers
 
