@@ -127,11 +127,15 @@ class Worker:
 
     def forget(self, conn: Connection) -> None:
         """Stop watching ``conn`` (it is closing)."""
+        self._unwatch(conn)
+        self.connections.discard(conn)
+
+    def _unwatch(self, conn: Connection) -> None:
+        """Take ``conn`` out of the selector if it is in it."""
         with self._selector_lock:
             if conn.registered:
                 self._selector.unregister(conn.sock)
                 conn.registered = False
-        self.connections.discard(conn)
 
     # -- the loop ------------------------------------------------------------------
 
@@ -187,10 +191,7 @@ class Worker:
     def _serve(self, conn: Connection, token: int) -> bool:
         """Serve one ready connection inline; False if this thread lost the lead meanwhile."""
         if conn.busy:  # another thread owns it: stop watching until it is handed back
-            with self._selector_lock:
-                if conn.registered:
-                    self._selector.unregister(conn.sock)
-                    conn.registered = False
+            self._unwatch(conn)
             return True
         conn.busy = True
         self._job += 1
