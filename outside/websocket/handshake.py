@@ -101,7 +101,7 @@ def accept(method: str, version: str, headers: Headers, *,
     ``subprotocols``: the ones this server speaks, preferred first; the first of them
     the client also offers is chosen (none in common: no subprotocol). ``allowed_origins``:
     when given, the ``Origin`` must be one of them (compared case-insensitively; put None
-    in the list to admit clients that send no Origin, which browsers always do).
+    in the list to admit clients that send no Origin; browsers always send one).
     ``compression``: accept a permessage-deflate offer.
     """
     headers = list(headers)
