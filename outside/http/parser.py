@@ -724,9 +724,11 @@ def _summarize(fields: Fields, framing: Optional[_Framing]) -> Optional[Tuple[in
 
 def _without_trailing_ows(fields: Fields) -> Fields:
     return [(name, value.rstrip(" \t")) for name, value in fields]
+
+
+# -- a partial chunk-size line kept between feeds -----------------------------------------
+
 _HEX = re.compile(rb"[0-9A-Fa-f]*")
-
-
 _LONGEST_KEPT_CHUNK_LINE = 1024
 _EXTENSION = re.compile(rb";[" + _TCHAR + rb"]*(?:=" + _PARTIAL_EXTENSION_VALUE + rb")?")
 _PARTIAL_QUOTED = re.compile(rb'"(?:' + _QUOTED_BYTE + rb')*(?:(")|(\\))?')
