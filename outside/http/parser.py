@@ -41,7 +41,7 @@ arrive in pieces or are invalid, to find where (and so which) error llhttp would
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union
 
 from .errors import (
     BadRequest, HeaderFieldsTooLarge, HttpParserError, NotImplementedMethodOrCoding,
@@ -422,7 +422,7 @@ class RequestParser:
         self._upgrade_data = []
         return data
 
-    def feed(self, data) -> list:
+    def feed(self, data: Union[bytes, bytearray, memoryview]) -> list:
         """Parse ``data``; return the events it completes (RequestHead, bytes, MessageEnd)."""
         if self._error is not None:
             raise self._repeat_error()
