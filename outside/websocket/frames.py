@@ -109,21 +109,19 @@ class FrameParser:
             payload = self._join_pieces()
             if self._mask:
                 payload = apply_mask(payload, self._mask)
-            self._header_done = False
-            first = self._first
-            return Frame(bool(first & _FIN), bool(first & _RSV1), first & 0x0F, payload)
-        if len(buffer) < length:
+        elif len(buffer) < length:
             if length >= _GATHER_SIZE:
                 self._pieces = [bytes(buffer)]
                 self._gathered = len(buffer)
                 buffer.clear()
             return None
-        if self._mask:
-            with memoryview(buffer) as view:
-                payload = apply_mask(view[:length], self._mask)
         else:
-            payload = bytes(buffer[:length])
-        del buffer[:length]
+            if self._mask:
+                with memoryview(buffer) as view:
+                    payload = apply_mask(view[:length], self._mask)
+            else:
+                payload = bytes(buffer[:length])
+            del buffer[:length]
         self._header_done = False
         first = self._first
         return Frame(bool(first & _FIN), bool(first & _RSV1), first & 0x0F, payload)
