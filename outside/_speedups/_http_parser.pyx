@@ -380,7 +380,7 @@ cdef class RequestParser:
             error = self.callback_error
             self.callback_error = None
             return error
-        if self.in_section and self.section_bytes + (position - self.section_mark) > self.max_header_size:
+        if self.in_section and self.section_too_large(position):
             return self.too_large_error()
         if errno == ll.HPE_INVALID_METHOD:
             return self.method_error(position[0])
