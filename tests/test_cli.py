@@ -188,7 +188,10 @@ def test_route_mistakes_are_one_line_with_the_users_line(project, mistake, phras
     (project / "broken.py").write_text(source)
     line = source.count("\n", 0, source.index(mistake)) + 1
     result = outside_command("run", "broken:server", cwd=str(project))
-    assert_one_line_error(result, f"broken.py:{line}:", *phrases)
+    assert_one_line_error(result, *phrases)
+    # The decorator's line; Python 3.10 and older report a decorator call on the def line.
+    user_line = line if sys.version_info >= (3, 11) else line + 1
+    assert f"broken.py:{user_line}:" in result.stderr
 
 
 def test_a_port_in_use_is_one_line():
