@@ -1,8 +1,12 @@
 """WebSocket echo end to end: outside's server against a `websockets` and an aiohttp server.
 
 Every contender serves the same echo on ``/ws`` (``benchmarks/apps``), one worker process,
-no compression (the load client offers none). Workloads, each run against every
-contender in a rotating order, ``--repeat`` times; the tables give medians:
+no compression (the load client offers none). ``outside`` and ``outside-py`` echo from a
+handler per connection (``connection.send(connection.recv())`` in a loop, the C build and
+the pure Python one); ``outside-events`` (C build) echoes from a message callback
+(``ws.on_message(lambda connection, message: connection.send(message))``). Workloads,
+each run against every contender in a rotating order, ``--repeat`` times; the tables
+give medians:
 
 - ``32b-1``: 32 B messages, one client, one message in flight (round trips per second);
 - ``32b-50``: 32 B messages, 50 clients, one message in flight each;
@@ -10,10 +14,17 @@ contender in a rotating order, ``--repeat`` times; the tables give medians:
 - ``1m-1``: 1 MiB messages, one client (MB/s each way);
 - ``idle-1000``: resident memory of the server with 1,000 open idle WebSockets.
 
-outside runs a handler thread per open WebSocket, so it is started with
-``max_workers=1100`` (the default, 150, would hold the 151st connection in the backlog).
+Besides the rate, every timed run records the server's CPU time (user + system, all its
+processes and threads, from ``/proc/<pid>/stat``) divided by the messages echoed: the
+load client runs on the same cores and can saturate one of them (its share of a core is
+reported too), and then the rate is the client's, while CPU per message is still the
+server's. Ratios are taken within each round, then the median over rounds.
 
-    python -m benchmarks.bench_websocket_e2e --repeat 3 --seconds 3
+outside's handler-per-connection echo runs a thread per open WebSocket, so outside is
+started with ``max_workers=1100`` (the default, 150, would hold the 151st connection in
+the backlog).
+
+    python -m benchmarks.bench_websocket_e2e --repeat 5 --seconds 3
 """
 from __future__ import annotations
 
@@ -21,14 +32,15 @@ import argparse
 import os
 import socket
 import statistics
+import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from benchmarks import wsload
-from benchmarks.apps import APPS, CONTENDERS, OUTSIDE_ENV, Contender, Launch
+from benchmarks.apps import APPS, CONTENDERS, OUTSIDE_ENV, REPO, Contender, Launch
 from benchmarks.run import Server, rss_bytes
 
 IDLE_CONNECTIONS = 1000
@@ -44,36 +56,64 @@ from outside import OutsideHTTP
 server = OutsideHTTP(("127.0.0.1", {port}))
 server.config.update(workers=1, access_log=False, log_level="WARNING", max_workers=1100)
 server.set_route("/hello", outside_app.hello)
-outside_app.add_websocket_echo(server)
+{websocket}
 server.run()
+"""
+HANDLER_ECHO = "outside_app.add_websocket_echo(server)"
+CALLBACK_ECHO = """
+from outside import WebSocket
+ws = WebSocket()
+ws.on_message(lambda connection, message: connection.send(message))
+server.set_route("/ws", ws)
 """
 
 
-def outside_command(launch: Launch) -> List[str]:
-    return [sys.executable, "-c", OUTSIDE_PROGRAM.format(apps=str(APPS), port=launch.port)]
+def outside_command(websocket: str) -> Callable[[Launch], List[str]]:
+    return lambda launch: [sys.executable, "-c",
+                           OUTSIDE_PROGRAM.format(apps=str(APPS), port=launch.port, websocket=websocket)]
+
+
+def _callback_api_missing() -> Optional[str]:
+    probe = subprocess.run([sys.executable, "-c", "from outside import WebSocket; WebSocket.on_message"],
+                           cwd=REPO, env={**os.environ, **OUTSIDE_ENV}, capture_output=True, text=True)
+    return None if probe.returncode == 0 else "this outside has no WebSocket.on_message"
 
 
 def contenders() -> List[Contender]:
     peers = {contender.name: contender for contender in CONTENDERS}
     return [
-        replace(peers["outside"], command=outside_command),
-        replace(peers["outside-py"], command=outside_command,
+        replace(peers["outside"], command=outside_command(HANDLER_ECHO)),
+        replace(peers["outside"], name="outside-events", label="outside (C), on_message callback",
+                command=outside_command(CALLBACK_ECHO), needs=_callback_api_missing),
+        replace(peers["outside-py"], command=outside_command(HANDLER_ECHO),
                 env={**OUTSIDE_ENV, "OUTSIDE_NO_EXTENSIONS": "1"}),
         peers["websockets"],
         peers["aiohttp"],
     ]
 
 
-def pipelined(port: int, size: int, in_flight: int, duration: float) -> float:
+@dataclass(frozen=True)
+class Measurement:
+    """One timed run against one contender."""
+
+    rate: float  # in the workload's unit
+    messages: int  # echoes received within the timed part
+    server_cpu: float  # the server's CPU seconds over the timed part
+    server_share: float  # ... as a share of one core
+    client_cpu: float  # the load client's share of one core
+
+
+def pipelined(port: int, pids: Sequence[int], size: int, in_flight: int, duration: float) -> Measurement:
     """Messages per second echoed on one connection that keeps ``in_flight`` outstanding."""
     sock, rest = wsload.connect("127.0.0.1", port, "/ws")
     frame = wsload.client_frame(os.urandom(size), os.urandom(4))
     counter = wsload.ReplyCounter()
     try:
         counter.feed(rest)
+        server_start = wsload.process_cpu_seconds(pids)
+        cpu_start, start = time.process_time(), time.perf_counter()
         sock.sendall(frame * in_flight)
         echoed = 0
-        start = time.perf_counter()
         deadline = start + duration
         while time.perf_counter() < deadline:
             data = sock.recv(1 << 20)
@@ -83,7 +123,9 @@ def pipelined(port: int, size: int, in_flight: int, duration: float) -> float:
             if done:
                 echoed += done
                 sock.sendall(frame * done)  # refill: always in_flight outstanding
-        return echoed / (time.perf_counter() - start)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        server_cpu = wsload.process_cpu_seconds(pids) - server_start
+        return Measurement(echoed / elapsed, echoed, server_cpu, server_cpu / elapsed, cpu / elapsed)
     finally:
         wsload.close(sock)
 
@@ -106,23 +148,41 @@ def idle_memory(server: Server, count: int) -> Dict[str, float]:
             "per_connection_kib": (after - before) / count / 1024}
 
 
-Workload = Callable[[int, float], float]  # (port, seconds) -> rate
+Run = Callable[[int, Sequence[int], float], Measurement]  # (port, server pids, seconds)
 
 
-def closed_loop(clients: int, size: int, result: str, scale: float = 1.0) -> Workload:
+@dataclass(frozen=True)
+class Workload:
+    run: Run
+    unit: str  # of the rate
+    cpu_unit: str  # of the server's CPU time per message
+    cpu_scale: float  # CPU seconds per message -> cpu_unit
+
+
+def closed_loop(clients: int, size: int, key: str = "rate", scale: float = 1.0) -> Run:
     """``wsload``'s closed-loop echo: each client waits for its echo before sending again."""
-    def run(port: int, seconds: float) -> float:
-        return wsload.run_echo("127.0.0.1", port, "/ws", clients, size, seconds)[result] / scale
+    def run(port: int, pids: Sequence[int], seconds: float) -> Measurement:
+        result = wsload.run_echo("127.0.0.1", port, "/ws", clients, size, seconds, pids)
+        return Measurement(result[key] / scale, int(result["messages"]), result["server_cpu_s"],
+                           result["server_cpu"], result["client_cpu"])
     return run
 
 
 WORKLOADS: Dict[str, Workload] = {
-    "32b-1": closed_loop(1, 32, "rate"),
-    "32b-50": closed_loop(50, 32, "rate"),
-    "32b-pipelined": lambda port, seconds: pipelined(port, 32, IN_FLIGHT, seconds),
-    "1m-1": closed_loop(1, MIB, "bytes_per_s", 1e6),
+    "32b-1": Workload(closed_loop(1, 32), "msg/s", "µs/msg", 1e6),
+    "32b-50": Workload(closed_loop(50, 32), "msg/s", "µs/msg", 1e6),
+    "32b-pipelined": Workload(lambda port, pids, seconds: pipelined(port, pids, 32, IN_FLIGHT, seconds),
+                              "msg/s", "µs/msg", 1e6),
+    # One message is one MiB each way: CPU milliseconds per message are per MiB echoed.
+    "1m-1": Workload(closed_loop(1, MIB, "bytes_per_s", 1e6), "MB/s", "ms/MiB", 1e3),
 }
-UNITS = {"32b-1": "msg/s", "32b-50": "msg/s", "32b-pipelined": "msg/s", "1m-1": "MB/s"}
+# Ratio columns (a, b): rates as a / b, CPU per message as b / a; above 1 favours a.
+PAIRS: List[Tuple[str, str]] = [("outside", "websockets"), ("outside", "aiohttp"),
+                                ("outside-events", "websockets"), ("outside-events", "aiohttp"),
+                                ("outside-events", "outside")]
+SHORT = {"outside-events": "events"}
+
+Results = Dict[str, Dict[str, List[Measurement]]]  # workload -> contender -> one per round
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -130,12 +190,26 @@ def main(argv: Optional[List[str]] = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--only", default="",
+                        help="comma-separated contenders (default: all of "
+                             + ", ".join(c.name for c in contenders()) + ")")
     parser.add_argument("--scratch", default="/tmp/outside-bench-ws")
     args = parser.parse_args(argv)
 
-    servers = [Server(contender, 1, Path(args.scratch), Path(args.scratch)) for contender in contenders()]
-    rates: Dict[str, Dict[str, List[float]]] = {name: {s.contender.name: [] for s in servers}
-                                                 for name in WORKLOADS}
+    known = {contender.name for contender in contenders()}
+    only = set(args.only.split(",")) - {""} if args.only else known
+    if only - known:
+        parser.error(f"unknown contenders: {', '.join(sorted(only - known))}")
+    chosen = [contender for contender in contenders() if contender.name in only]
+    runnable = []
+    for contender in chosen:
+        reason = contender.needs()
+        if reason:
+            print(f"skipping {contender.name}: {reason}", file=sys.stderr, flush=True)
+        else:
+            runnable.append(contender)
+    servers = [Server(contender, 1, Path(args.scratch), Path(args.scratch)) for contender in runnable]
+    results: Results = {name: {s.contender.name: [] for s in servers} for name in WORKLOADS}
     idle: Dict[str, Dict[str, float]] = {}
     try:
         for server in servers:
@@ -145,9 +219,12 @@ def main(argv: Optional[List[str]] = None) -> None:
             for name, workload in WORKLOADS.items():
                 turn = servers[round_ % len(servers):] + servers[:round_ % len(servers)]
                 for server in turn:
-                    rate = workload(server.launch.port, args.seconds)
-                    rates[name][server.contender.name].append(rate)
-                    print(f"round {round_ + 1} {name:14} {server.contender.name:12} {rate:12,.0f}",
+                    got = workload.run(server.launch.port, server.pids(), args.seconds)
+                    results[name][server.contender.name].append(got)
+                    print(f"round {round_ + 1} {name:14} {server.contender.name:14} "
+                          f"{got.rate:10,.0f} {workload.unit:6} "
+                          f"{per_message(got, workload):8.2f} {workload.cpu_unit:7}"
+                          f" server CPU {got.server_share:.2f}, client CPU {got.client_cpu:.2f}",
                           file=sys.stderr, flush=True)
                     time.sleep(0.3)
         for server in servers:
@@ -155,23 +232,66 @@ def main(argv: Optional[List[str]] = None) -> None:
     finally:
         for server in servers:
             server.stop()
-    report(servers, rates, idle, args)
+    report([server.contender.name for server in servers], results, idle, args)
 
 
-def report(servers: List[Server], rates: Dict[str, Dict[str, List[float]]],
-           idle: Dict[str, Dict[str, float]], args: argparse.Namespace) -> None:
-    names = [server.contender.name for server in servers]
-    print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, {args.repeat} rounds x "
-          f"{args.seconds:g} s, medians; ratio: outside (C) / peer within the same rounds\n")
-    print("| workload | unit | " + " | ".join(names) + " | vs websockets | vs aiohttp |")
-    print("| --- | --- |" + " ---: |" * (len(names) + 2))
-    for workload, by_server in rates.items():
-        medians = {name: statistics.median(values) for name, values in by_server.items()}
-        ours = by_server["outside"]
-        ratios = [statistics.median(mine / theirs for mine, theirs in zip(ours, by_server[peer]))
-                  for peer in ("websockets", "aiohttp")]
-        cells = " | ".join(f"{medians[name]:,.0f}" for name in names)
-        print(f"| {workload} | {UNITS[workload]} | {cells} | {ratios[0]:.2f}x | {ratios[1]:.2f}x |")
+def per_message(measurement: Measurement, workload: Workload) -> float:
+    """The server's CPU time per echoed message, in the workload's ``cpu_unit``."""
+    if not measurement.messages:
+        return float("nan")
+    return measurement.server_cpu / measurement.messages * workload.cpu_scale
+
+
+def paired_median(ours: List[float], theirs: List[float]) -> float:
+    """The median over rounds of ours / theirs, each ratio taken within one round."""
+    return statistics.median(a / b for a, b in zip(ours, theirs))
+
+
+def ratio_head(numerator: str, denominator: str) -> str:
+    return f"{SHORT.get(numerator, numerator)} / {SHORT.get(denominator, denominator)}"
+
+
+def table(names: List[str], heads: List[str], rows: List[Tuple[str, str, List[str]]]) -> None:
+    """Print a Markdown table: workload, unit, one column per contender, then the ratios."""
+    print("| workload | unit | " + " | ".join(names + heads) + " |")
+    print("| --- | --- |" + " ---: |" * (len(names) + len(heads)))
+    for workload, unit, cells in rows:
+        print(f"| {workload} | {unit} | " + " | ".join(cells) + " |")
+
+
+def report(names: List[str], results: Results, idle: Dict[str, Dict[str, float]],
+           args: argparse.Namespace) -> None:
+    pairs = [(a, b) for a, b in PAIRS if a in names and b in names]
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} CPUs, {args.repeat} rounds x {args.seconds:g} s, medians; "
+          "ratios: the median over rounds of the ratio within each round\n")
+
+    print("Rate (ratios a / b: above 1, a echoed more)\n")
+    rows = []
+    for name, workload in WORKLOADS.items():
+        rates = {contender: [m.rate for m in runs] for contender, runs in results[name].items()}
+        rows.append((name, workload.unit, [f"{statistics.median(rates[n]):,.0f}" for n in names]
+                     + [f"{paired_median(rates[a], rates[b]):.2f}x" for a, b in pairs]))
+    table(names, [ratio_head(a, b) for a, b in pairs], rows)
+
+    print("\nServer CPU time per message (ratios b / a: above 1, a used less CPU per message)\n")
+    rows = []
+    for name, workload in WORKLOADS.items():
+        cpu = {contender: [per_message(m, workload) for m in runs]
+               for contender, runs in results[name].items()}
+        digits = 1 if workload.cpu_scale == 1e6 else 2
+        rows.append((name, workload.cpu_unit, [f"{statistics.median(cpu[n]):.{digits}f}" for n in names]
+                     + [f"{paired_median(cpu[b], cpu[a]):.2f}x" for a, b in pairs]))
+    table(names, [ratio_head(b, a) for a, b in pairs], rows)
+
+    print("\nCPU share of one core during the timed runs, server / load client\n")
+    print("| workload | " + " | ".join(names) + " |")
+    print("| --- |" + " ---: |" * len(names))
+    for name in WORKLOADS:
+        cells = [f"{statistics.median(m.server_share for m in results[name][n]):.2f} / "
+                 f"{statistics.median(m.client_cpu for m in results[name][n]):.2f}" for n in names]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
     print(f"\n| {IDLE_CONNECTIONS} idle WebSockets | RSS before (MiB) | RSS after (MiB) "
           "| KiB per connection |")
     print("| --- | ---: | ---: | ---: |")

@@ -3,9 +3,12 @@
 Each client sends one pre-built masked binary frame, waits for the whole echo, records the
 round trip and sends the frame again. One epoll loop drives every client, and the only
 work per reply is counting its bytes, so the client stays well below the servers' rates
-(its CPU share is reported so a reader can check).
+(its CPU share is reported so a reader can check). When that share nears 1.0 the client,
+not the server, sets the rate; given the server's process ids, the run also reports the
+server's CPU time per echoed message, which does not depend on how fast the client is.
 
     python -m benchmarks.wsload --port 8081 --clients 50 --size 32 --duration 5
+    python -m benchmarks.wsload --port 8081 --clients 50 --server-pid 12345
 """
 from __future__ import annotations
 
@@ -18,10 +21,24 @@ import socket
 import statistics
 import time
 from array import array
-from typing import Dict, List, Optional, Tuple
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 OPCODE_BINARY = 0x2
 FIN = 0x80
+
+
+def process_cpu_seconds(pids: Iterable[int]) -> float:
+    """User plus system CPU time (s) of the processes ``pids``, all their threads included
+    (fields 14 and 15 of ``/proc/<pid>/stat``); a process that is gone counts 0."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15; 3 is [0])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def client_frame(payload: bytes, mask: bytes) -> bytes:
@@ -180,8 +197,11 @@ class Client:
         selector.modify(self.sock, events, self)
 
 
-def run_echo(host: str, port: int, path: str, clients: int, size: int, duration: float) -> Dict[str, float]:
-    """Drive ``clients`` closed-loop echo clients for ``duration`` seconds; return the rates."""
+def run_echo(host: str, port: int, path: str, clients: int, size: int, duration: float,
+             server_pids: Sequence[int] = ()) -> Dict[str, float]:
+    """Drive ``clients`` closed-loop echo clients for ``duration`` seconds; return the rates,
+    and the CPU time of the processes ``server_pids`` over the timed part (connecting and
+    closing left out) when any are given."""
     frame = client_frame(os.urandom(size), os.urandom(4))
     selector = selectors.DefaultSelector()
     latencies = array("d")
@@ -195,6 +215,7 @@ def run_echo(host: str, port: int, path: str, clients: int, size: int, duration:
             sock.setblocking(False)
             selector.register(sock, selectors.EVENT_READ, client)
             opened.append(client)
+        server_start = process_cpu_seconds(server_pids)
         cpu_start, start = time.process_time(), time.perf_counter()
         for client in opened:
             client.send(selector)
@@ -219,11 +240,21 @@ def run_echo(host: str, port: int, path: str, clients: int, size: int, duration:
                         latencies.append(time.perf_counter() - client.sent_at)
                         client.send(selector)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+        server_cpu = process_cpu_seconds(server_pids) - server_start
     finally:
         selector.close()
         for client in opened:
             close(client.sock)
-    return summarize(latencies, size, elapsed, cpu, errors)
+    result = summarize(latencies, size, elapsed, cpu, errors)
+    if server_pids:
+        result.update(server_cpu_accounting(server_cpu, result["messages"], elapsed))
+    return result
+
+
+def server_cpu_accounting(server_cpu: float, messages: int, elapsed: float) -> Dict[str, float]:
+    """The server's CPU seconds, its share of one core and its CPU microseconds per message."""
+    return {"server_cpu_s": server_cpu, "server_cpu": server_cpu / elapsed,
+            "server_cpu_us_per_message": server_cpu / messages * 1e6 if messages else float("nan")}
 
 
 def summarize(latencies: array, size: int, elapsed: float, cpu: float, errors: int) -> Dict[str, float]:
@@ -245,13 +276,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--clients", type=int, default=1)
     parser.add_argument("--size", type=int, default=32, help="message size in bytes")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds")
+    parser.add_argument("--server-pid", type=int, action="append", default=[], metavar="PID",
+                        help="a process of the server (repeatable): report its CPU time per message")
     parser.add_argument("--check", action="store_true", help="only check that one echo comes back intact")
     args = parser.parse_args(argv)
     if args.check:
         check_echo(args.host, args.port, args.path, args.size)
         print(json.dumps({"ok": True}))
     else:
-        print(json.dumps(run_echo(args.host, args.port, args.path, args.clients, args.size, args.duration)))
+        print(json.dumps(run_echo(args.host, args.port, args.path, args.clients, args.size, args.duration,
+                                  args.server_pid)))
 
 
 if __name__ == "__main__":
