@@ -15,7 +15,7 @@ def default_config(host: tuple) -> Dict[str, Any]:
         # --- 1.5.x keys ---
         "host": host,
         "backlog_length": 50,
-        "max_workers": 150,           # handlers running at once (WebSockets included)
+        "max_workers": 150,           # HTTP handlers running at once, per worker process
         "process_timeout": 60,        # seconds of no progress before a request/connection is ended
         "termination_timeout": 5,     # seconds in-flight work gets on a graceful stop
         "recv_size": 1024,            # minimum socket read size (the engine may read more at once)
@@ -40,6 +40,7 @@ def default_config(host: tuple) -> Dict[str, Any]:
         "max_url_size": 8 * 1024,        # request target, bytes (414 beyond)
         "header_timeout": 10,            # seconds to receive a whole request head (slowloris)
         "keep_alive_timeout": 5,         # seconds an idle keep-alive connection is kept
+        "max_websockets": 10_000,        # open WebSocket connections per worker process (503 beyond)
         "max_pipeline": 16,              # queued pipelined requests before reading pauses
         "ssl_password": None,
         "forwarded_allow_ips": [],       # peers trusted for X-Forwarded-For / Forwarded

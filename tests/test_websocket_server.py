@@ -23,13 +23,22 @@ from servers import Wire, start_app, start_server
 
 pytestmark = pytest.mark.timeout(120)
 
+# Both shapes of route: a blocking handler on a thread of its own, and on_message
+# handlers run by the event loop. Both echo every message back as binary (recv() bytes).
+MODES = ["blocking", "events"]
+
 ECHO = """
 ws = WebSocket(**ROUTE_OPTIONS)
-def websocket_handler(connection):
-    while True:
-        message = connection.recv()
-        connection.send(message)
-ws.on_connection(websocket_handler)
+if MODE == "blocking":
+    def websocket_handler(connection):
+        while True:
+            message = connection.recv()
+            connection.send(message)
+    ws.on_connection(websocket_handler)
+else:
+    @ws.on_message
+    def echo_message(connection, message):
+        connection.send(message.encode() if isinstance(message, str) else message)
 ws.on_exit(lambda: print("EXIT echo", flush=True))
 app.set_route("/ws", ws)
 
@@ -39,14 +48,15 @@ app.set_route("/page", page)
 """
 
 
-def echo_server(route_options: Optional[dict] = None, config: Optional[dict] = None):
-    return start_app(f"ROUTE_OPTIONS = {route_options or {}!r}\n" + ECHO,
-                     config={"max_workers": 200, **(config or {})})
+def echo_server(route_options: Optional[dict] = None, config: Optional[dict] = None,
+                mode: str = "blocking"):
+    return start_app(f"MODE = {mode!r}\nROUTE_OPTIONS = {route_options or {}!r}\n" + ECHO,
+                     config=config)
 
 
-@pytest.fixture(scope="module")
-def echo():
-    with echo_server() as server:
+@pytest.fixture(scope="module", params=MODES)
+def echo(request):
+    with echo_server(mode=request.param) as server:
         yield server
 
 
@@ -271,8 +281,9 @@ def test_plain_request_to_websocket_route_gets_400(echo):
     (frame(0x8, b"\x03"), 1002),  # a close payload of one byte
 ], ids=["unmasked", "invalid-utf8", "invalid-utf8-across-fragments", "unknown-opcode",
         "orphan-continuation", "long-ping", "rsv1", "one-byte-close"])
-def test_protocol_violation_closes_with_code(data, code):
-    with echo_server(route_options={"compression": False}) as server:
+@pytest.mark.parametrize("mode", MODES)
+def test_protocol_violation_closes_with_code(data, code, mode):
+    with echo_server(route_options={"compression": False}, mode=mode) as server:
         with RawClient(server) as client:
             client.send(data)
             assert client.read_close()[0] == code
@@ -280,8 +291,9 @@ def test_protocol_violation_closes_with_code(data, code):
         wait_for_log(server, "EXIT echo")
 
 
-def test_oversize_message_gets_1009():
-    with echo_server(route_options={"max_message_size": 1000}) as server:
+@pytest.mark.parametrize("mode", MODES)
+def test_oversize_message_gets_1009(mode):
+    with echo_server(route_options={"max_message_size": 1000}, mode=mode) as server:
         with RawClient(server) as client:
             client.send(frame(0x2, b"x" * 1000))
             assert client.read_frame() == (0x2, b"x" * 1000)  # at the limit: fine
@@ -485,8 +497,9 @@ def test_failing_on_exit_is_logged(api):
     assert "on_exit" in log
 
 
-def test_idle_timeout_closes_with_1001():
-    with echo_server(config={"process_timeout": 1}) as server:
+@pytest.mark.parametrize("mode", MODES)
+def test_idle_timeout_closes_with_1001(mode):
+    with echo_server(config={"process_timeout": 1}, mode=mode) as server:
         with connect(ws_url(server)) as client:
             client.send("active")
             assert client.recv() == b"active"
@@ -503,16 +516,32 @@ connections = set()
 lock = threading.Lock()
 ws = WebSocket()
 
-@ws.on_connection
-def join(connection):
-    with lock:
-        connections.add(connection)
-    try:
-        for message in connection:
-            connection.send(b"echo:" + message if isinstance(message, bytes) else "echo:" + message)
-    finally:
+def reply(connection, message):
+    connection.send(b"echo:" + message if isinstance(message, bytes) else "echo:" + message)
+
+if MODE == "blocking":
+    @ws.on_connection
+    def join(connection):
+        with lock:
+            connections.add(connection)
+        try:
+            for message in connection:
+                reply(connection, message)
+        finally:
+            with lock:
+                connections.discard(connection)
+    ws.on_exit(lambda: print("EXIT broadcast", flush=True))
+else:
+    @ws.on_connection
+    def join(connection):
+        with lock:
+            connections.add(connection)
+    ws.on_message(reply)
+    @ws.on_exit
+    def leave(connection):
         with lock:
             connections.discard(connection)
+        print("EXIT broadcast", flush=True)
 
 def broadcast(text):
     with lock:
@@ -542,13 +571,17 @@ def ticker():
 app.set_route("/ws", ws)
 app.set_route("/announce", announce)
 app.set_route("/kick", kick)
-ws.on_exit(lambda: print("EXIT broadcast", flush=True))
 threading.Thread(target=ticker, daemon=True).start()
 """
 
 
-def test_broadcast_from_other_threads():
-    with start_app(BROADCAST_APP, config={"max_workers": 50}) as server:
+def broadcast_app(mode: str) -> str:
+    return f"MODE = {mode!r}\n" + BROADCAST_APP
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_broadcast_from_other_threads(mode):
+    with start_app(broadcast_app(mode), config={"max_workers": 50}) as server:
         with contextlib.ExitStack() as stack:
             clients = [stack.enter_context(connect(ws_url(server))) for _ in range(5)]
             for number, client in enumerate(clients):  # echoes interleave with ticks
@@ -566,8 +599,9 @@ def test_broadcast_from_other_threads():
                     pass
 
 
-def test_sends_count_as_activity_for_the_idle_timeout():
-    with start_app(BROADCAST_APP, config={"process_timeout": 1}) as server:
+@pytest.mark.parametrize("mode", MODES)
+def test_sends_count_as_activity_for_the_idle_timeout(mode):
+    with start_app(broadcast_app(mode), config={"process_timeout": 1}) as server:
         with connect(ws_url(server)) as client:
             started = time.monotonic()
             while time.monotonic() - started < 2.5:  # silent, only reading ticks
@@ -577,8 +611,9 @@ def test_sends_count_as_activity_for_the_idle_timeout():
                 pass
 
 
-def test_exit_from_another_thread_closes_normally():
-    with start_app(BROADCAST_APP) as server:
+@pytest.mark.parametrize("mode", MODES)
+def test_exit_from_another_thread_closes_normally(mode):
+    with start_app(broadcast_app(mode)) as server:
         with connect(ws_url(server)) as client:
             client.recv(timeout=10)
             kicked = requests.get(f"http://127.0.0.1:{server.port}/kick", timeout=10).text
@@ -624,8 +659,9 @@ def test_send_from_another_thread_after_the_client_left():
         wait_for_log(server, "SEND REFUSED 1006")
 
 
-def test_client_that_vanished_does_not_hold_a_thread():
-    with echo_server(config={"max_workers": 3}) as server:
+@pytest.mark.parametrize("mode", MODES)
+def test_client_that_vanished_does_not_hold_a_thread(mode):
+    with echo_server(config={"max_workers": 3}, mode=mode) as server:
         for _ in range(10):  # more than max_workers, one after another
             with RawClient(server) as client:
                 client.send(frame(0x2, b"x"))
@@ -677,7 +713,8 @@ def test_clients_on_several_threads_at_once(echo):
     assert sorted(results) == sorted(str(number).encode() for number in range(4) for _ in range(50))
 
 
-def test_secure_websocket_with_broadcasts_while_reading(tmp_path):
+@pytest.mark.parametrize("mode", MODES)
+def test_secure_websocket_with_broadcasts_while_reading(tmp_path, mode):
     """wss://: echoes and another thread's broadcasts share one TLS connection."""
     import ssl
 
@@ -690,7 +727,7 @@ def test_secure_websocket_with_broadcasts_while_reading(tmp_path):
     context = ssl.create_default_context()
     authority.configure_trust(context)
     config = {"ssl_enabled": True, "ssl_keyfile": str(key_path), "ssl_certfile": str(cert_path)}
-    with start_app(BROADCAST_APP, config=config) as server:
+    with start_app(broadcast_app(mode), config=config) as server:
         assert server.scheme == "https"
         with connect(f"wss://127.0.0.1:{server.port}/ws", ssl=context, open_timeout=10) as client:
             for number in range(30):

@@ -46,7 +46,7 @@ class Connection:
 
     __slots__ = ("sock", "address", "worker", "settings", "parser", "events", "error",
                  "served", "deadline", "idle", "closed", "closing", "handshaking",
-                 "busy", "registered", "scheme", "handler_since")
+                 "busy", "registered", "scheme", "handler_since", "websocket")
 
     def __init__(self, sock: socket.socket, address: Any, worker: "Worker") -> None:
         settings = worker.settings
@@ -69,11 +69,15 @@ class Connection:
         self.registered = False    # in the worker's selector
         self.scheme = "https" if self.handshaking else "http"
         self.handler_since = 0.0   # while the app handles a request: its start or last body read
+        self.websocket: Any = None  # an event-driven WebSocket session, after its upgrade
 
     # -- reading -------------------------------------------------------------------
 
     def on_readable(self) -> None:
         """Read what has arrived and serve every complete request."""
+        if self.websocket is not None:
+            self.websocket.on_readable()
+            return
         if self.handshaking and not self._handshake():
             if not self.closed and time.monotonic() > self.deadline:
                 self.close()  # the handshake is part of the first head's time
@@ -192,7 +196,8 @@ class Connection:
             self.handler_since = 0.0
         if head.upgrade and not isinstance(response, Response):
             serve_websocket(response, request, Transport(self, self._upgrade_data()))
-            self.close()
+            if self.websocket is None:  # over, unless the event loop now reads it
+                self.close()
             return False
         unread = type(body) is BodyStream and not body.finished
         if unread:  # the rest of the body cannot be skipped safely: close after answering
@@ -300,6 +305,8 @@ class Connection:
         Past its deadline with input still unread, the loop (busy handlers), not the
         client, is late: ``on_readable`` reads it and enforces the deadline itself.
         """
+        if self.websocket is not None:
+            return self.websocket.expired(now)
         return self.deadline < now and (self.closing or not io.has_input(self.sock))
 
     def cut_off_stuck_handler(self) -> None:
@@ -324,6 +331,12 @@ class Connection:
         self.close()
 
     def close(self) -> None:
+        """Close the socket; an event-driven WebSocket's session then ends (once)."""
+        self.close_socket()
+        if self.websocket is not None:
+            self.websocket.ended()
+
+    def close_socket(self) -> None:
         if not self.closed:
             self.closed = True
             self.events.clear()

@@ -18,6 +18,7 @@ class Settings:
         self.backlog = int(config["backlog_length"])
         self.workers = max(1, int(config["workers"]))
         self.max_workers = max(1, int(config["max_workers"]))
+        self.max_websockets = max(0, int(config["max_websockets"]))
         self.process_timeout = float(config["process_timeout"])
         self.termination_timeout = float(config["termination_timeout"])
         self.header_timeout = float(config["header_timeout"])

@@ -1,8 +1,9 @@
 """The byte stream a WebSocket connection runs on once the HTTP engine lets go of it.
 
-One thread (the WebSocket handler's) reads with ``recv``; any thread may ``send``:
-writes are serialized by a lock, so a frame is never interleaved with another. Every
-wait is bounded by ``timeout`` (the config's ``process_timeout``): ``recv`` raises
+One thread reads: a blocking handler's, with ``recv``, or the worker's event loop, with
+``receive_ready``, for a connection handed back to it (``keep_in_loop``). Any thread may
+``send``: writes are serialized by a lock, so a frame is never interleaved with another.
+Every wait is bounded by ``timeout`` (the config's ``process_timeout``): ``recv`` raises
 ``ClientTimeout`` when nothing arrived for that long, ``send`` when the client read
 nothing for that long.
 """
@@ -48,6 +49,22 @@ class Transport:
         except ConnectionError:
             return b""
 
+    def receive_ready(self, size: int) -> Optional[bytes]:
+        """What the client has sent (reads of ``size`` bytes), without waiting: None
+        when nothing is there yet, ``b""`` once it has closed (or the connection failed)."""
+        sock = self._sock
+        try:
+            with self._tls_guard:
+                data = sock.recv(size)
+                if self._tls_guard is not io.NO_GUARD:  # TLS: decrypted bytes poll cannot see
+                    while data and sock.pending():
+                        data += sock.recv(size)
+        except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            return None
+        except OSError:
+            return b""
+        return data
+
     def send(self, data: bytes) -> None:
         """Write all of ``data`` (thread-safe). Raises ``OSError`` if the client is gone."""
         with self._send_lock:
@@ -69,11 +86,31 @@ class Transport:
         connection is open, e.g. to send a WebSocket close frame with code 1001."""
         self._cancel_stop_callback = self._connection.worker.on_stop(callback)
 
+    def keep_in_loop(self, session: Any) -> None:
+        """Hand the connection back to the worker's event loop, which calls
+        ``session.on_readable()`` when bytes arrive, ``session.expired(now)`` on its
+        sweeps and ``session.ended()`` once the connection is closed."""
+        self._connection.websocket = session
+
+    def open_websocket(self) -> bool:
+        """Count this connection among the worker's open WebSockets; False at ``max_websockets``."""
+        return self._connection.worker.open_websocket()
+
+    def close_websocket(self) -> None:
+        """The WebSocket counted by ``open_websocket`` is over."""
+        self._connection.worker.close_websocket()
+
+    def release_thread(self) -> bool:
+        """Take the calling thread out of the worker's pool of handler threads for as
+        long as it runs this connection; False if the worker cannot spare it."""
+        return self._connection.worker.release_thread()
+
     def close(self) -> None:
         """Close the connection (idempotent; the engine also closes it when the handler returns)."""
         self._cancel_stop_callback()
         with self._send_lock:
-            self._connection.close()
+            self._connection.close_socket()
+        self._connection.close()  # outside the lock: it may run the route's exit handler
 
     @property
     def closed(self) -> bool:

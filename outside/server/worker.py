@@ -9,7 +9,9 @@ from the next ready connection on, so a blocking handler never delays other clie
 The old leader finishes its connection, hands it back to the loop and waits as a
 follower. At most ``max_workers`` threads exist, so at most ``max_workers`` handlers
 run at once; when all of them block, the loop waits (connections queue in the kernel,
-they are not dropped) until one finishes.
+they are not dropped) until one finishes. A thread that goes on to run a blocking
+WebSocket handler leaves that count (``release_thread``) for the connection's life:
+open WebSockets are bounded by ``max_websockets`` instead.
 
 Only the leader reads the ready queue; any thread may (un)register a connection under
 ``_selector_lock``. A connection is served by one thread at a time (``busy``).
@@ -59,8 +61,10 @@ class Worker:
         self._promotion = threading.Condition(self._lock)
         self._token = 0           # the current leader's generation
         self._handoff: Optional[int] = None  # a token waiting for an idle follower
-        self._threads = 0
+        self._threads = 0         # threads of the pool (not those released to a WebSocket)
         self._idle_followers = 0
+        self._local = threading.local()  # per thread: ``token`` led with, ``released``
+        self.websockets = 0       # open WebSocket connections (under _lock)
         # the current leader's progress: _job counts what it served, _serving says it is
         # inside a connection now (only the current leader sets it; cleared under _lock)
         self._job = 0
@@ -145,14 +149,22 @@ class Worker:
         except OSError:  # full (a wake-up is pending anyway) or closed
             pass
 
-    def _start_thread(self, token: int) -> None:
+    def _start_thread(self, token: int) -> bool:
+        """Start a pool thread leading with ``token``; False if the system refused one."""
+        try:
+            threading.Thread(target=self._lead, args=(token,), name="outside-worker",
+                             daemon=True).start()
+        except RuntimeError as exc:  # "can't start new thread": out of memory or a limit
+            logger.error("cannot start a worker thread: %s", exc)
+            return False
         self._threads += 1
-        threading.Thread(target=self._lead, args=(token,), name="outside-worker",
-                         daemon=True).start()
+        return True
 
     def _lead(self, token: int) -> None:
         """Run the loop while this thread is the leader; follow when demoted."""
         ready = self._ready
+        local = self._local
+        local.token, local.released = token, False
         while not self._done.is_set():
             try:
                 if not ready:
@@ -164,11 +176,63 @@ class Worker:
                 elif item is _WAKE:
                     self._on_wake()
                 elif not item.closed and not self._serve(item, token):
-                    token = self._follow()
+                    if local.released and not self._rejoin():
+                        return
+                    token = local.token = self._follow()
                     if token < 0:
                         return
             except Exception:  # a bug here must not leave the worker without a loop
                 logger.exception("internal error in the event loop")
+
+    def open_websocket(self) -> bool:
+        """Count a new WebSocket connection; False when ``max_websockets`` are open."""
+        with self._lock:
+            if self.websockets >= self.settings.max_websockets:
+                return False
+            self.websockets += 1
+            return True
+
+    def close_websocket(self) -> None:
+        with self._lock:
+            self.websockets -= 1
+
+    def release_thread(self) -> bool:
+        """Take the calling thread (inside a handler) out of the pool for a long-lived
+        job (a blocking WebSocket handler), and hand the loop on now if it led it.
+
+        False, with nothing changed, when no thread could be started to lead instead.
+        """
+        local = self._local
+        with self._lock:
+            if local.token == self._token and self._serving and not self._promote():
+                return False
+            self._threads -= 1
+            local.released = True
+        return True
+
+    def _promote(self) -> bool:
+        """Under ``_lock``: make another thread lead the loop (the current leader is
+        busy serving); False, with nothing changed, if no thread could be had."""
+        self._token += 1
+        self._serving = False  # cleared before the new leader can start serving
+        if self._idle_followers:
+            self._handoff = self._token
+            self._promotion.notify()
+            return True
+        if self._start_thread(self._token):
+            return True
+        self._token -= 1
+        self._serving = True
+        return False
+
+    def _rejoin(self) -> bool:
+        """A released thread is back: rejoin the pool if it has room, else end."""
+        self._local.released = False
+        with self._lock:
+            if self._threads >= self.settings.max_workers:
+                return False
+            self._threads += 1
+            return True
 
     def _poll(self) -> None:
         now = time.monotonic()
@@ -235,13 +299,7 @@ class Worker:
                     continue
                 if not self._idle_followers and self._threads >= self.settings.max_workers:
                     continue  # every thread is in a handler: the loop waits (backpressure)
-                self._token += 1
-                self._serving = False  # cleared before the new leader can start serving
-                if self._idle_followers:
-                    self._handoff = self._token
-                    self._promotion.notify()
-                else:
-                    self._start_thread(self._token)
+                self._promote()  # when no thread can be had, the loop waits as above
             seen = -1
 
     def _accept(self) -> None:
@@ -300,7 +358,9 @@ class Worker:
         self._set_accepting(False)
         self.listener.close()
         for conn in list(self.connections):
-            if not conn.busy:  # idle or mid-head: nothing in flight to finish
+            # idle or mid-head: nothing in flight to finish; an event-driven WebSocket
+            # gets its close frame from a stop callback and ends with the peer's answer
+            if not conn.busy and conn.websocket is None:
                 conn.close()
         callbacks, self._stop_callbacks = list(self._stop_callbacks), set()
         if callbacks:

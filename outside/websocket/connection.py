@@ -2,9 +2,11 @@
 
 It drives a sans-I/O ``WebSocketProtocol`` over a byte stream (a ``transport`` with
 ``recv(size, timeout)``, a thread-safe ``send(data)`` and ``close()``; the server's
-``outside.server.transport.Transport``, or a test's). One thread reads: the handler's.
-Any thread may send, ping or close: one lock covers each protocol call together with
-the write of its bytes, so frames and the compression context stay in order.
+``outside.server.transport.Transport``, or a test's). One thread reads: the handler's,
+or, for an ``event_driven`` connection (a route with ``on_message``), the server's event
+loop, which feeds it bytes with ``take_messages``. Any thread may send, ping or close:
+one lock covers each protocol call together with the write of its bytes, so frames and
+the compression context stay in order.
 
 When the connection ends (the peer's close frame, our own close, a protocol error, the
 client vanishing, the idle timeout) ``recv`` raises ``ConnectionEnded``. The server
@@ -16,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Deque, Iterator, Optional, Union
+from typing import Any, Callable, Deque, Iterator, List, Optional, Union
 
 from .errors import (ABNORMAL_CLOSURE, GOING_AWAY, NORMAL_CLOSURE, ConnectionClosed,
                      ProtocolError)
@@ -51,11 +53,14 @@ class WebSocketConnection:
 
     ``request``: the handshake's ``Request``. ``subprotocol``: the one agreed, or None.
     ``timeout``: seconds without any message sent or received after which the
-    connection is closed (code 1001); None: never.
+    connection is closed (code 1001); None: never. ``event_driven``: the server's event
+    loop reads the connection and hands its messages to the route's ``on_message``
+    handler; ``recv`` is then not available.
     """
 
     def __init__(self, transport: Any, protocol: WebSocketProtocol, request: Any,
-                 subprotocol: Optional[str] = None, timeout: Optional[float] = None) -> None:
+                 subprotocol: Optional[str] = None, timeout: Optional[float] = None,
+                 event_driven: bool = False) -> None:
         self.request = request
         self.subprotocol = subprotocol
         self.timeout = timeout
@@ -66,7 +71,8 @@ class WebSocketConnection:
         self._ended: Optional[ConnectionEnded] = None
         self._last_activity = time.monotonic()
         self._close_deadline = 0.0  # set when our close frame is sent
-        self._reader = threading.get_ident()  # the handler's thread: the one that reads
+        # the handler's thread, the one that reads (None: the event loop reads)
+        self._reader = None if event_driven else threading.get_ident()
         self._send_pieces = getattr(transport, "send_pieces", None)  # gathered writes
         initial = getattr(transport, "initial_data", b"")
         if initial:
@@ -88,6 +94,9 @@ class WebSocketConnection:
         Pings are answered on the way. Raises ``ConnectionEnded`` once the connection
         is over.
         """
+        if self._reader is None:
+            raise RuntimeError("this WebSocket route delivers messages to its on_message "
+                               "handler: recv() is for on_connection handlers")
         events = self._events
         while True:
             while events:
@@ -170,11 +179,66 @@ class WebSocketConnection:
             self._events.append(ConnectionEnded(failure.code, failure.reason))
 
     def _end(self, code: int, reason: str = "") -> None:
-        """The connection is over: close the stream (the server speaks last, RFC 6455 7.1.1)."""
+        """The connection is over: close the stream (the server speaks last, RFC 6455 7.1.1).
+
+        No lock is held: closing may run the route's exit handler, which may send on
+        other connections (the transport serializes the close with writes itself).
+        """
         if self._ended is None:
             self._ended = ConnectionEnded(code, reason)
-            with self._lock:
-                self._transport.close()
+            self._transport.close()
+
+    # --- the event loop's side (event_driven connections) ---
+
+    def take_messages(self, data: bytes = b"") -> List[Union[str, bytes]]:
+        """Feed ``data`` from the peer (if any); return the whole messages waiting.
+
+        Pings are answered on the way. A protocol error stays queued behind the messages
+        before it: ``end_if_over`` acts on it once they are handled.
+        """
+        if data:
+            self._last_activity = time.monotonic()
+            self._feed(data)
+        messages: List[Union[str, bytes]] = []
+        events = self._events
+        while events:
+            kind = type(events[0])
+            if kind is ConnectionEnded:
+                break
+            event = events.popleft()
+            if kind is BinaryMessage:
+                messages.append(event.data)
+            elif kind is TextMessage:
+                messages.append(event.text)
+        return messages
+
+    def lost(self) -> None:
+        """The stream ended (or failed) without the close handshake: the connection is over."""
+        self._protocol.receive_eof()
+        self._end(ABNORMAL_CLOSURE)
+
+    def end_if_over(self) -> bool:
+        """End the connection if its close handshake is done or a protocol error ended
+        it; whether it is over."""
+        if self._ended is None:
+            if self._events and type(self._events[0]) is ConnectionEnded:
+                failure = self._events.popleft()
+                self._end(failure.code, failure.reason)
+            elif self._protocol.state is State.CLOSED:
+                self._end(self._protocol.close_code or ABNORMAL_CLOSURE,
+                          self._protocol.close_reason or "")
+        return self._ended is not None
+
+    def check_timeouts(self, now: float) -> bool:
+        """Send the idle timeout's close frame when it is due; True once the peer has
+        had its time (``CLOSE_TIMEOUT``) to answer our close frame and has not."""
+        state = self._protocol.state
+        if state is State.CLOSING:
+            return now > self._close_deadline
+        if state is State.OPEN and self.timeout is not None \
+                and now > self._last_activity + self.timeout:
+            self._send_close(GOING_AWAY, "idle timeout")
+        return False
 
     # --- sending (any thread) ---
 
@@ -269,6 +333,11 @@ class WebSocketConnection:
     def closed(self) -> bool:
         """Whether the close handshake has started or the connection is over."""
         return self._ended is not None or self._protocol.state is not State.OPEN
+
+    @property
+    def server_closed(self) -> bool:
+        """Whether this side started the close handshake (messages after it are dropped)."""
+        return self._close_deadline > 0.0
 
     @property
     def close_code(self) -> Optional[int]:
