@@ -155,16 +155,18 @@ def test_workers_stop_when_the_supervisor_is_killed():
         assert not any(map(running, workers))
 
 
-def test_open_websockets_are_closed_with_going_away_on_sigterm():
+@pytest.mark.parametrize("route", [
+    "ws.on_connection(lambda connection: [connection.send(m) for m in connection])",
+    "ws.on_message(lambda connection, message: connection.send(message))",
+], ids=["blocking", "events"])
+def test_open_websockets_are_closed_with_going_away_on_sigterm(route):
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
-    code = APP + """
-def echo(connection):
-    while True:
-        connection.send(connection.recv())
+    code = APP + f"""
 ws = WebSocket()
-ws.on_connection(echo)
+{route}
+ws.on_exit(lambda: print("EXIT ws", flush=True))
 app.set_route("/ws", ws)
 """
     with start_app(code, {"termination_timeout": 10}) as server:
@@ -178,3 +180,4 @@ app.set_route("/ws", ws)
             assert closed.value.rcvd.code == 1001
         assert server.process.wait(10) == 0
         assert time.monotonic() - started < 3  # not the whole termination_timeout
+        assert "EXIT ws" in server.log()

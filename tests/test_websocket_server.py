@@ -739,3 +739,186 @@ def test_secure_websocket_with_broadcasts_while_reading(tmp_path, mode):
                         assert message == b"echo:" + payload
                         break
                     assert message.startswith("tick")
+
+
+# --- event-driven routes (on_message) --------------------------------------------------
+
+EVENTS_APP = """
+def track(name):
+    ws = WebSocket()
+    ws.on_exit(lambda connection: print("EXIT", name, connection.close_code, flush=True))
+    app.set_route("/" + name, ws)
+    return ws
+
+@track("kinds").on_message
+def kinds(connection, message):
+    connection.send(type(message).__name__)
+    connection.send(message)
+
+greets = track("greets")
+@greets.on_connection
+def greet(connection):
+    connection.send("hello " + connection.request.params.get("name", "?"))
+greets.on_message(lambda connection, message: connection.send(message))
+
+@track("exit").on_message
+def exit_now(connection, message):
+    connection.exit()
+    print("AFTER EXIT", connection.closed, flush=True)
+
+@track("raises").on_message
+def raises(connection, message):
+    raise RuntimeError("handler bug")
+
+@track("closes").on_message
+def closes(connection, message):
+    connection.close(4001, "done here")
+    print("AFTER CLOSE", connection.closed, flush=True)
+
+receives = track("receives")
+@receives.on_connection
+def wrong(connection):
+    connection.recv()
+receives.on_message(lambda connection, message: None)
+
+@track("slow").on_message
+def slow(connection, message):
+    if message == "sleep":
+        time.sleep(2)
+    connection.send(message)
+
+def page(request):
+    return Response(200, {}, "plain HTTP")
+app.set_route("/page", page)
+"""
+
+
+@pytest.fixture(scope="module")
+def events():
+    with start_app(EVENTS_APP, config={"max_workers": 4}) as server:
+        yield server
+
+
+def test_on_message_gets_str_for_text_and_bytes_for_binary(events):
+    with connect(ws_url(events, "/kinds")) as client:
+        client.send("text é")
+        assert (client.recv(), client.recv()) == ("str", "text é")
+        client.send(b"\x00bytes")
+        assert (client.recv(), client.recv()) == ("bytes", b"\x00bytes")
+    wait_for_log(events, "EXIT kinds 1000")  # on_exit(connection) sees the client's close
+
+
+def test_on_connection_runs_before_the_first_message(events):
+    with connect(ws_url(events, "/greets?name=ada")) as client:
+        client.send("first")
+        assert client.recv() == "hello ada"
+        assert client.recv() == "first"
+
+
+def test_exit_in_on_message_closes_normally(events):
+    with connect(ws_url(events, "/exit")) as client:
+        client.send("bye")
+        with pytest.raises(ConnectionClosed) as caught:
+            client.recv(timeout=10)
+        assert caught.value.rcvd.code == 1000
+    wait_for_log(events, "AFTER EXIT True")
+    wait_for_log(events, "EXIT exit 1000")
+
+
+def test_failing_on_message_closes_with_1011_and_is_logged(events):
+    with connect(ws_url(events, "/raises")) as client:
+        client.send("boom")
+        with pytest.raises(ConnectionClosed) as caught:
+            client.recv(timeout=10)
+        assert caught.value.rcvd.code == 1011
+    log = wait_for_log(events, "EXIT raises")
+    assert "RuntimeError: handler bug" in log
+
+
+def test_close_in_on_message_sends_code_and_reason(events):
+    with connect(ws_url(events, "/closes")) as client:
+        client.send("close please")
+        with pytest.raises(ConnectionClosed) as caught:
+            client.recv(timeout=10)
+        assert (caught.value.rcvd.code, caught.value.rcvd.reason) == (4001, "done here")
+    wait_for_log(events, "AFTER CLOSE True")
+
+
+def test_messages_after_the_server_closed_are_dropped(events):
+    before = events.log().count("AFTER CLOSE")
+    with RawClient(events, "/closes") as client:
+        # three messages in one write: the first makes the handler close, the others
+        # arrive after the close frame went out and must not reach the handler
+        client.send(frame(0x1, b"one") + frame(0x1, b"two") + frame(0x1, b"three"))
+        assert client.read_close() == (4001, b"done here")
+        client.send(frame(0x8, struct.pack("!H", 4001)))
+        assert client.ended()
+    time.sleep(0.3)
+    assert events.log().count("AFTER CLOSE") == before + 1
+
+
+def test_recv_in_an_event_driven_route_is_an_error(events):
+    with connect(ws_url(events, "/receives")) as client:
+        with pytest.raises(ConnectionClosed) as caught:
+            client.recv(timeout=10)
+        assert caught.value.rcvd.code == 1011
+    log = wait_for_log(events, "EXIT receives")
+    assert "recv() is for on_connection handlers" in log
+
+
+def test_blocking_on_message_does_not_stall_other_connections(events):
+    with connect(ws_url(events, "/slow")) as sleeper, connect(ws_url(events, "/slow")) as other:
+        sleeper.send("sleep")
+        time.sleep(0.2)  # the sleeper's handler now blocks a thread
+        started = time.monotonic()
+        other.send("quick")
+        assert other.recv(timeout=10) == "quick"
+        assert time.monotonic() - started < 1.5
+        response = requests.get(f"http://127.0.0.1:{events.port}/page", timeout=10)
+        assert response.text == "plain HTTP"
+        assert sleeper.recv(timeout=10) == "sleep"
+
+
+def threads(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("Threads:"))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_more_websockets_than_max_workers_leave_http_served(mode):
+    """Open WebSockets do not take the threads HTTP requests need (max_workers 2)."""
+    with echo_server(config={"max_workers": 2}, mode=mode) as server:
+        clients = [RawClient(server) for _ in range(60)]
+        try:
+            with requests.Session() as session:
+                for _ in range(5):
+                    response = session.get(f"http://127.0.0.1:{server.port}/page", timeout=10)
+                    assert response.text == "plain HTTP"
+            for number, client in enumerate(clients):
+                client.send(frame(0x2, str(number).encode()))
+            for number, client in enumerate(clients):
+                assert client.read_frame() == (0x2, str(number).encode())
+            if mode == "events":  # no thread per connection
+                assert threads(server.process.pid) < 10
+        finally:
+            for client in clients:
+                client.close()
+        wait_for_log(server, "EXIT echo", 60)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_max_websockets_refuses_with_503_then_admits_again(mode):
+    with echo_server(config={"max_websockets": 2}, mode=mode) as server:
+        first, second = RawClient(server), RawClient(server)
+        try:
+            refused = handshake(server, GOOD)
+            assert refused.status == 503
+            assert refused.headers["retry-after"] == "1"
+            first.send(frame(0x8, struct.pack("!H", 1000)))
+            assert first.read_close()[0] == 1000
+            wait_for_log(server, "EXIT echo")
+            assert handshake(server, GOOD).status == 101
+        finally:
+            first.close()
+            second.close()
+        assert "too many WebSocket connections" in server.log()
