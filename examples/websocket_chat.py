@@ -10,13 +10,13 @@ from __future__ import annotations
 import sys
 import threading
 
-from outside import ConnectionEnded, OutsideHTTP, Response
+from outside import ConnectionEnded, OutsideHTTP, Response, WebSocket
 
 server = OutsideHTTP(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 8000))
 server.config["workers"] = 1  # one process, so every member is in the same room
 
-members = set()
-members_lock = threading.Lock()  # each connection's handler runs in its own thread
+members = {}  # connection -> name
+members_lock = threading.Lock()  # handlers may run on different threads
 
 PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>outside chat</title></head>
@@ -48,7 +48,7 @@ def broadcast(text):
         try:
             member.send(text)
         except ConnectionEnded:
-            pass  # leaving right now; its own handler removes it
+            pass  # leaving right now; on_exit removes it
 
 
 @server.route("/")
@@ -56,20 +56,33 @@ def page(request):
     return Response(200, {"Content-Type": "text/html; charset=utf-8"}, PAGE)
 
 
-@server.websocket("/chat")
-def chat(connection):
+# Event-driven: no thread waits on a member who is only listening.
+room = WebSocket(max_message_size=64 * 1024)
+
+
+@room.on_connection
+def join(connection):
     name = connection.request.params.get("name", "someone")[:30]
     with members_lock:
-        members.add(connection)
+        members[connection] = name
     broadcast(f"{name} joined")
-    try:
-        for message in connection:  # ends when the client leaves
-            if isinstance(message, str):
-                broadcast(f"{name}: {message[:500]}")
-    finally:
-        with members_lock:
-            members.discard(connection)
+
+
+@room.on_message
+def say(connection, message):
+    if isinstance(message, str):
+        broadcast(f"{members.get(connection, 'someone')}: {message[:500]}")
+
+
+@room.on_exit
+def leave(connection):
+    with members_lock:
+        name = members.pop(connection, None)
+    if name is not None:
         broadcast(f"{name} left")
+
+
+server.set_route("/chat", room)
 
 
 if __name__ == "__main__":
