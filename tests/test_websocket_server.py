@@ -787,6 +787,13 @@ def slow(connection, message):
         time.sleep(2)
     connection.send(message)
 
+@track("flood").on_message
+def flood(connection, message):
+    connection.send(b"x" * (64 * 1024 * 1024))  # more than any socket buffers hold
+    print("FLOOD SENT", flush=True)
+
+track("echo").on_message(lambda connection, message: connection.send(message))
+
 def page(request):
     return Response(200, {}, "plain HTTP")
 app.set_route("/page", page)
@@ -795,7 +802,7 @@ app.set_route("/page", page)
 
 @pytest.fixture(scope="module")
 def events():
-    with start_app(EVENTS_APP, config={"max_workers": 4}) as server:
+    with start_app(EVENTS_APP, config={"max_workers": 4, "process_timeout": 2}) as server:
         yield server
 
 
@@ -882,6 +889,28 @@ def test_blocking_on_message_does_not_stall_other_connections(events):
 def threads(pid: int) -> int:
     with open(f"/proc/{pid}/status") as status:
         return next(int(line.split()[1]) for line in status if line.startswith("Threads:"))
+
+
+def test_client_that_reads_nothing_is_dropped_and_others_are_served(events):
+    """A send to a client that stops reading fails after process_timeout (2 s here):
+    the connection ends, on_exit runs, and the loop served everyone else meanwhile."""
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(events.address)
+    key = base64.b64encode(os.urandom(16)).decode()
+    stalled.sendall((f"GET /flood HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+                     f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                     f"Sec-WebSocket-Version: 13\r\n\r\n").encode() + frame(0x1, b"go"))
+    try:
+        started = time.monotonic()
+        with connect(ws_url(events, "/echo")) as other:
+            while time.monotonic() - started < 3:
+                other.send("still here")
+                assert other.recv(timeout=1) == "still here"
+        log = wait_for_log(events, "EXIT flood 1006")
+        assert "FLOOD SENT" not in log
+    finally:
+        stalled.close()
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -43,11 +43,21 @@ def wait_for(sock: socket.socket, writable: bool, timeout: float) -> None:
 
 def has_input(sock: socket.socket) -> bool:
     """Whether ``sock`` has bytes (or an end of stream) waiting to be read."""
+    return _ready_now(sock, False)
+
+
+def can_write(sock: socket.socket) -> bool:
+    """Whether ``sock`` has room for a write now (or has failed: the write then says so)."""
+    return _ready_now(sock, True)
+
+
+def _ready_now(sock: socket.socket, writable: bool) -> bool:
     if hasattr(select, "poll"):
         poller = select.poll()
-        poller.register(sock.fileno(), select.POLLIN)
+        poller.register(sock.fileno(), select.POLLOUT if writable else select.POLLIN)
         return bool(poller.poll(0))
-    return bool(select.select([sock], [], [], 0)[0])
+    waiting = ([], [sock], []) if writable else ([sock], [], [])
+    return any(select.select(*waiting, 0))
 
 
 def send_all(sock: socket.socket, data: Buffer, timeout: float,

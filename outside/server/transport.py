@@ -65,6 +65,10 @@ class Transport:
             return b""
         return data
 
+    def writable(self) -> bool:
+        """Whether a small write would go out now, without waiting for the client to read."""
+        return io.can_write(self._sock)
+
     def send(self, data: bytes) -> None:
         """Write all of ``data`` (thread-safe). Raises ``OSError`` if the client is gone."""
         with self._send_lock:

@@ -147,7 +147,7 @@ class EventDrivenSession:
 
     def expired(self, now: float) -> bool:
         """Whether the loop should drop the connection now (its close went unanswered)."""
-        return self._connection.check_timeouts(now)
+        return self._connection.check_timeouts(now, self._transport.writable)
 
     def ended(self) -> None:
         if not self._ended.acquire(blocking=False):

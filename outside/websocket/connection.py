@@ -229,14 +229,19 @@ class WebSocketConnection:
                           self._protocol.close_reason or "")
         return self._ended is not None
 
-    def check_timeouts(self, now: float) -> bool:
-        """Send the idle timeout's close frame when it is due; True once the peer has
-        had its time (``CLOSE_TIMEOUT``) to answer our close frame and has not."""
+    def check_timeouts(self, now: float, writable: Callable[[], bool]) -> bool:
+        """Send the idle timeout's close frame when it is due; True when the caller
+        should drop the connection: the peer has not answered our close frame within
+        ``CLOSE_TIMEOUT``, a write failed, or the idle peer reads nothing (``writable()``
+        is false), so that not even a close frame could go out without waiting."""
         state = self._protocol.state
+        if state is State.CLOSED:  # a write failed: the peer is gone
+            return True
         if state is State.CLOSING:
             return now > self._close_deadline
-        if state is State.OPEN and self.timeout is not None \
-                and now > self._last_activity + self.timeout:
+        if self.timeout is not None and now > self._last_activity + self.timeout:
+            if not writable():
+                return True
             self._send_close(GOING_AWAY, "idle timeout")
         return False
 
