@@ -19,6 +19,7 @@ from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from outside.server.sockets import raise_descriptor_limit
 from servers import Wire, start_app, start_server
 
 pytestmark = pytest.mark.timeout(120)
@@ -49,9 +50,17 @@ app.set_route("/page", page)
 
 
 def echo_server(route_options: Optional[dict] = None, config: Optional[dict] = None,
-                mode: str = "blocking"):
-    return start_app(f"MODE = {mode!r}\nROUTE_OPTIONS = {route_options or {}!r}\n" + ECHO,
-                     config=config)
+                mode: str = "blocking", env_prelude: str = ""):
+    return start_app(env_prelude + f"MODE = {mode!r}\nROUTE_OPTIONS = {route_options or {}!r}\n"
+                     + ECHO, config=config)
+
+
+# A low soft limit on open files (the common default is 1,024), set before the server
+# starts: the server lifts it to the hard limit.
+SOFT_FILE_LIMIT = """
+import resource
+resource.setrlimit(resource.RLIMIT_NOFILE, (512, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+"""
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -951,3 +960,27 @@ def test_max_websockets_refuses_with_503_then_admits_again(mode):
             first.close()
             second.close()
         assert "too many WebSocket connections" in server.log()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_thousand_idle_websockets_with_the_default_config(mode):
+    """1,000 open, idle WebSockets on one worker with the default config (even under a
+    soft limit of 512 open files, which the server lifts), and every one still answers."""
+    raise_descriptor_limit()  # this process holds the 1,000 client sockets
+    with echo_server(mode=mode, env_prelude=SOFT_FILE_LIMIT) as server:
+        clients = []
+        try:
+            for _ in range(1000):
+                clients.append(RawClient(server))
+            response = requests.get(f"http://127.0.0.1:{server.port}/page", timeout=10)
+            assert response.text == "plain HTTP"
+            for number, client in enumerate(clients):
+                client.send(frame(0x2, str(number).encode()))
+            for number, client in enumerate(clients):
+                assert client.read_frame() == (0x2, str(number).encode())
+            if mode == "events":
+                assert threads(server.process.pid) < 10
+        finally:
+            for client in clients:
+                client.close()
+        wait_for_log(server, "EXIT echo", 1000, timeout=30)

@@ -38,6 +38,7 @@ class Server:
         logs.configure(config)
         settings = Settings(config)
         ssl_context = server_context(config) if settings.ssl_enabled else None
+        sockets.raise_descriptor_limit()
         try:
             if settings.workers > 1 and hasattr(os, "fork"):
                 self._runner = Supervisor(self.app, settings, ssl_context)

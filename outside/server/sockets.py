@@ -4,6 +4,11 @@ from __future__ import annotations
 import socket
 from typing import Tuple
 
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
 REUSE_PORT = hasattr(socket, "SO_REUSEPORT")
 
 
@@ -35,3 +40,19 @@ def url(sock: socket.socket, tls: bool) -> str:
     host, port = sock.getsockname()[:2]
     host = f"[{host}]" if ":" in host else host
     return f"{'https' if tls else 'http'}://{host}:{port}"
+
+
+def raise_descriptor_limit() -> None:
+    """Lift this process's soft limit on open files to its hard limit, as Go's runtime
+    does: the soft default (often 1,024) caps a server at about that many connections,
+    and the engine waits with ``poll``/``epoll``, which have no such ceiling."""
+    if resource is None:
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    # an unlimited hard limit: Linux's default ceiling (fs.nr_open)
+    target = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):  # e.g. above fs.nr_open: keep the soft limit
+            pass
