@@ -20,9 +20,8 @@ load client runs on the same cores and can saturate one of them (its share of a 
 reported too), and then the rate is the client's, while CPU per message is still the
 server's. Ratios are taken within each round, then the median over rounds.
 
-outside's handler-per-connection echo runs a thread per open WebSocket, so outside is
-started with ``max_workers=1100`` (the default, 150, would hold the 151st connection in
-the backlog).
+outside runs on its defaults: a blocking handler's thread leaves the ``max_workers`` pool
+for the connection's life, and ``max_websockets`` (10,000) is above the 1,000 idle ones.
 
     python -m benchmarks.bench_websocket_e2e --repeat 5 --seconds 3
 """
@@ -47,14 +46,14 @@ IDLE_CONNECTIONS = 1000
 IN_FLIGHT = 100
 MIB = 1024 * 1024
 
-# outside's benchmark app, with enough handler threads for the idle workload.
+# outside's benchmark app (``/hello`` tells the runner it is up) with the given /ws echo.
 OUTSIDE_PROGRAM = """
 import sys
 sys.path.insert(0, {apps!r})
 import outside_app
 from outside import OutsideHTTP
 server = OutsideHTTP(("127.0.0.1", {port}))
-server.config.update(workers=1, access_log=False, log_level="WARNING", max_workers=1100)
+server.config.update(workers=1, access_log=False, log_level="WARNING")
 server.set_route("/hello", outside_app.hello)
 {websocket}
 server.run()
