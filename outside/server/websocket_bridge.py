@@ -19,7 +19,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, Callable, List, Union
 
-from ..websocket.connection import READ_SIZE, WebSocketConnection
+from ..websocket.connection import SMALL_READ, WebSocketConnection, next_read_size
 from ..websocket.errors import GOING_AWAY, INTERNAL_ERROR, ConnectionClosed
 from ..websocket.handshake import HandshakeError
 
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from .transport import Transport
 
 logger = logging.getLogger("outside")
-
-SMALL_READ = 64 * 1024  # see EventDrivenSession.on_readable
 
 
 def serve_websocket(route: Any, request: "Request", transport: "Transport") -> None:
@@ -136,10 +134,7 @@ class EventDrivenSession:
         data = self._transport.receive_ready(self._read_size)
         if data is None:
             return
-        # Small reads while messages are small: a read buffer of 128 KiB or more is a
-        # fresh mmap (and munmap) per read in glibc's allocator. Large ones while a big
-        # message streams in, for fewer system calls.
-        self._read_size = READ_SIZE if len(data) >= SMALL_READ else SMALL_READ
+        self._read_size = next_read_size(len(data))
         if not data:
             self._connection.lost()
             return

@@ -27,8 +27,16 @@ from .protocol import BinaryMessage, State, TextMessage, WebSocketProtocol
 # Seconds to wait for the peer's close frame once ours is sent (RFC 6455 section 7.1.1
 # wants the server to close TCP after the handshake, but not to hang on a silent peer).
 CLOSE_TIMEOUT = 2.0
-# One read may take this much: large messages arrive in few system calls.
+# Reads are SMALL_READ bytes while messages are small, READ_SIZE once a read fills its
+# buffer (a large message streaming in: fewer system calls). Small reads matter: glibc
+# gives a buffer of 128 KiB or more a fresh mmap and munmap on every read.
+SMALL_READ = 64 * 1024
 READ_SIZE = 256 * 1024
+
+
+def next_read_size(received: int) -> int:
+    """The size of the read after one that returned ``received`` bytes."""
+    return READ_SIZE if received >= SMALL_READ else SMALL_READ
 # Binary messages at least this long are written as a header and the payload (one
 # system call where the transport can gather): no copy of the payload into a frame.
 GATHER_SIZE = 64 * 1024
@@ -71,6 +79,7 @@ class WebSocketConnection:
         self._ended: Optional[ConnectionEnded] = None
         self._last_activity = time.monotonic()
         self._close_deadline = 0.0  # set when our close frame is sent
+        self._read_size = SMALL_READ
         # the handler's thread, the one that reads (None: the event loop reads)
         self._reader = None if event_driven else threading.get_ident()
         self._send_pieces = getattr(transport, "send_pieces", None)  # gathered writes
@@ -148,11 +157,12 @@ class WebSocketConnection:
             if remaining <= 0:
                 break
             try:
-                data = self._transport.recv(READ_SIZE, remaining)
+                data = self._transport.recv(self._read_size, remaining)
             except TimeoutError:
                 continue  # a send may have happened meanwhile: the loop checks again
             except OSError:
                 data = b""
+            self._read_size = next_read_size(len(data))
             self._last_activity = time.monotonic()
             return data
         if closing:  # the peer never answered our close
