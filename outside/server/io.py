@@ -64,7 +64,14 @@ def send_all(sock: socket.socket, data: Buffer, timeout: float,
              guard: ContextManager = NO_GUARD) -> None:
     """Write all of ``data``; ``timeout`` bounds each wait for the client to read.
     ``guard`` is held around each call into the socket (never around a wait)."""
-    view = memoryview(data)
+    try:  # the common case: it all goes out at once
+        with guard:
+            sent = sock.send(data)
+    except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+        sent = 0
+    if sent == len(data):
+        return
+    view = memoryview(data)[sent:]
     while view:
         try:
             with guard:
