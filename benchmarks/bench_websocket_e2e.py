@@ -193,7 +193,15 @@ def main(argv: Optional[List[str]] = None) -> None:
                         help="comma-separated contenders (default: all of "
                              + ", ".join(c.name for c in contenders()) + ")")
     parser.add_argument("--scratch", default="/tmp/outside-bench-ws")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the kernel place servers and the load client on any CPU")
+    parser.add_argument("--warmup", type=float, default=1.0,
+                        help="seconds of each workload per server before the timed rounds")
     args = parser.parse_args(argv)
+    pin = not args.no_pin and len(os.sched_getaffinity(0)) >= 2
+    if pin:  # the load client on one CPU, every server on another: no fight over a core
+        server_cpu, client_cpu = sorted(os.sched_getaffinity(0))[:2]
+        os.sched_setaffinity(0, {client_cpu})
 
     known = {contender.name for contender in contenders()}
     only = set(args.only.split(",")) - {""} if args.only else known
@@ -213,7 +221,14 @@ def main(argv: Optional[List[str]] = None) -> None:
     try:
         for server in servers:
             server.start()
+            if pin:
+                pin_threads(server.pids(), server_cpu)
             wsload.check_echo("127.0.0.1", server.launch.port, "/ws")
+        # One untimed pass: every server reaches its steady state (threads started, the
+        # allocator's thresholds raised by large messages) before anything is measured.
+        for server in servers if args.warmup > 0 else ():
+            for workload in WORKLOADS.values():
+                workload.run(server.launch.port, server.pids(), args.warmup)
         for round_ in range(args.repeat):
             for name, workload in WORKLOADS.items():
                 turn = servers[round_ % len(servers):] + servers[:round_ % len(servers)]
@@ -231,7 +246,19 @@ def main(argv: Optional[List[str]] = None) -> None:
     finally:
         for server in servers:
             server.stop()
+    args.pinned = pin
     report([server.contender.name for server in servers], results, idle, args)
+
+
+def pin_threads(pids: Sequence[int], cpu: int) -> None:
+    """Keep every thread of the processes ``pids`` on ``cpu`` (threads started later
+    inherit it from the thread that starts them)."""
+    for pid in pids:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                os.sched_setaffinity(int(task), {cpu})
+            except OSError:  # the thread ended meanwhile
+                pass
 
 
 def per_message(measurement: Measurement, workload: Workload) -> float:
@@ -262,8 +289,9 @@ def report(names: List[str], results: Results, idle: Dict[str, Dict[str, float]]
            args: argparse.Namespace) -> None:
     pairs = [(a, b) for a, b in PAIRS if a in names and b in names]
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, Python {sys.version.split()[0]}, "
-          f"{os.cpu_count()} CPUs, {args.repeat} rounds x {args.seconds:g} s, medians; "
-          "ratios: the median over rounds of the ratio within each round\n")
+          f"{os.cpu_count()} CPUs, {args.repeat} rounds x {args.seconds:g} s after a "
+          f"{args.warmup:g} s warm-up, {'servers and client pinned to separate CPUs' if args.pinned else 'unpinned'}, "
+          "medians; ratios: the median over rounds of the ratio within each round\n")
 
     print("Rate (ratios a / b: above 1, a echoed more)\n")
     rows = []
