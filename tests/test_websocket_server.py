@@ -416,6 +416,16 @@ app.set_route("/exit-raises", ws)
 """
 
 
+def close_after(server, path: str, message: str) -> Tuple[int, str]:
+    """Send ``message`` on a new connection to ``path``: the (code, reason) of the close
+    frame the server answers with."""
+    with connect(ws_url(server, path)) as client:
+        client.send(message)
+        with pytest.raises(ConnectionClosed) as caught:
+            client.recv(timeout=10)
+    return caught.value.rcvd.code, caught.value.rcvd.reason
+
+
 @pytest.fixture(scope="module")
 def api():
     with start_app(API_APP, config={"max_workers": 50, "process_timeout": 30}) as server:
@@ -431,11 +441,7 @@ def test_recv_message_tells_text_from_binary(api):
 
 
 def test_exit_from_the_handler(api):
-    with connect(ws_url(api, "/exit")) as client:
-        client.send("bye")
-        with pytest.raises(ConnectionClosed) as caught:
-            client.recv(timeout=10)
-        assert caught.value.rcvd.code == 1000
+    assert close_after(api, "/exit", "bye")[0] == 1000
     log = wait_for_log(api, "EXIT exit")
     assert "NOT REACHED" not in log
 
@@ -451,21 +457,13 @@ def test_handler_returning_closes_normally(api):
 
 
 def test_handler_error_closes_with_1011_and_is_logged(api):
-    with connect(ws_url(api, "/raises")) as client:
-        client.send("boom")
-        with pytest.raises(ConnectionClosed) as caught:
-            client.recv(timeout=10)
-        assert caught.value.rcvd.code == 1011
+    assert close_after(api, "/raises", "boom")[0] == 1011
     log = wait_for_log(api, "EXIT raises")
     assert "RuntimeError: handler bug" in log
 
 
 def test_close_with_code_and_reason(api):
-    with connect(ws_url(api, "/closes")) as client:
-        client.send("close please")
-        with pytest.raises(ConnectionClosed) as caught:
-            client.recv(timeout=10)
-        assert (caught.value.rcvd.code, caught.value.rcvd.reason) == (4001, "done here")
+    assert close_after(api, "/closes", "close please") == (4001, "done here")
     wait_for_log(api, "AFTER CLOSE True")
     wait_for_log(api, "EXIT closes")
 
@@ -832,31 +830,19 @@ def test_on_connection_runs_before_the_first_message(events):
 
 
 def test_exit_in_on_message_closes_normally(events):
-    with connect(ws_url(events, "/exit")) as client:
-        client.send("bye")
-        with pytest.raises(ConnectionClosed) as caught:
-            client.recv(timeout=10)
-        assert caught.value.rcvd.code == 1000
+    assert close_after(events, "/exit", "bye")[0] == 1000
     wait_for_log(events, "AFTER EXIT True")
     wait_for_log(events, "EXIT exit 1000")
 
 
 def test_failing_on_message_closes_with_1011_and_is_logged(events):
-    with connect(ws_url(events, "/raises")) as client:
-        client.send("boom")
-        with pytest.raises(ConnectionClosed) as caught:
-            client.recv(timeout=10)
-        assert caught.value.rcvd.code == 1011
+    assert close_after(events, "/raises", "boom")[0] == 1011
     log = wait_for_log(events, "EXIT raises")
     assert "RuntimeError: handler bug" in log
 
 
 def test_close_in_on_message_sends_code_and_reason(events):
-    with connect(ws_url(events, "/closes")) as client:
-        client.send("close please")
-        with pytest.raises(ConnectionClosed) as caught:
-            client.recv(timeout=10)
-        assert (caught.value.rcvd.code, caught.value.rcvd.reason) == (4001, "done here")
+    assert close_after(events, "/closes", "close please") == (4001, "done here")
     wait_for_log(events, "AFTER CLOSE True")
 
 
@@ -874,10 +860,7 @@ def test_messages_after_the_server_closed_are_dropped(events):
 
 
 def test_recv_in_an_event_driven_route_is_an_error(events):
-    with connect(ws_url(events, "/receives")) as client:
-        with pytest.raises(ConnectionClosed) as caught:
-            client.recv(timeout=10)
-        assert caught.value.rcvd.code == 1011
+    assert close_after(events, "/receives", "ignored")[0] == 1011
     log = wait_for_log(events, "EXIT receives")
     assert "recv() is for on_connection handlers" in log
 
