@@ -280,11 +280,20 @@ class OutsideHTTP(BaseApp):
         gets the 405 handler's response with ``Allow``. ``endpoint``: the name for
         ``url_for`` (default: the handler's ``__name__``).
 
+        ``handler`` may also be a ``WebSocket`` (blocking or event-driven): it serves
+        the rule's WebSocket connections, whose handlers find the rule's variables in
+        ``connection.request.view_args``; ``endpoint`` is then required.
+
         Raises ``RuleError`` for a malformed rule, ``RouteConflictError`` when the same
         rule already serves one of ``methods`` (or the endpoint name is taken) and
         ``HandlerSignatureError`` when ``handler`` cannot take the request and the
         rule's variables.
         """
+        if WebSocket is not None and isinstance(handler, WebSocket):
+            if endpoint is None:
+                raise TypeError("add_url_rule with a WebSocket needs an endpoint name")
+            self._rules.add(Rule(rule, ["GET"], endpoint, handler), handler)
+            return
         parsed = Rule(rule, methods or ["GET"], endpoint or _name_of(handler), handler)
         check_handler(handler, "route handler", ["request"], parsed.variables)
         self._rules.add(parsed, handler)
@@ -328,7 +337,11 @@ class OutsideHTTP(BaseApp):
             parsed = Rule(rule, ["GET"], endpoint or _name_of(handler), None)
             check_handler(handler, "WebSocket handler", ["connection"], parsed.variables)
             target = WebSocket(**options)
-            target.on_connection(handler)
+            if parsed.variables:
+                target.on_connection(lambda connection: handler(
+                    connection, **connection.request.view_args))
+            else:
+                target.on_connection(handler)
             if on_exit is not None:
                 target.on_exit(on_exit)
             parsed.target = target
@@ -417,12 +430,8 @@ class OutsideHTTP(BaseApp):
         if rule is not None:
             request.view_args = values = found.values
             target = rule.target
-            if values:
-                if WebSocket is not None and isinstance(target, WebSocket):
-                    target = copy.copy(target)  # this connection's handler gets the values
-                    target.connection_handler = functools.partial(target.connection_handler, **values)
-                else:
-                    target = functools.partial(target, **values)
+            if values and not (WebSocket is not None and isinstance(target, WebSocket)):
+                target = functools.partial(target, **values)
             return self._answer(request, target)
         if found.redirect is not None:
             query = request.target.partition("?")[2]

@@ -254,6 +254,36 @@ def test_rules_over_a_real_server():
             connection.close()
 
 
+def test_event_driven_websocket_as_a_rule_target():
+    with start_app('''
+        rooms = WebSocket()
+
+        @rooms.on_message
+        def say(connection, message):
+            connection.send(connection.request.view_args["room"] + ": " + message)
+
+        app.add_url_rule("/chat/<room>", rooms, endpoint="chat")
+
+        def link(request):
+            return Response(200, {}, app.url_for("chat", room="red"))
+        app.set_route("/link", link)
+    ''') as server:
+        assert requests.get(server.url + "/link", timeout=10).text == "/chat/red"
+        assert requests.get(server.url + "/chat/red", timeout=10).status_code == 400
+        connection = websocket_client.create_connection(f"ws://127.0.0.1:{server.port}/chat/red", timeout=10)
+        try:
+            connection.send("hello")
+            assert connection.recv() == "red: hello"
+        finally:
+            connection.close()
+
+
+def test_a_websocket_rule_target_needs_an_endpoint():
+    from outside import WebSocket
+    with pytest.raises(TypeError, match="endpoint"):
+        OutsideHTTP(("127.0.0.1", 0)).add_url_rule("/ws/<room>", WebSocket())
+
+
 def test_example_flask_style():
     source = "import runpy, sys; sys.argv = ['flask_style.py', '0']; " \
              "runpy.run_path('examples/flask_style.py', run_name='__main__')"
