@@ -32,16 +32,17 @@ CLOSE_TIMEOUT = 2.0
 # gives a buffer of 128 KiB or more a fresh mmap and munmap on every read.
 SMALL_READ = 64 * 1024
 READ_SIZE = 256 * 1024
-
-
-def next_read_size(received: int) -> int:
-    """The size of the read after one that returned ``received`` bytes."""
-    return READ_SIZE if received >= SMALL_READ else SMALL_READ
 # Binary messages at least this long are written as a header and the payload (one
 # system call where the transport can gather): no copy of the payload into a frame.
 GATHER_SIZE = 64 * 1024
 # How long one wait lasts when there is no idle timeout (the wait is simply renewed).
 _NO_TIMEOUT_WAIT = 3600.0
+
+
+def next_read_size(received: int) -> int:
+    """The size of the read after one that returned ``received`` bytes."""
+    return READ_SIZE if received >= SMALL_READ else SMALL_READ
+
 
 Data = Union[str, bytes, bytearray, memoryview]
 
