@@ -101,7 +101,11 @@ class Transport:
         return self._connection.worker.open_websocket()
 
     def close_websocket(self) -> None:
-        """The WebSocket counted by ``open_websocket`` is over."""
+        """The WebSocket counted by ``open_websocket`` is over (its stop callback too).
+
+        Takes no lock of this transport: the loop's sweep calls it for a connection it
+        dropped while another thread may still be stuck writing to it."""
+        self._cancel_stop_callback()
         self._connection.worker.close_websocket()
 
     def release_thread(self) -> bool:

@@ -147,7 +147,6 @@ class EventDrivenSession:
     def ended(self) -> None:
         if not self._ended.acquire(blocking=False):
             return
-        self._transport.close()  # when the loop closed it: also cancels the stop callback
         self._transport.close_websocket()
         _run_exit_handler(self._route, self._connection)
 
