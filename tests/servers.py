@@ -139,11 +139,33 @@ def start_server(source: str, env: Optional[Mapping[str, str]] = None,
     return server
 
 
+APPS = os.path.join(ROOT, "tests", "apps")
+_APP_NAME = re.compile(r"^[A-Za-z_]\w*$")
+
+
+def app_path(name: str) -> str:
+    """The file of the test app ``name`` (``tests/apps/<name>.py``)."""
+    path = os.path.join(APPS, name + ".py")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no test app {path}")
+    return path
+
+
 def start_app(code: str = "", config: Optional[Dict[str, Any]] = None,
               env: Optional[Mapping[str, str]] = None) -> RunningServer:
-    """Serve ``app`` set up by ``code`` (routes...) with ``config`` overrides."""
+    """Serve an app with ``config`` overrides (``workers`` is 1 unless set).
+
+    ``code`` is either the name of a program in ``tests/apps/`` (a module that builds
+    ``app = OutsideHTTP(("127.0.0.1", 0))`` and its routes) or a snippet of route code
+    run after ``PRELUDE``.
+    """
     settings = "".join(f"app.config[{key!r}] = {value!r}\n" for key, value in (config or {}).items())
-    return start_server(PRELUDE + textwrap.dedent(code) + "\n" + settings + "app.run()\n", env=env)
+    if _APP_NAME.match(code):
+        program = (f"import runpy\napp = runpy.run_path({app_path(code)!r}, run_name='test_app')['app']\n"
+                   f"app.config['workers'] = 1\n")
+    else:
+        program = PRELUDE + textwrap.dedent(code) + "\n"
+    return start_server(program + settings + "app.run()\n", env=env)
 
 
 def open_fds(pid: int) -> int:
