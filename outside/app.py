@@ -19,14 +19,9 @@ from .config import default_config
 from .proxy import TrustedProxies
 from .request import Request
 from .response import Rendered, Response, ResponseError, render
-from .routing import MountRouter, PrefixRouter, check_handler
-from .rules import RouteConflictError, Rule, RuleMap
+from .routing import MountRouter, PrefixRouter, RouteConflictError, Rule, RuleMap, check_handler
 from .status import STATUS_DESCRIPTIONS, get_description
-
-try:  # written alongside this module; the package must import without it
-    from .websocket import WebSocket
-except ImportError:  # pragma: no cover - only while the WebSocket package is absent
-    WebSocket = None  # type: ignore[assignment,misc]
+from .websocket import WebSocket
 
 logger = logging.getLogger("outside")
 
@@ -263,7 +258,7 @@ class OutsideHTTP(BaseApp):
         Setting a route again replaces it (1.5.x). Raises ``HandlerSignatureError`` when
         ``handler`` cannot be called with the request alone.
         """
-        if WebSocket is None or not isinstance(handler, WebSocket):
+        if not isinstance(handler, WebSocket):
             check_handler(handler, "route handler", ["request"])
         self._router.add(route, handler)
 
@@ -289,14 +284,28 @@ class OutsideHTTP(BaseApp):
         ``HandlerSignatureError`` when ``handler`` cannot take the request and the
         rule's variables.
         """
-        if WebSocket is not None and isinstance(handler, WebSocket):
+        if isinstance(handler, WebSocket):
             if endpoint is None:
                 raise TypeError("add_url_rule with a WebSocket needs an endpoint name")
-            self._rules.add(Rule(rule, ["GET"], endpoint, handler), handler)
-            return
-        parsed = Rule(rule, methods or ["GET"], endpoint or _name_of(handler), handler)
-        check_handler(handler, "route handler", ["request"], parsed.variables)
-        self._rules.add(parsed, handler)
+            self._add_rule(rule, ["GET"], endpoint, handler)
+        else:
+            self._add_rule(rule, methods or ["GET"], endpoint or _name_of(handler), handler,
+                           ("route handler", ["request"]))
+
+    def _add_rule(self, rule: str, methods: Iterable[str], endpoint: str, function: Any,
+                  signature: Optional[Tuple[str, List[str]]] = None,
+                  build_target: Optional[Callable[[Rule], Any]] = None) -> None:
+        """The one way into the rule map, for every kind of rule: parse ``rule``; when
+        ``signature`` = (role, positional names) is given, check that ``function`` takes
+        those and the rule's variables; the target is ``function`` itself or what
+        ``build_target(parsed rule)`` makes of it; then register (conflict checks)."""
+        parsed = Rule(rule, methods, endpoint, function)
+        if signature is not None:
+            role, positional = signature
+            check_handler(function, role, positional, parsed.variables)
+        if build_target is not None:
+            parsed.target = build_target(parsed)
+        self._rules.add(parsed, function)
 
     def route(self, rule: str, methods: Optional[Iterable[str]] = None,
               endpoint: Optional[str] = None) -> Callable[[Handler], Handler]:
@@ -330,12 +339,8 @@ class OutsideHTTP(BaseApp):
         go to ``WebSocket`` (``allowed_origins``, ``subprotocols``, ``max_message_size``,
         ``compression``). A plain HTTP request to the rule gets the 400 handler.
         """
-        if WebSocket is None:  # pragma: no cover - only while the WebSocket package is absent
-            raise RuntimeError("outside.websocket is not available")
-
-        def register(handler: Handler) -> Handler:
-            parsed = Rule(rule, ["GET"], endpoint or _name_of(handler), None)
-            check_handler(handler, "WebSocket handler", ["connection"], parsed.variables)
+        def build_target(parsed: Rule) -> WebSocket:
+            handler = parsed.target
             target = WebSocket(**options)
             if parsed.variables:
                 target.on_connection(lambda connection: handler(
@@ -344,8 +349,11 @@ class OutsideHTTP(BaseApp):
                 target.on_connection(handler)
             if on_exit is not None:
                 target.on_exit(on_exit)
-            parsed.target = target
-            self._rules.add(parsed, handler)
+            return target
+
+        def register(handler: Handler) -> Handler:
+            self._add_rule(rule, ["GET"], endpoint or _name_of(handler), handler,
+                           ("WebSocket handler", ["connection"]), build_target)
             return handler
         return register
 
@@ -416,7 +424,7 @@ class OutsideHTTP(BaseApp):
     def _answer(self, request: Request, target: Any) -> Any:
         if target is None:
             response = call_error_handler(self._error_routes, 404, request)
-        elif WebSocket is not None and isinstance(target, WebSocket):
+        elif isinstance(target, WebSocket):
             if _is_websocket_upgrade(request):
                 return target
             response = call_error_handler(self._error_routes, 400, request,
@@ -430,7 +438,7 @@ class OutsideHTTP(BaseApp):
         if rule is not None:
             request.view_args = values = found.values
             target = rule.target
-            if values and not (WebSocket is not None and isinstance(target, WebSocket)):
+            if values and not isinstance(target, WebSocket):
                 target = functools.partial(target, **values)
             return self._answer(request, target)
         if found.redirect is not None:

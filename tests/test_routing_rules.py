@@ -303,3 +303,18 @@ def test_example_flask_style():
             assert connection.recv() == b"ping"
         finally:
             connection.close()
+
+
+def test_static_rule_for_other_methods_leaves_the_path_to_variable_rules(app):
+    # A static rule is answered by one lookup; when it does not serve the method, the
+    # other rules still get the path (and 405/Allow still lists every method).
+    app.add_url_rule("/users/new", lambda request: Response(200, {}, "create"), methods=["POST"],
+                     endpoint="create")
+    app.add_url_rule("/users/<name>", lambda request, name: Response(200, {}, f"user {name}"),
+                     endpoint="user")
+    client = app.test_client()
+    assert client.post("/users/new").text == "create"
+    assert client.get("/users/new").text == "user new"
+    response = client.delete("/users/new")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
