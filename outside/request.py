@@ -86,7 +86,7 @@ class Request:
 
     @classmethod
     def from_head(cls, head: RequestHead, address: Tuple[str, int],
-                  body: Union[bytes, Any], scheme: str = "http") -> "Request":
+                  body: Union[bytes, Any], scheme: str = "http") -> Request:
         """The ``Request`` for a parsed request head; the server's entry point.
 
         ``head``: the parser's ``RequestHead``. ``address``: the client's address as
@@ -119,7 +119,7 @@ class Request:
         return request
 
     @classmethod
-    def blank(cls, method: str = "GET", url: str = "/") -> "Request":
+    def blank(cls, method: str = "GET", url: str = "/") -> Request:
         """A minimal request (no headers, no body), for handlers called without one."""
         return cls(method, {}, b"", "HTTP/1.1", url, ("", 0))
 

@@ -61,7 +61,7 @@ class RunningServer:
         with open(self._log_path, encoding="utf-8", errors="replace") as file:
             return file.read()
 
-    def wait_for_log(self, pattern: str, timeout: float = 5.0) -> "re.Match[str]":
+    def wait_for_log(self, pattern: str, timeout: float = 5.0) -> re.Match[str]:
         """Wait until the log matches the regular expression ``pattern``; the match."""
         deadline = time.monotonic() + timeout
         while True:
@@ -113,7 +113,7 @@ class RunningServer:
                 pass
         return self.process.returncode
 
-    def __enter__(self) -> "RunningServer":
+    def __enter__(self) -> RunningServer:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -130,10 +130,9 @@ def start_server(source: str, env: Optional[Mapping[str, str]] = None,
     environment = dict(os.environ)
     environment["PYTHONPATH"] = ROOT + os.pathsep + environment.get("PYTHONPATH", "")
     environment.update(env or {})
-    log = tempfile.NamedTemporaryFile("wb", prefix="outside-server-", suffix=".log", delete=False)
-    process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(source)], cwd=ROOT,
-                               env=environment, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
+    with tempfile.NamedTemporaryFile("wb", prefix="outside-server-", suffix=".log", delete=False) as log:
+        process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(source)], cwd=ROOT,
+                                   env=environment, stdout=log, stderr=subprocess.STDOUT)
     server = RunningServer(process, log.name)
     server.wait_listening(startup_timeout)
     return server
@@ -266,7 +265,7 @@ class Wire:
         self.file.close()
         self.sock.close()
 
-    def __enter__(self) -> "Wire":
+    def __enter__(self) -> Wire:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:

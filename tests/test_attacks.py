@@ -317,7 +317,8 @@ def send_until_answered(address, opening: bytes, filler: bytes, limit: int) -> W
     (b"GET / HTTP/1.1\r\nHost: t\r\nX-Endless: ", b"a" * 65536, 431),
     (b"GET / HTTP/1.1\r\nHost: t\r\n", b"X-Many: 1\r\n" * 1000, 431),
     (b"GET /", b"a" * 65536, 414),
-    (b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", b"ffff\r\n" + b"x" * 0xffff + b"\r\n", 413),
+    (b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
+     b"ffff\r\n" + b"x" * 0xffff + b"\r\n", 413),
 ], ids=["endless-header", "endless-header-count", "endless-url", "endless-chunked-body"])
 def test_endless_input_is_refused_early_and_memory_stays_bounded(server, opening, filler, status):
     rss_before = rss_kib(server.pid)

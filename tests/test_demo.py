@@ -12,6 +12,7 @@ import requests
 import websocket
 
 import outside
+
 from browser import CHROMIUM, dump_dom
 from servers import Wire, start_server
 

@@ -31,7 +31,8 @@ def request_from(peer, headers):
     ([], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "https"}, ("10.0.0.5", 1), "http"),
     (["192.168.0.0/16"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4"}, ("10.0.0.5", 1), "http"),
     # trusted peer: the right-most hop that is not a trusted proxy
-    (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "https"}, ("1.2.3.4", 0), "https"),
+    (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "https"},
+     ("1.2.3.4", 0), "https"),
     (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "6.6.6.6, 1.2.3.4, 10.0.0.9"}, ("1.2.3.4", 0), "http"),
     ("10.0.0.5, 10.0.0.9", ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4,10.0.0.9"}, ("1.2.3.4", 0), "http"),
     (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "10.0.0.7, 10.0.0.8"}, ("10.0.0.7", 0), "http"),
@@ -40,15 +41,18 @@ def request_from(peer, headers):
     # one scheme per hop: the client's; otherwise the nearest proxy's; junk ignored
     (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4, 10.0.0.9",
                                         "X-Forwarded-Proto": "https, http"}, ("1.2.3.4", 0), "https"),
-    (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "gopher"}, ("1.2.3.4", 0), "http"),
+    (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "gopher"},
+     ("1.2.3.4", 0), "http"),
     # malformed: believe none of it
     (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4,,"}, ("10.0.0.5", 1), "http"),
     # Forwarded (RFC 7239), used when there is no X-Forwarded-For
     (["10.0.0.0/8"], ("10.0.0.5", 1), {"Forwarded": 'for="[2001:db8::1]:4711";proto=https, for=10.0.0.9'},
      ("2001:db8::1", 4711), "https"),
-    (["10.0.0.0/8"], ("10.0.0.5", 1), {"Forwarded": "for=192.0.2.60;proto=http;by=203.0.113.43"}, ("192.0.2.60", 0), "http"),
+    (["10.0.0.0/8"], ("10.0.0.5", 1), {"Forwarded": "for=192.0.2.60;proto=http;by=203.0.113.43"},
+     ("192.0.2.60", 0), "http"),
     (["10.0.0.0/8"], ("10.0.0.5", 1), {"Forwarded": "for=unknown"}, ("unknown", 0), "http"),
-    (["10.0.0.0/8"], ("10.0.0.5", 1), {"Forwarded": "for=1.1.1.1", "X-Forwarded-For": "2.2.2.2"}, ("2.2.2.2", 0), "http"),
+    (["10.0.0.0/8"], ("10.0.0.5", 1), {"Forwarded": "for=1.1.1.1", "X-Forwarded-For": "2.2.2.2"},
+     ("2.2.2.2", 0), "http"),
 ])
 def test_trusted_proxies(allow, peer, headers, address, scheme):
     request = request_from(peer, headers)
@@ -147,8 +151,11 @@ class Nginx:
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError("nginx did not start: " + open(os.path.join(directory, "stderr.log")).read()
-                                       + open(os.path.join(directory, "error.log")).read())
+                    logs = []
+                    for name in ("stderr.log", "error.log"):
+                        with open(os.path.join(directory, name)) as file:
+                            logs.append(file.read())
+                    raise RuntimeError("nginx did not start: " + "".join(logs)) from None
                 time.sleep(0.05)
 
     def stop(self):

@@ -60,12 +60,14 @@ def test_static_beats_typed_beats_str_beats_path(app):
     for rule, name in [("/u/<path:rest>", "path"), ("/u/<name>", "str"), ("/u/<int:n>", "int"), ("/u/new", "static")]:
         app.add_url_rule(rule, lambda request, _name=name, **values: Response(200, {}, _name), endpoint=name)
     client = app.test_client()
-    assert [client.get(path).text for path in ("/u/new", "/u/7", "/u/bob", "/u/a/b")] == ["static", "int", "str", "path"]
+    paths = ("/u/new", "/u/7", "/u/bob", "/u/a/b")
+    assert [client.get(path).text for path in paths] == ["static", "int", "str", "path"]
 
 
 def test_path_followed_by_static(app):
     app.add_url_rule("/files/<path:name>", lambda request, name: Response(200, {}, "view " + name), endpoint="view")
-    app.add_url_rule("/files/<path:name>/edit", lambda request, name: Response(200, {}, "edit " + name), endpoint="edit")
+    app.add_url_rule("/files/<path:name>/edit", lambda request, name: Response(200, {}, "edit " + name),
+                     endpoint="edit")
     client = app.test_client()
     assert client.get("/files/a/b/edit").text == "edit a/b" and client.get("/files/a/b").text == "view a/b"
 
@@ -89,7 +91,8 @@ def test_methods_405_with_allow_head_and_options(app):
     assert wrong.status_code == 405 and wrong.headers["Allow"] == "DELETE, GET, HEAD, OPTIONS, POST"
     assert wrong.text.startswith("405 Method Not Allowed")
     options = client.options("/items/1")
-    assert (options.status_code, options.headers["Allow"], options.content) == (200, "DELETE, GET, HEAD, OPTIONS, POST", b"")
+    assert (options.status_code, options.headers["Allow"], options.content) == \
+        (200, "DELETE, GET, HEAD, OPTIONS, POST", b"")
 
 
 def test_custom_405_handler_keeps_allow(app):
@@ -236,7 +239,8 @@ def test_rules_over_a_real_server():
             while True:
                 connection.send(connection.recv())
     ''') as server:
-        assert requests.get(server.url + "/users/5", timeout=10).json() == {"id": 5, "method": "GET", "link": "/users/6"}
+        assert requests.get(server.url + "/users/5", timeout=10).json() == \
+            {"id": 5, "method": "GET", "link": "/users/6"}
         assert requests.post(server.url + "/users/5", timeout=10).json()["method"] == "POST"
         wrong = requests.delete(server.url + "/users/5", timeout=10)
         assert wrong.status_code == 405 and wrong.headers["Allow"] == "GET, HEAD, OPTIONS, POST"

@@ -213,7 +213,8 @@ def test_large_upload_with_requests(server):
     (b"FOO / HTTP/1.1\r\nHost: t\r\n\r\n", 501),
     (b"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505),
 ], ids=["cl-and-te", "two-cl", "bad-chunk-size", "space-before-colon", "obs-fold",
-        "bare-lf", "bare-lf-request-line", "long-url", "big-header", "too-many-headers", "final-coding-not-chunked", "unknown-method", "http2"])
+        "bare-lf", "bare-lf-request-line", "long-url", "big-header", "too-many-headers",
+        "final-coding-not-chunked", "unknown-method", "http2"])
 def test_bad_requests_get_their_status_and_the_connection_closes(server, request_bytes, status):
     with Wire(server.address) as wire:
         wire.send(request_bytes)
@@ -285,7 +286,7 @@ def test_generator_content_to_http10_is_delimited_by_the_close(server):
 
 def test_a_stream_that_fails_half_way_is_cut_not_completed(server):
     with pytest.raises(requests.exceptions.RequestException):
-        requests.get(server.url + "/broken", timeout=10).content
+        requests.get(server.url + "/broken", timeout=10)  # reads the whole body
     server.wait_for_log(r"Traceback[\s\S]*stream broke on purpose")
     assert requests.get(server.url + "/", timeout=10).text == "Hello, World!"
 

@@ -1,7 +1,6 @@
 """HTTPS with ssl_enabled: modern TLS, ALPN, clear start-up errors, robust to plain HTTP."""
 from __future__ import annotations
 
-import os
 import socket
 import ssl
 import threading

@@ -49,7 +49,8 @@ main(["serve", {str(tree)!r}, "--port", "0"])
 def raw_get(server, target: str, head: bytes = b""):
     """The response to a GET of ``target`` sent exactly as given."""
     with Wire(server.address) as wire:
-        wire.send(b"GET " + target.encode("latin-1") + b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" + head + b"\r\n")
+        wire.send(b"GET " + target.encode("latin-1") + b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                  + head + b"\r\n")
         return wire.read_response()
 
 
@@ -136,6 +137,7 @@ def test_links_and_absolute_paths_leading_out_are_not_found(served, target):
 def test_a_missing_directory_is_one_line(tmp_path):
     import subprocess
     import sys
+
     from servers import ROOT
     result = subprocess.run([sys.executable, "-m", "outside", "serve", str(tmp_path / "nowhere")],
                             capture_output=True, text=True, timeout=30, cwd=ROOT,

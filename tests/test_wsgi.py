@@ -123,7 +123,8 @@ def test_flask_cookies_pass_through_unchanged(flask_server):
     raw = response.raw.headers.getlist("Set-Cookie")
     assert len(raw) == 2
     assert any(cookie.startswith("seen=yes;") and "HttpOnly" in cookie and "Max-Age=60" in cookie for cookie in raw)
-    assert any(cookie.startswith("theme=dark;") and "Expires=" in cookie and "Path=/legacy/" in cookie for cookie in raw)
+    assert any(cookie.startswith("theme=dark;") and "Expires=" in cookie and "Path=/legacy/" in cookie
+               for cookie in raw)
     assert session.get(flask_server.url + "/legacy/items/1", timeout=10).json()["cookie"] == "yes"
 
 
@@ -263,8 +264,8 @@ def test_head_keeps_the_declared_length():
 def test_mount_errors():
     app = OutsideHTTP(("127.0.0.1", 0))
     app.mount("/m", lambda environ, start_response: [])
-    from outside.rules import RouteConflictError
     from outside.routing import HandlerSignatureError
+    from outside.rules import RouteConflictError
     with pytest.raises(RouteConflictError, match="own prefix"):
         app.mount("/m", lambda environ, start_response: [])
     with pytest.raises(HandlerSignatureError, match=r"def <lambda>\(environ, start_response\)"):
