@@ -12,7 +12,7 @@ import functools
 import logging
 import signal
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union
 from urllib.parse import quote, urlsplit
 
 from .config import default_config
@@ -27,6 +27,10 @@ logger = logging.getLogger("outside")
 
 Handler = Callable[[Request], Any]
 ErrorHandler = Callable[..., Response]
+# What the decorators take and give back unchanged: a rule handler also takes the
+# rule's variables, a WebSocket handler takes the connection.
+RouteFunction = TypeVar("RouteFunction", bound=Callable[..., Any])
+ErrorFunction = TypeVar("ErrorFunction", bound=ErrorHandler)
 
 
 class DefaultErrorHandler:
@@ -145,7 +149,7 @@ class BaseApp:
         check_handler(handler, f"error handler for {errorcode}", ["request", "message"])
         self._error_routes[errorcode] = handler
 
-    def errorhandler(self, errorcode: int) -> Callable[[ErrorHandler], ErrorHandler]:
+    def errorhandler(self, errorcode: int) -> Callable[[ErrorFunction], ErrorFunction]:
         """Decorator form of ``set_errorhandler``::
 
             @server.errorhandler(404)
@@ -155,7 +159,7 @@ class BaseApp:
         Unlike Flask's, the handler gets the request and the message (``None``, or the
         text of a ``(status, message)`` tuple a handler returned), not an exception.
         """
-        def register(handler: ErrorHandler) -> ErrorHandler:
+        def register(handler: ErrorFunction) -> ErrorFunction:
             self.set_errorhandler(errorcode, handler)
             return handler
         return register
@@ -266,8 +270,8 @@ class OutsideHTTP(BaseApp):
         """Stop serving ``route`` (``KeyError`` if it is not set)."""
         self._router.remove(route)
 
-    def add_url_rule(self, rule: str, handler: Handler, methods: Optional[Iterable[str]] = None,
-                     endpoint: Optional[str] = None) -> None:
+    def add_url_rule(self, rule: str, handler: Union[Callable[..., Any], WebSocket],
+                     methods: Optional[Iterable[str]] = None, endpoint: Optional[str] = None) -> None:
         """Serve the path pattern ``rule`` with ``handler(request, **variables)``.
 
         ``methods``: the HTTP methods served (default ``["GET"]``); HEAD is served
@@ -308,7 +312,7 @@ class OutsideHTTP(BaseApp):
         self._rules.add(parsed, function)
 
     def route(self, rule: str, methods: Optional[Iterable[str]] = None,
-              endpoint: Optional[str] = None) -> Callable[[Handler], Handler]:
+              endpoint: Optional[str] = None) -> Callable[[RouteFunction], RouteFunction]:
         """Decorator form of ``add_url_rule``, as in Flask::
 
             @server.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -320,13 +324,14 @@ class OutsideHTTP(BaseApp):
         tuple, as ``set_route`` handlers do. Unlike ``set_route``, the rule matches the
         whole path, not a prefix.
         """
-        def register(handler: Handler) -> Handler:
+        def register(handler: RouteFunction) -> RouteFunction:
             self.add_url_rule(rule, handler, methods, endpoint)
             return handler
         return register
 
     def websocket(self, rule: str, endpoint: Optional[str] = None,
-                  on_exit: Optional[Callable[[], None]] = None, **options: Any) -> Callable[[Handler], Handler]:
+                  on_exit: Optional[Callable[[], None]] = None,
+                  **options: Any) -> Callable[[RouteFunction], RouteFunction]:
         """Decorator: the function runs for each WebSocket connection on ``rule``::
 
             @server.websocket("/rooms/<room>")
@@ -351,7 +356,7 @@ class OutsideHTTP(BaseApp):
                 target.on_exit(on_exit)
             return target
 
-        def register(handler: Handler) -> Handler:
+        def register(handler: RouteFunction) -> RouteFunction:
             self._add_rule(rule, ["GET"], endpoint or _name_of(handler), handler,
                            ("WebSocket handler", ["connection"]), build_target)
             return handler

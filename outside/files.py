@@ -237,7 +237,7 @@ def plan_file(file: FilePath, method: str, headers: Any, min_range_size: Optiona
         if_range = headers.get("If-Range")
         if if_range is None or _if_range_holds(if_range, etag, mtime):
             wanted = parse_range(range_field, size)
-            if wanted == UNSATISFIABLE:
+            if isinstance(wanted, str):  # UNSATISFIABLE, the only text parse_range returns
                 fields.append(("Content-Range", f"bytes */{size}"))
                 return FilePlan(416, fields, None)
             if wanted is not None:

@@ -29,7 +29,7 @@ class RequestBody:
     def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes (all that is left when ``size`` < 0); ``b""`` at the end."""
         if size is None or size < 0:
-            chunks = []
+            chunks: List[bytes] = []
             while True:
                 chunk = self._source.read(-1)
                 if not chunk:
@@ -68,6 +68,11 @@ class Request:
     __slots__ = ("method", "headers", "header_list", "version", "url", "address", "target",
                  "scheme", "upgrade", "_query_string", "_content", "_stream", "_body",
                  "_cookies", "_query", "_params", "__dict__")  # __dict__: handlers may add attributes
+
+    # Set on some requests only (in ``__dict__``): the rule's variables when a rule
+    # matched (``OutsideHTTP.dispatch``), the WSGI environ under ``outside.wsgi``.
+    view_args: Dict[str, Any]
+    environ: Dict[str, Any]
 
     def __init__(self, method: str, headers: Dict[str, str], content: Union[bytes, Any],
                  version: str, url: str, address: Tuple[str, int], *,
