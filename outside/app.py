@@ -238,7 +238,7 @@ class OutsideHTTP(BaseApp):
     routes, tried in this order for each request:
 
     1. rules, Flask-style: ``@server.route("/users/<int:user_id>")`` and
-       ``@server.websocket("/ws")`` (see ``outside.rules``): the whole path must match;
+       ``@server.websocket("/ws")`` (see ``outside.routing.rules``): the whole path must match;
     2. mounted WSGI applications: ``server.mount("/legacy", flask_app)``;
     3. prefix routes, as in 1.5.x: ``set_route("/hello", handler)``, the longest prefix
        of the path wins.
