@@ -12,7 +12,18 @@ import functools
 import logging
 import signal
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, TypeVar, Union
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Tuple,
+    TypeVar,
+    Union,
+)
 from urllib.parse import quote, urlsplit
 
 from .config import default_config
@@ -22,6 +33,12 @@ from .response import Rendered, Response, ResponseError, render
 from .routing import MountRouter, PrefixRouter, RouteConflictError, Rule, RuleMap, check_handler
 from .status import STATUS_DESCRIPTIONS, get_description
 from .websocket import WebSocket
+
+if TYPE_CHECKING:  # imported where used: the engine, the test client and WSGI load on demand
+    from .routing import RuleMatch
+    from .server import Server
+    from .testing import TestClient
+    from .wsgi import WSGIApplication
 
 logger = logging.getLogger("outside")
 
@@ -139,7 +156,7 @@ class BaseApp:
             code: DefaultErrorHandler(code) for code in STATUS_DESCRIPTIONS}
         self._active_requests: List[Any] = []
         self._terminate_process = False
-        self._server: Any = None
+        self._server: Optional[Server] = None
 
     def set_errorhandler(self, errorcode: int, handler: ErrorHandler) -> None:
         """Answer status ``errorcode`` with ``handler(request, message=None) -> Response``.
@@ -171,7 +188,7 @@ class BaseApp:
         else:
             self._error_routes.pop(errorcode, None)
 
-    def dispatch(self, request: Request) -> Any:
+    def dispatch(self, request: Request) -> Union[Response, WebSocket]:
         """The ``Response`` for ``request`` (or a ``WebSocket`` to upgrade to); never raises."""
         raise NotImplementedError
 
@@ -254,7 +271,7 @@ class OutsideHTTP(BaseApp):
         self._rules = RuleMap()
         self._mounts = MountRouter()
         self._proxies: Tuple[Any, Optional[TrustedProxies]] = (None, None)  # (config value, parsed)
-        self._wsgi_app: Any = None
+        self._wsgi_app: Optional[WSGIApplication] = None
 
     def set_route(self, route: str, handler: Any) -> None:
         """Serve paths starting with ``route`` with ``handler(request)`` or a ``WebSocket``.
@@ -388,7 +405,7 @@ class OutsideHTTP(BaseApp):
         self._mounts.add(prefix, WSGIMount(application, prefix, self.config))
 
     @property
-    def wsgi_app(self) -> Any:
+    def wsgi_app(self) -> WSGIApplication:
         """This app as a WSGI callable (``outside.wsgi.WSGIApplication``), e.g. for
         ``gunicorn mymodule:server.wsgi_app``."""
         if self._wsgi_app is None:
@@ -396,7 +413,7 @@ class OutsideHTTP(BaseApp):
             self._wsgi_app = WSGIApplication(self)
         return self._wsgi_app
 
-    def test_client(self, **options: Any) -> Any:
+    def test_client(self, **options: Any) -> TestClient:
         """A client calling this app without sockets, for unit tests
         (``outside.testing.TestClient``; ``options`` go to it)::
 
@@ -406,7 +423,7 @@ class OutsideHTTP(BaseApp):
         from .testing import TestClient
         return TestClient(self, **options)
 
-    def dispatch(self, request: Request) -> Any:
+    def dispatch(self, request: Request) -> Union[Response, WebSocket]:
         """The answer to ``request``; never raises.
 
         First the trusted-proxy headers are applied. Then rules, mounts and prefix
@@ -426,7 +443,7 @@ class OutsideHTTP(BaseApp):
             target = self._router.match(request.url)
         return self._answer(request, target)
 
-    def _answer(self, request: Request, target: Any) -> Any:
+    def _answer(self, request: Request, target: Any) -> Union[Response, WebSocket]:
         if target is None:
             response = call_error_handler(self._error_routes, 404, request)
         elif isinstance(target, WebSocket):
@@ -438,7 +455,7 @@ class OutsideHTTP(BaseApp):
             response = ScheduledResponse(request, target, self._error_routes).run()
         return self._pre_send(response, request)
 
-    def _answer_rule(self, request: Request, found: Any) -> Any:
+    def _answer_rule(self, request: Request, found: RuleMatch) -> Union[Response, WebSocket]:
         rule = found.rule
         if rule is not None:
             request.view_args = values = found.values

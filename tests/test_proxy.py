@@ -82,14 +82,7 @@ def test_dispatch_applies_before_routing():
 
 # --- a real nginx in front ----------------------------------------------------------
 
-WHO_AM_I = '''
-import json
-NAME = {name!r}
-def who(request):
-    return Response(200, {{}}, {{"server": NAME, "address": request.address[0], "scheme": request.scheme,
-                                "xff": request.headers.get("X-Forwarded-For")}})
-app.set_route("/", who)
-'''
+WHO_AM_I = "who_am_i"  # tests/apps/who_am_i.py
 
 
 def free_port():
@@ -188,7 +181,7 @@ SPOOF = {"X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https", "Forwarded"
 
 
 def test_behind_nginx_reverse_proxy(nginx_required, tmp_path):
-    with start_app(WHO_AM_I.format(name="a"), config={"forwarded_allow_ips": ["127.0.0.1"]}) as backend:
+    with start_app(WHO_AM_I, config={"forwarded_allow_ips": ["127.0.0.1"]}) as backend:
         nginx = Nginx(str(tmp_path), [backend.port])
         try:
             status, got = fetch(nginx.port, headers=SPOOF)
@@ -207,7 +200,7 @@ def test_behind_nginx_reverse_proxy(nginx_required, tmp_path):
 
 
 def test_behind_nginx_without_trust_the_proxy_is_the_client(nginx_required, tmp_path):
-    with start_app(WHO_AM_I.format(name="a")) as backend:
+    with start_app(WHO_AM_I) as backend:
         nginx = Nginx(str(tmp_path), [backend.port])
         try:
             status, got = fetch(nginx.port, headers=SPOOF)
@@ -218,8 +211,8 @@ def test_behind_nginx_without_trust_the_proxy_is_the_client(nginx_required, tmp_
 
 def test_nginx_load_balancer_over_two_outside_servers(nginx_required, tmp_path):
     config = {"forwarded_allow_ips": ["127.0.0.1"]}
-    with start_app(WHO_AM_I.format(name="a"), config=config) as first, \
-            start_app(WHO_AM_I.format(name="b"), config=config) as second:
+    with start_app(WHO_AM_I, config=config, env={"SERVER_NAME": "a"}) as first, \
+            start_app(WHO_AM_I, config=config, env={"SERVER_NAME": "b"}) as second:
         nginx = Nginx(str(tmp_path), [first.port, second.port])
         try:
             answers = [fetch(nginx.port, headers=SPOOF)[1] for _ in range(10)]

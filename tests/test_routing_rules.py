@@ -223,22 +223,7 @@ def test_rule_object_directly():
 
 
 def test_rules_over_a_real_server():
-    with start_app('''
-        @app.route("/users/<int:user_id>", methods=["GET", "POST"])
-        def user(request, user_id):
-            return Response(200, {}, {"id": user_id, "method": request.method,
-                                      "link": app.url_for("user", user_id=user_id + 1)})
-
-        @app.errorhandler(404)
-        def missing(request, message=None):
-            return Response(404, {}, "custom 404 for " + request.url)
-
-        @app.websocket("/rooms/<room>")
-        def room(connection, room):
-            connection.send(("joined " + room).encode())
-            while True:
-                connection.send(connection.recv())
-    ''') as server:
+    with start_app("rules") as server:
         assert requests.get(server.url + "/users/5", timeout=10).json() == \
             {"id": 5, "method": "GET", "link": "/users/6"}
         assert requests.post(server.url + "/users/5", timeout=10).json()["method"] == "POST"
@@ -259,19 +244,7 @@ def test_rules_over_a_real_server():
 
 
 def test_event_driven_websocket_as_a_rule_target():
-    with start_app('''
-        rooms = WebSocket()
-
-        @rooms.on_message
-        def say(connection, message):
-            connection.send(connection.request.view_args["room"] + ": " + message)
-
-        app.add_url_rule("/chat/<room>", rooms, endpoint="chat")
-
-        def link(request):
-            return Response(200, {}, app.url_for("chat", room="red"))
-        app.set_route("/link", link)
-    ''') as server:
+    with start_app("rule_chat") as server:
         assert requests.get(server.url + "/link", timeout=10).text == "/chat/red"
         assert requests.get(server.url + "/chat/red", timeout=10).status_code == 400
         connection = websocket_client.create_connection(f"ws://127.0.0.1:{server.port}/chat/red", timeout=10)

@@ -10,57 +10,7 @@ import requests
 
 from servers import Wire, start_app, start_server
 
-APP = """
-import hashlib, tempfile
-FILE = os.path.join(tempfile.mkdtemp(), "data.txt")
-with open(FILE, "wb") as f:
-    f.write(bytes(range(256)) * 40)  # 10240 bytes
-
-def hello(request):
-    return Response(200, {"Content-Type": "text/plain"}, "Hello, World!")
-
-def echo(request):
-    return Response(200, {"X-Method": request.method}, request.content)
-
-def upload(request):
-    digest, size = hashlib.sha256(), 0
-    for piece in request.body:
-        digest.update(piece)
-        size += len(piece)
-    return Response(200, {}, f"{size} {digest.hexdigest()}")
-
-def fail(request):
-    raise RuntimeError("handler failed on purpose")
-
-def split(request):
-    return Response(200, {"X-Bad": "a\\r\\nSet-Cookie: evil=1"}, "never sent")
-
-def numbers(request):
-    return Response(200, {}, (str(i).encode() for i in range(1000)))
-
-def broken_stream(request):
-    def pieces():
-        yield b"first piece"
-        raise RuntimeError("stream broke on purpose")
-    return Response(200, {}, pieces())
-
-def served_file(request):
-    return Response(200, {}, FilePath(FILE))
-
-def callback(request, response):
-    with open(os.environ["CALLBACK_LOG"], "a") as log:
-        log.write(f"{request.url} {response.status_code}\\n")
-
-app.set_route("/", hello)
-app.set_route("/echo", echo)
-app.set_route("/upload", upload)
-app.set_route("/raise", fail)
-app.set_route("/split", split)
-app.set_route("/numbers", numbers)
-app.set_route("/file", served_file)
-app.set_route("/broken", broken_stream)
-app.config["post_callback"] = callback
-"""
+APP = "http_semantics"  # tests/apps/http_semantics.py
 CONFIG = {"max_socket_reuse": 50, "max_body_size_mb": 1, "allow_range_from_mb": 0}
 
 
@@ -359,18 +309,11 @@ server.run()
 
 
 def test_upgrade_requests_are_handed_off_with_the_bytes_that_followed(tmp_path):
-    code = APP + """
-def echo_once(connection):
-    connection.send(connection.recv())
-ws = WebSocket()
-ws.on_connection(echo_once)
-app.set_route('/ws', ws)
-"""
     upgrade = (b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
                b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
     mask = b"\x01\x02\x03\x04"
     frame = b"\x81\x85" + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(b"hello"))
-    with start_app(code, CONFIG, env={"CALLBACK_LOG": str(tmp_path / "log")}) as running:
+    with start_app(APP, CONFIG, env={"CALLBACK_LOG": str(tmp_path / "log"), "WS_ECHO": "1"}) as running:
         with Wire(running.address) as wire:  # a frame in the same packet as the upgrade
             wire.send(upgrade % b"/ws" + frame)
             response = wire.read_response()

@@ -147,11 +147,7 @@ def test_a_missing_directory_is_one_line(tmp_path):
 
 
 def test_static_files_under_a_prefix(tree):
-    with start_app(f"""
-from outside import StaticFiles
-app.set_route("/assets/", StaticFiles({str(tree)!r}, url_prefix="/assets", listing=False))
-app.set_route("/", lambda request: Response(200, {{}}, "the app"))
-""") as server:
+    with start_app("static_prefix", env={"SITE": str(tree)}) as server:
         assert requests.get(server.url + "/assets/hello.txt", timeout=10).text == "hello, files"
         assert requests.get(server.url + "/assets/listed/", timeout=10).status_code == 404
         assert requests.get(server.url + "/assets/../secret.txt", timeout=10).text == "the app"
