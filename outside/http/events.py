@@ -34,7 +34,7 @@ class RequestHead:
         self.chunked = chunked            # Transfer-Encoding: chunked
         self.content_length = content_length  # None when absent (or chunked)
 
-    def _key(self) -> tuple:
+    def _key(self) -> Tuple[object, ...]:
         return tuple(getattr(self, name) for name in self.__slots__)
 
     def __eq__(self, other: object) -> bool:

@@ -16,7 +16,7 @@ import ssl
 import struct
 import time
 from collections import deque
-from typing import IO, TYPE_CHECKING, Any, Deque, Optional, Union
+from typing import IO, TYPE_CHECKING, Any, Deque, List, Optional, Union
 
 from .. import speedups
 from ..files import FileSpan
@@ -165,7 +165,7 @@ class Connection:
         if events and type(events[0]) is MessageEnd:  # no body (the common case)
             events.popleft()
             return b""
-        pieces = []
+        pieces: List[bytes] = []
         for event in events:
             if type(event) is MessageEnd:
                 for _ in range(len(pieces) + 1):
