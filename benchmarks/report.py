@@ -43,7 +43,7 @@ class Sample:
     p99_ms: float = NAN
     bytes_per_s: float = NAN
     errors: int = 0
-    idle: Optional["IdleMemory"] = None
+    idle: Optional[IdleMemory] = None
 
 
 @dataclass(frozen=True)
@@ -129,8 +129,8 @@ def goals(summaries: Dict[Tuple[str, str], Summary], workloads: Sequence[Workloa
     """The project's performance goals for outside (C), as ratios within this run."""
     found = []
     for w in workloads:
-        def versus(peer: str) -> float:
-            return ratio(summaries, w.name, MAIN, peer)
+        def versus(peer: str, name: str = w.name) -> float:
+            return ratio(summaries, name, MAIN, peer)
         if w.group == "hello":
             found += [_ratio_goal(f"{w.name}: >= 1.5x uvicorn", versus("uvicorn"), 1.5),
                       _ratio_goal(f"{w.name}: >= 10x gunicorn sync + Flask", versus("gunicorn-sync"), 10),
@@ -138,7 +138,8 @@ def goals(summaries: Dict[Tuple[str, str], Summary], workloads: Sequence[Workloa
         elif w.group == "static":
             found.append(_ratio_goal(f"{w.name}: within 1.2x of nginx (>= 0.83x)", versus("nginx"), 1 / 1.2))
         elif w.group == "ws":
-            found += [_ratio_goal(f"{w.name}: ahead of {peer}", versus(peer), 1.0, strict=True) for peer in WS_BASELINES]
+            found += [_ratio_goal(f"{w.name}: ahead of {peer}", versus(peer), 1.0, strict=True)
+                      for peer in WS_BASELINES]
         elif w.group == "idle":
             summary = summaries.get((w.name, MAIN))
             per = summary.per_connection if summary else NAN
@@ -229,9 +230,11 @@ def goals_table(found: Sequence[Goal]) -> List[str]:
 def hotspots_section(name: str, label: str, total: int, own: Sequence[Tuple[str, int]],
                      inclusive: Sequence[Tuple[str, int]]) -> List[str]:
     """A profile summary: where the samples of one contender fell."""
-    lines = [f"### {label}: {total:,} samples", "", "| own time | frame | | inclusive | frame |", "|---|---|---|---|---|"]
+    lines = [f"### {label}: {total:,} samples", "",
+             "| own time | frame | | inclusive | frame |", "|---|---|---|---|---|"]
     for (own_frame, own_count), (inc_frame, inc_count) in zip(own, inclusive):
-        lines.append(f"| {100 * own_count / total:.1f}% | `{own_frame}` | | {100 * inc_count / total:.1f}% | `{inc_frame}` |")
+        lines.append(f"| {100 * own_count / total:.1f}% | `{own_frame}` | "
+                     f"| {100 * inc_count / total:.1f}% | `{inc_frame}` |")
     return lines + [""]
 
 

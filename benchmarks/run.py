@@ -544,7 +544,8 @@ class Runner:
                 reason = check_answers(server, group, static_dir, body)
                 if reason:
                     self.broken[(contender.name, group)] = reason
-                    self.skipped.append(f"{contender.label}: left out of the {group} workloads, wrong answer ({reason})")
+                    self.skipped.append(f"{contender.label}: left out of the {group} workloads, "
+                                        f"wrong answer ({reason})")
             log(f"started {contender.label} on port {server.launch.port}")
 
     def rounds(self, script: Path) -> None:

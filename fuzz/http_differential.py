@@ -8,6 +8,7 @@ from .harness import chunkings, instrumented_imports, run
 
 with instrumented_imports(enabled=__name__ == "__main__"):
     from outside.speedups import RequestParserC, RequestParserPy
+
     from .http_outcome import ContractViolation, parse, split_input
 
 if RequestParserC is None:

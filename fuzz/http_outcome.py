@@ -78,7 +78,7 @@ def _check_sticky(parser: Any, error: HttpParserError) -> None:
         parser.feed(b"GET / HTTP/1.1\r\n\r\n")
     except HttpParserError as again:
         if type(again) is not type(error):
-            raise ContractViolation(f"error changed after death: {error!r} then {again!r}")
+            raise ContractViolation(f"error changed after death: {error!r} then {again!r}") from again
         return
     raise ContractViolation(f"parser accepted data after {error!r}")
 

@@ -8,6 +8,7 @@ from .harness import instrumented_imports, run
 
 with instrumented_imports(enabled=__name__ == "__main__"):
     from outside.speedups import RequestParserC
+
     from .http_outcome import self_consistency_check
 
 if RequestParserC is None:

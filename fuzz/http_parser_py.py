@@ -6,6 +6,7 @@ from .harness import instrumented_imports, run
 
 with instrumented_imports(enabled=__name__ == "__main__"):
     from outside.speedups import RequestParserPy
+
     from .http_outcome import self_consistency_check
 
 check = self_consistency_check(RequestParserPy)

@@ -9,8 +9,13 @@ the compiled mask's GIL-free path). Run:
 from .harness import chunkings, instrumented_imports, run
 
 with instrumented_imports(enabled=__name__ == "__main__"):
-    from outside.speedups import (WebSocketFramesC, WebSocketFramesPy, WebSocketMaskC,
-                                  WebSocketMaskPy)
+    from outside.speedups import (
+        WebSocketFramesC,
+        WebSocketFramesPy,
+        WebSocketMaskC,
+        WebSocketMaskPy,
+    )
+
     from .ws_outcome import CodecViolation, parse_frames, run_protocol, split_input
 
 if WebSocketFramesC is None or WebSocketMaskC is None:

@@ -7,6 +7,7 @@ from .harness import instrumented_imports, run
 
 with instrumented_imports(enabled=__name__ == "__main__"):
     from outside.speedups import WebSocketFramesC
+
     from .ws_outcome import self_consistency_check
 
 if WebSocketFramesC is None:

@@ -37,7 +37,7 @@ class Config(NamedTuple):
     deflate: Optional[DeflateParameters]
 
     @classmethod
-    def from_byte(cls, selector: int) -> "Config":
+    def from_byte(cls, selector: int) -> Config:
         return cls(bool(selector & 1), MAX_SIZES[selector >> 1 & 3], DEFLATES[selector >> 3 & 3])
 
     @property
@@ -130,7 +130,7 @@ def _check_sticky(protocol: WebSocketProtocol, error: ProtocolError) -> None:
         protocol.receive_data(b"\x81\x00")
     except ProtocolError as again:
         if again.code != error.code:
-            raise CodecViolation(f"error changed after failure: {error} then {again}")
+            raise CodecViolation(f"error changed after failure: {error} then {again}") from again
         return
     raise CodecViolation(f"the protocol read on after failing with {error}")
 
@@ -152,9 +152,9 @@ def check_protocol(config: Config, outcome: ProtocolOutcome) -> None:
     if outcome.error is not None:
         if not closes or int.from_bytes(closes[0][:2], "big") != outcome.error:
             raise CodecViolation(f"failure {outcome.error} not answered with its close code")
-    elif any(isinstance(event, Close) for event in outcome.events):
-        if not isinstance(outcome.events[-1], Close) or not closes:
-            raise CodecViolation("events after the peer's close, or the close not echoed")
+    elif any(isinstance(event, Close) for event in outcome.events) and (
+            not isinstance(outcome.events[-1], Close) or not closes):
+        raise CodecViolation("events after the peer's close, or the close not echoed")
     if any(opcode == OP_PING for _, _, opcode, _ in outcome.sent):
         raise CodecViolation("the protocol pinged on its own")
 

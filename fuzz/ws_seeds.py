@@ -9,8 +9,15 @@ from __future__ import annotations
 import zlib
 from typing import Dict
 
-from outside.websocket.frames import (OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG,
-                                      OP_TEXT, serialize_frame)
+from outside.websocket.frames import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONTINUATION,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    serialize_frame,
+)
 
 SERVER = 0x00
 CLIENT = 0x01

@@ -1,8 +1,16 @@
 """outside: an HTTP/1.1 and WebSocket server framework, inspired by Flask, needing nothing in front of it.
 
 Every public name is importable from here; ``docs/api.md`` describes each one.
+
+``import outside`` loads the app layer only. The names used by tests, WSGI servers and
+TLS set-up (``TestClient``, ``WSGIApplication``, ``TLSConfigError``...) are imported on
+first use, so a program that does not need them, or the engine (``outside.server``,
+loaded by ``OutsideHTTP.run()``), does not pay for them at start-up.
 """
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, List
 
 from ._version import __version__
 from .app import OutsideHTTP, OutsideHTTP_Redirect, ScheduledResponse
@@ -12,14 +20,24 @@ from .headers import get_insensitive_header
 from .proxy import ProxyConfigError
 from .request import Request
 from .response import Response, ResponseError
-from .routing import HandlerSignatureError
-from .rules import BuildError, RouteConflictError, RuleError
-from .server.tls import TLSConfigError
+from .routing import BuildError, HandlerSignatureError, RouteConflictError, RuleError
 from .static import StaticFiles
 from .status import get_description
-from .testing import TestClient, TestResponse
 from .websocket import ConnectionEnded, WebSocket, WebSocketConnection
-from .wsgi import WSGIApplication, to_wsgi
+
+if TYPE_CHECKING:
+    from .server.tls import TLSConfigError
+    from .testing import TestClient, TestResponse
+    from .wsgi import WSGIApplication, to_wsgi
+
+# name -> the module that defines it, imported by ``__getattr__`` on first access
+_LAZY = {
+    "TLSConfigError": ".server.tls",
+    "TestClient": ".testing",
+    "TestResponse": ".testing",
+    "WSGIApplication": ".wsgi",
+    "to_wsgi": ".wsgi",
+}
 
 __all__ = [
     # the 1.5.x API
@@ -31,3 +49,16 @@ __all__ = [
     "RouteConflictError", "RuleError", "StaticFiles", "TLSConfigError", "TestClient",
     "TestResponse", "WSGIApplication", "__version__", "to_wsgi",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'outside' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later accesses skip this function
+    return value
+
+
+def __dir__() -> List[str]:
+    return sorted(set(globals()) | set(_LAZY))

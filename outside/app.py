@@ -12,26 +12,42 @@ import functools
 import logging
 import signal
 import threading
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Tuple,
+    TypeVar,
+    Union,
+)
 from urllib.parse import quote, urlsplit
 
 from .config import default_config
 from .proxy import TrustedProxies
 from .request import Request
 from .response import Rendered, Response, ResponseError, render
-from .routing import MountRouter, PrefixRouter, check_handler
-from .rules import RouteConflictError, Rule, RuleMap
+from .routing import MountRouter, PrefixRouter, RouteConflictError, Rule, RuleMap, check_handler
 from .status import STATUS_DESCRIPTIONS, get_description
+from .websocket import WebSocket
 
-try:  # written alongside this module; the package must import without it
-    from .websocket import WebSocket
-except ImportError:  # pragma: no cover - only while the WebSocket package is absent
-    WebSocket = None  # type: ignore[assignment,misc]
+if TYPE_CHECKING:  # imported where used: the engine, the test client and WSGI load on demand
+    from .routing import RuleMatch
+    from .server import Server
+    from .testing import TestClient
+    from .wsgi import WSGIApplication
 
 logger = logging.getLogger("outside")
 
 Handler = Callable[[Request], Any]
 ErrorHandler = Callable[..., Response]
+# What the decorators take and give back unchanged: a rule handler also takes the
+# rule's variables, a WebSocket handler takes the connection.
+RouteFunction = TypeVar("RouteFunction", bound=Callable[..., Any])
+ErrorFunction = TypeVar("ErrorFunction", bound=ErrorHandler)
 
 
 class DefaultErrorHandler:
@@ -140,7 +156,7 @@ class BaseApp:
             code: DefaultErrorHandler(code) for code in STATUS_DESCRIPTIONS}
         self._active_requests: List[Any] = []
         self._terminate_process = False
-        self._server: Any = None
+        self._server: Optional[Server] = None
 
     def set_errorhandler(self, errorcode: int, handler: ErrorHandler) -> None:
         """Answer status ``errorcode`` with ``handler(request, message=None) -> Response``.
@@ -150,7 +166,7 @@ class BaseApp:
         check_handler(handler, f"error handler for {errorcode}", ["request", "message"])
         self._error_routes[errorcode] = handler
 
-    def errorhandler(self, errorcode: int) -> Callable[[ErrorHandler], ErrorHandler]:
+    def errorhandler(self, errorcode: int) -> Callable[[ErrorFunction], ErrorFunction]:
         """Decorator form of ``set_errorhandler``::
 
             @server.errorhandler(404)
@@ -160,7 +176,7 @@ class BaseApp:
         Unlike Flask's, the handler gets the request and the message (``None``, or the
         text of a ``(status, message)`` tuple a handler returned), not an exception.
         """
-        def register(handler: ErrorHandler) -> ErrorHandler:
+        def register(handler: ErrorFunction) -> ErrorFunction:
             self.set_errorhandler(errorcode, handler)
             return handler
         return register
@@ -172,7 +188,7 @@ class BaseApp:
         else:
             self._error_routes.pop(errorcode, None)
 
-    def dispatch(self, request: Request) -> Any:
+    def dispatch(self, request: Request) -> Union[Response, WebSocket]:
         """The ``Response`` for ``request`` (or a ``WebSocket`` to upgrade to); never raises."""
         raise NotImplementedError
 
@@ -239,7 +255,7 @@ class OutsideHTTP(BaseApp):
     routes, tried in this order for each request:
 
     1. rules, Flask-style: ``@server.route("/users/<int:user_id>")`` and
-       ``@server.websocket("/ws")`` (see ``outside.rules``): the whole path must match;
+       ``@server.websocket("/ws")`` (see ``outside.routing.rules``): the whole path must match;
     2. mounted WSGI applications: ``server.mount("/legacy", flask_app)``;
     3. prefix routes, as in 1.5.x: ``set_route("/hello", handler)``, the longest prefix
        of the path wins.
@@ -255,7 +271,7 @@ class OutsideHTTP(BaseApp):
         self._rules = RuleMap()
         self._mounts = MountRouter()
         self._proxies: Tuple[Any, Optional[TrustedProxies]] = (None, None)  # (config value, parsed)
-        self._wsgi_app: Any = None
+        self._wsgi_app: Optional[WSGIApplication] = None
 
     def set_route(self, route: str, handler: Any) -> None:
         """Serve paths starting with ``route`` with ``handler(request)`` or a ``WebSocket``.
@@ -263,7 +279,7 @@ class OutsideHTTP(BaseApp):
         Setting a route again replaces it (1.5.x). Raises ``HandlerSignatureError`` when
         ``handler`` cannot be called with the request alone.
         """
-        if WebSocket is None or not isinstance(handler, WebSocket):
+        if not isinstance(handler, WebSocket):
             check_handler(handler, "route handler", ["request"])
         self._router.add(route, handler)
 
@@ -271,8 +287,8 @@ class OutsideHTTP(BaseApp):
         """Stop serving ``route`` (``KeyError`` if it is not set)."""
         self._router.remove(route)
 
-    def add_url_rule(self, rule: str, handler: Handler, methods: Optional[Iterable[str]] = None,
-                     endpoint: Optional[str] = None) -> None:
+    def add_url_rule(self, rule: str, handler: Union[Callable[..., Any], WebSocket],
+                     methods: Optional[Iterable[str]] = None, endpoint: Optional[str] = None) -> None:
         """Serve the path pattern ``rule`` with ``handler(request, **variables)``.
 
         ``methods``: the HTTP methods served (default ``["GET"]``); HEAD is served
@@ -289,17 +305,31 @@ class OutsideHTTP(BaseApp):
         ``HandlerSignatureError`` when ``handler`` cannot take the request and the
         rule's variables.
         """
-        if WebSocket is not None and isinstance(handler, WebSocket):
+        if isinstance(handler, WebSocket):
             if endpoint is None:
                 raise TypeError("add_url_rule with a WebSocket needs an endpoint name")
-            self._rules.add(Rule(rule, ["GET"], endpoint, handler), handler)
-            return
-        parsed = Rule(rule, methods or ["GET"], endpoint or _name_of(handler), handler)
-        check_handler(handler, "route handler", ["request"], parsed.variables)
-        self._rules.add(parsed, handler)
+            self._add_rule(rule, ["GET"], endpoint, handler)
+        else:
+            self._add_rule(rule, methods or ["GET"], endpoint or _name_of(handler), handler,
+                           ("route handler", ["request"]))
+
+    def _add_rule(self, rule: str, methods: Iterable[str], endpoint: str, function: Any,
+                  signature: Optional[Tuple[str, List[str]]] = None,
+                  build_target: Optional[Callable[[Rule], Any]] = None) -> None:
+        """The one way into the rule map, for every kind of rule: parse ``rule``; when
+        ``signature`` = (role, positional names) is given, check that ``function`` takes
+        those and the rule's variables; the target is ``function`` itself or what
+        ``build_target(parsed rule)`` makes of it; then register (conflict checks)."""
+        parsed = Rule(rule, methods, endpoint, function)
+        if signature is not None:
+            role, positional = signature
+            check_handler(function, role, positional, parsed.variables)
+        if build_target is not None:
+            parsed.target = build_target(parsed)
+        self._rules.add(parsed, function)
 
     def route(self, rule: str, methods: Optional[Iterable[str]] = None,
-              endpoint: Optional[str] = None) -> Callable[[Handler], Handler]:
+              endpoint: Optional[str] = None) -> Callable[[RouteFunction], RouteFunction]:
         """Decorator form of ``add_url_rule``, as in Flask::
 
             @server.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -311,13 +341,14 @@ class OutsideHTTP(BaseApp):
         tuple, as ``set_route`` handlers do. Unlike ``set_route``, the rule matches the
         whole path, not a prefix.
         """
-        def register(handler: Handler) -> Handler:
+        def register(handler: RouteFunction) -> RouteFunction:
             self.add_url_rule(rule, handler, methods, endpoint)
             return handler
         return register
 
     def websocket(self, rule: str, endpoint: Optional[str] = None,
-                  on_exit: Optional[Callable[[], None]] = None, **options: Any) -> Callable[[Handler], Handler]:
+                  on_exit: Optional[Callable[[], None]] = None,
+                  **options: Any) -> Callable[[RouteFunction], RouteFunction]:
         """Decorator: the function runs for each WebSocket connection on ``rule``::
 
             @server.websocket("/rooms/<room>")
@@ -330,12 +361,8 @@ class OutsideHTTP(BaseApp):
         go to ``WebSocket`` (``allowed_origins``, ``subprotocols``, ``max_message_size``,
         ``compression``). A plain HTTP request to the rule gets the 400 handler.
         """
-        if WebSocket is None:  # pragma: no cover - only while the WebSocket package is absent
-            raise RuntimeError("outside.websocket is not available")
-
-        def register(handler: Handler) -> Handler:
-            parsed = Rule(rule, ["GET"], endpoint or _name_of(handler), None)
-            check_handler(handler, "WebSocket handler", ["connection"], parsed.variables)
+        def build_target(parsed: Rule) -> WebSocket:
+            handler = parsed.target
             target = WebSocket(**options)
             if parsed.variables:
                 target.on_connection(lambda connection: handler(
@@ -344,8 +371,11 @@ class OutsideHTTP(BaseApp):
                 target.on_connection(handler)
             if on_exit is not None:
                 target.on_exit(on_exit)
-            parsed.target = target
-            self._rules.add(parsed, handler)
+            return target
+
+        def register(handler: RouteFunction) -> RouteFunction:
+            self._add_rule(rule, ["GET"], endpoint or _name_of(handler), handler,
+                           ("WebSocket handler", ["connection"]), build_target)
             return handler
         return register
 
@@ -375,7 +405,7 @@ class OutsideHTTP(BaseApp):
         self._mounts.add(prefix, WSGIMount(application, prefix, self.config))
 
     @property
-    def wsgi_app(self) -> Any:
+    def wsgi_app(self) -> WSGIApplication:
         """This app as a WSGI callable (``outside.wsgi.WSGIApplication``), e.g. for
         ``gunicorn mymodule:server.wsgi_app``."""
         if self._wsgi_app is None:
@@ -383,7 +413,7 @@ class OutsideHTTP(BaseApp):
             self._wsgi_app = WSGIApplication(self)
         return self._wsgi_app
 
-    def test_client(self, **options: Any) -> Any:
+    def test_client(self, **options: Any) -> TestClient:
         """A client calling this app without sockets, for unit tests
         (``outside.testing.TestClient``; ``options`` go to it)::
 
@@ -393,7 +423,7 @@ class OutsideHTTP(BaseApp):
         from .testing import TestClient
         return TestClient(self, **options)
 
-    def dispatch(self, request: Request) -> Any:
+    def dispatch(self, request: Request) -> Union[Response, WebSocket]:
         """The answer to ``request``; never raises.
 
         First the trusted-proxy headers are applied. Then rules, mounts and prefix
@@ -413,10 +443,10 @@ class OutsideHTTP(BaseApp):
             target = self._router.match(request.url)
         return self._answer(request, target)
 
-    def _answer(self, request: Request, target: Any) -> Any:
+    def _answer(self, request: Request, target: Any) -> Union[Response, WebSocket]:
         if target is None:
             response = call_error_handler(self._error_routes, 404, request)
-        elif WebSocket is not None and isinstance(target, WebSocket):
+        elif isinstance(target, WebSocket):
             if _is_websocket_upgrade(request):
                 return target
             response = call_error_handler(self._error_routes, 400, request,
@@ -425,12 +455,12 @@ class OutsideHTTP(BaseApp):
             response = ScheduledResponse(request, target, self._error_routes).run()
         return self._pre_send(response, request)
 
-    def _answer_rule(self, request: Request, found: Any) -> Any:
+    def _answer_rule(self, request: Request, found: RuleMatch) -> Union[Response, WebSocket]:
         rule = found.rule
         if rule is not None:
             request.view_args = values = found.values
             target = rule.target
-            if values and not (WebSocket is not None and isinstance(target, WebSocket)):
+            if values and not isinstance(target, WebSocket):
                 target = functools.partial(target, **values)
             return self._answer(request, target)
         if found.redirect is not None:

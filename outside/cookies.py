@@ -12,7 +12,7 @@ _ESCAPE = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))", re.DOTALL)
 _SAME_SITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 
 
-def _unescape(match: "re.Match[str]") -> str:
+def _unescape(match: re.Match[str]) -> str:
     octal, char = match.groups()
     return chr(int(octal, 8)) if octal else char
 

@@ -9,9 +9,9 @@ import errno
 import mimetypes
 import os
 import time
-from stat import S_ISDIR, S_ISREG
 from datetime import timezone
 from email.utils import formatdate, parsedate_to_datetime
+from stat import S_ISDIR, S_ISREG
 from typing import IO, Any, Dict, List, Optional, Tuple, Union
 
 Range = Tuple[int, int]  # (start, end), end exclusive, like a slice
@@ -27,7 +27,7 @@ class FilePath:
     The Content-Type is guessed from the file name.
     """
 
-    def __init__(self, path: Union[str, "os.PathLike[str]"]) -> None:
+    def __init__(self, path: Union[str, os.PathLike[str]]) -> None:
         self.path = os.fspath(path)
         self.read_start = 0
         try:
@@ -70,11 +70,13 @@ class FileSpan:
         self.count = count
 
     def open(self) -> IO[bytes]:
-        """The file opened for binary reading (the caller closes it), e.g. for ``socket.sendfile(file, offset, count)``."""
+        """The file opened for binary reading (the caller closes it), e.g. for
+        ``socket.sendfile(file, offset, count)``."""
         return open(self.path, "rb")
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, FileSpan) and (self.path, self.offset, self.count) == (other.path, other.offset, other.count)
+        return isinstance(other, FileSpan) and \
+            (self.path, self.offset, self.count) == (other.path, other.offset, other.count)
 
     def __repr__(self) -> str:
         return f"FileSpan({self.path!r}, {self.offset}, {self.count})"
@@ -235,7 +237,7 @@ def plan_file(file: FilePath, method: str, headers: Any, min_range_size: Optiona
         if_range = headers.get("If-Range")
         if if_range is None or _if_range_holds(if_range, etag, mtime):
             wanted = parse_range(range_field, size)
-            if wanted == UNSATISFIABLE:
+            if isinstance(wanted, str):  # UNSATISFIABLE, the only text parse_range returns
                 fields.append(("Content-Range", f"bytes */{size}"))
                 return FilePlan(416, fields, None)
             if wanted is not None:

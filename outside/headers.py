@@ -26,7 +26,7 @@ class Headers(dict):
         self.update(*args, **kwargs)
 
     @classmethod
-    def from_pairs(cls, pairs: Iterable[Tuple[str, str]]) -> "Headers":
+    def from_pairs(cls, pairs: Iterable[Tuple[str, str]]) -> Headers:
         """Headers from ``(name, value)`` pairs in wire order.
 
         Repeated names (in any case) are combined into one entry as RFC 9110 section 5.3
@@ -129,7 +129,7 @@ class Headers(dict):
         dict.clear(self)
         self._lower.clear()
 
-    def copy(self) -> "Headers":
+    def copy(self) -> Headers:
         return Headers(self)
 
     def __reduce__(self) -> Tuple[type, Tuple[list]]:

@@ -13,7 +13,8 @@ from an address listed in ``config["forwarded_allow_ips"]``:
 From a trusted peer, the hops of ``X-Forwarded-For`` are read right to left (each proxy
 appends the address it received the request from) and the first one that is not a
 trusted proxy is the client: values a client wrote itself, further left, are ignored.
-The port reads 0 unless the hop gives one (``192.0.2.1:4711``, ``[2001:db8::1]:4711``). ``X-Forwarded-Proto`` (``http``/``https``) sets ``request.scheme``.
+The port reads 0 unless the hop gives one (``192.0.2.1:4711``, ``[2001:db8::1]:4711``).
+``X-Forwarded-Proto`` (``http``/``https``) sets ``request.scheme``.
 ``Forwarded`` is read the same way, but only when there is no ``X-Forwarded-For``: make
 your proxy set (not pass through) the header family it uses.
 """

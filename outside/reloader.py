@@ -78,7 +78,7 @@ def run_with_reload(command: List[str], directory: str) -> int:
     return 0
 
 
-def _stop(child: "subprocess.Popen[Any]") -> None:
+def _stop(child: subprocess.Popen[Any]) -> None:
     if child.poll() is None:
         child.terminate()
         try:

@@ -29,7 +29,7 @@ class RequestBody:
     def read(self, size: int = -1) -> bytes:
         """Up to ``size`` bytes (all that is left when ``size`` < 0); ``b""`` at the end."""
         if size is None or size < 0:
-            chunks = []
+            chunks: List[bytes] = []
             while True:
                 chunk = self._source.read(-1)
                 if not chunk:
@@ -69,6 +69,11 @@ class Request:
                  "scheme", "upgrade", "_query_string", "_content", "_stream", "_body",
                  "_cookies", "_query", "_params", "__dict__")  # __dict__: handlers may add attributes
 
+    # Set on some requests only (in ``__dict__``): the rule's variables when a rule
+    # matched (``OutsideHTTP.dispatch``), the WSGI environ under ``outside.wsgi``.
+    view_args: Dict[str, Any]
+    environ: Dict[str, Any]
+
     def __init__(self, method: str, headers: Dict[str, str], content: Union[bytes, Any],
                  version: str, url: str, address: Tuple[str, int], *,
                  target: Optional[str] = None, scheme: str = "http") -> None:
@@ -86,7 +91,7 @@ class Request:
 
     @classmethod
     def from_head(cls, head: RequestHead, address: Tuple[str, int],
-                  body: Union[bytes, Any], scheme: str = "http") -> "Request":
+                  body: Union[bytes, Any], scheme: str = "http") -> Request:
         """The ``Request`` for a parsed request head; the server's entry point.
 
         ``head``: the parser's ``RequestHead``. ``address``: the client's address as
@@ -119,7 +124,7 @@ class Request:
         return request
 
     @classmethod
-    def blank(cls, method: str = "GET", url: str = "/") -> "Request":
+    def blank(cls, method: str = "GET", url: str = "/") -> Request:
         """A minimal request (no headers, no body), for handlers called without one."""
         return cls(method, {}, b"", "HTTP/1.1", url, ("", 0))
 

@@ -38,7 +38,7 @@ class StaticFiles:
     so the app's error handlers render them.
     """
 
-    def __init__(self, directory: Union[str, "os.PathLike[str]"], url_prefix: str = "/",
+    def __init__(self, directory: Union[str, os.PathLike[str]], url_prefix: str = "/",
                  index: Optional[str] = "index.html", listing: bool = True) -> None:
         self.root = os.path.realpath(os.fspath(directory))
         if not os.path.isdir(self.root):

@@ -91,13 +91,13 @@ def json_body() -> bytes:
 
 
 def run_wrk(url: str, seconds: int, connections: int,
-            extra: Tuple[str, ...] = ()) -> "subprocess.Popen[str]":
+            extra: Tuple[str, ...] = ()) -> subprocess.Popen[str]:
     """Start ``wrk`` (one thread) for ``seconds``; read its report with ``wrk_result``."""
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "20s", *extra, url]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def wrk_result(name: str, process: "subprocess.Popen[str]") -> LoadResult:
+def wrk_result(name: str, process: subprocess.Popen[str]) -> LoadResult:
     """Parse the summary ``wrk`` prints."""
     output, _ = process.communicate()
     result = LoadResult(name, detail=output.strip().splitlines()[-2] if output.strip() else "")

@@ -1,17 +1,18 @@
 """Real outside servers for integration tests: a subprocess on 127.0.0.1, port 0.
 
-    with start_app('''
-        def hello(request):
-            return Response(200, {}, "hi")
-        app.set_route("/", hello)
-    ''', config={"max_workers": 4}) as server:
+    with start_app("hello", config={"max_workers": 4}) as server:
         requests.get(server.url + "/")
 
-``start_app`` writes a program (imports, ``app = OutsideHTTP(("127.0.0.1", 0))``, your
-code, the config, ``app.run()``); ``start_server`` runs any program that serves on
-127.0.0.1 port 0. The port is read from the server's start-up log line. The server
-runs with the same ``OUTSIDE_NO_EXTENSIONS`` as the tests, so one suite covers both
-twins. Leaving the ``with`` block stops it by PID (SIGTERM, then SIGKILL, workers too).
+``start_app(name)`` runs the app ``tests/apps/<name>.py``: a module with normal imports
+that builds ``app = OutsideHTTP(("127.0.0.1", 0))`` and its routes, reading what varies
+from environment variables (``env``); the config overrides are applied, then
+``app.run()``. ``start_program(name)`` runs a ``tests/apps`` program that starts its
+server itself; ``start_server`` runs any program source that serves on 127.0.0.1 port
+0. (``start_app`` still takes a snippet of route code run after ``PRELUDE``, for the
+tests not yet moved to app files.) The port is read from the server's start-up log
+line. The server runs with the same ``OUTSIDE_NO_EXTENSIONS`` as the tests, so one suite
+covers both twins. Leaving the ``with`` block stops it by PID (SIGTERM, then SIGKILL,
+workers too).
 """
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ class RunningServer:
         with open(self._log_path, encoding="utf-8", errors="replace") as file:
             return file.read()
 
-    def wait_for_log(self, pattern: str, timeout: float = 5.0) -> "re.Match[str]":
+    def wait_for_log(self, pattern: str, timeout: float = 5.0) -> re.Match[str]:
         """Wait until the log matches the regular expression ``pattern``; the match."""
         deadline = time.monotonic() + timeout
         while True:
@@ -113,7 +114,7 @@ class RunningServer:
                 pass
         return self.process.returncode
 
-    def __enter__(self) -> "RunningServer":
+    def __enter__(self) -> RunningServer:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
@@ -130,10 +131,9 @@ def start_server(source: str, env: Optional[Mapping[str, str]] = None,
     environment = dict(os.environ)
     environment["PYTHONPATH"] = ROOT + os.pathsep + environment.get("PYTHONPATH", "")
     environment.update(env or {})
-    log = tempfile.NamedTemporaryFile("wb", prefix="outside-server-", suffix=".log", delete=False)
-    process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(source)], cwd=ROOT,
-                               env=environment, stdout=log, stderr=subprocess.STDOUT)
-    log.close()
+    with tempfile.NamedTemporaryFile("wb", prefix="outside-server-", suffix=".log", delete=False) as log:
+        process = subprocess.Popen([sys.executable, "-c", textwrap.dedent(source)], cwd=ROOT,
+                                   env=environment, stdout=log, stderr=subprocess.STDOUT)
     server = RunningServer(process, log.name)
     server.wait_listening(startup_timeout)
     return server
@@ -149,6 +149,12 @@ def app_path(name: str) -> str:
     if not os.path.exists(path):
         raise FileNotFoundError(f"no test app {path}")
     return path
+
+
+def start_program(name: str, env: Optional[Mapping[str, str]] = None) -> RunningServer:
+    """Run the program ``tests/apps/<name>.py`` (one that starts its server itself, on
+    127.0.0.1 port 0) and wait until it listens."""
+    return start_server(f"import runpy\nrunpy.run_path({app_path(name)!r}, run_name='__main__')\n", env=env)
 
 
 def start_app(code: str = "", config: Optional[Dict[str, Any]] = None,
@@ -266,7 +272,7 @@ class Wire:
         self.file.close()
         self.sock.close()
 
-    def __enter__(self) -> "Wire":
+    def __enter__(self) -> Wire:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:

@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 
 from outside import FilePath, Request, Response
 from outside.config import default_config
-from outside.files import FileSpan, entity_tag, http_date, parse_http_date, parse_range, UNSATISFIABLE
+from outside.files import (
+    UNSATISFIABLE,
+    FileSpan,
+    entity_tag,
+    http_date,
+    parse_http_date,
+    parse_range,
+)
 from outside.http.events import RequestHead
 from outside.response import ResponseError, render
 

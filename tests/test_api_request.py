@@ -82,7 +82,7 @@ def test_cookies():
 
 
 def test_utf8_cookie_values():
-    raw = "name=Jürgen".encode("utf-8").decode("latin-1")  # as the parser hands it over
+    raw = "name=Jürgen".encode().decode("latin-1")  # as the parser hands it over
     assert request(headers=[("Cookie", raw)]).cookies == {"name": "Jürgen"}
 
 

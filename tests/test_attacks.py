@@ -23,32 +23,7 @@ from servers import Wire, open_fds, rss_kib, start_app, start_server, wait_for_f
 
 pytestmark = pytest.mark.timeout(60)
 
-RECORDING_APP = """
-def record(request):
-    with open(os.environ["RECORD"], "a") as log:
-        log.write(f"{request.method} {request.target}\\n")
-    return Response(200, {}, "seen " + request.target)
-
-def reflect(request):
-    # echoes user input into a header: render must refuse what would split the response
-    return Response(200, {request.params.get("name", "X-Name"): request.params.get("value", "v")}, "ok")
-
-def big(request):
-    return Response(200, {}, b"b" * (4 * 1024 * 1024))
-
-def upload(request):
-    return Response(200, {}, str(len(request.body.read())))
-
-def slow(request):
-    time.sleep(0.05)
-    return Response(200, {}, "slow")
-
-app.set_route("/reflect", reflect)
-app.set_route("/big", big)
-app.set_route("/slow", slow)
-app.set_route("/upload", upload)
-app.set_route("/", record)
-"""
+RECORDING_APP = "attack_target"  # tests/apps/attack_target.py
 
 SMUGGLED = b"GET /smuggled HTTP/1.1\r\nHost: t\r\n\r\n"
 
@@ -317,7 +292,8 @@ def send_until_answered(address, opening: bytes, filler: bytes, limit: int) -> W
     (b"GET / HTTP/1.1\r\nHost: t\r\nX-Endless: ", b"a" * 65536, 431),
     (b"GET / HTTP/1.1\r\nHost: t\r\n", b"X-Many: 1\r\n" * 1000, 431),
     (b"GET /", b"a" * 65536, 414),
-    (b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n", b"ffff\r\n" + b"x" * 0xffff + b"\r\n", 413),
+    (b"POST /upload HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
+     b"ffff\r\n" + b"x" * 0xffff + b"\r\n", 413),
 ], ids=["endless-header", "endless-header-count", "endless-url", "endless-chunked-body"])
 def test_endless_input_is_refused_early_and_memory_stays_bounded(server, opening, filler, status):
     rss_before = rss_kib(server.pid)
@@ -356,13 +332,7 @@ def masked_frame(opcode: int, payload: bytes, rsv1: bool = False) -> bytes:
 
 
 def test_a_compressed_websocket_bomb_is_closed_with_1009():
-    with start_app("""
-@app.websocket("/ws", max_message_size=1024 * 1024)
-def echo(connection):
-    for message in connection:
-        connection.send(message)
-app.set_route("/alive", lambda request: Response(200, {}, "alive"))
-""") as server:
+    with start_app("attack_deflate_bomb") as server:
         rss_before = rss_kib(server.pid)
         sock = socket.create_connection(server.address, timeout=10)
         key = base64.b64encode(os.urandom(16)).decode()
@@ -439,13 +409,7 @@ UPGRADE = ("GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upg
 @pytest.fixture(scope="module")
 def guarded(tmp_path_factory):
     log = tmp_path_factory.mktemp("origins") / "connections.log"
-    with start_app("""
-@app.websocket("/ws", allowed_origins=["https://good.example"])
-def guarded(connection):
-    with open(os.environ["RECORD"], "a") as log:
-        log.write(connection.request.headers.get("Origin", "-") + "\\n")
-    connection.send("welcome")
-""", env={"RECORD": str(log)}) as running:
+    with start_app("attack_origins", env={"RECORD": str(log)}) as running:
         yield running, log
 
 
@@ -480,7 +444,7 @@ def tls_server(tmp_path_factory):
     authority.cert_pem.write_to_path(str(ca_path))
     config = {"ssl_enabled": True, "ssl_certfile": str(cert_path), "ssl_keyfile": str(key_path),
               "header_timeout": 2, "accept_timeout": 0.2}
-    with start_app('app.set_route("/", lambda request: Response(200, {}, "secure"))', config) as running:
+    with start_app("secure", config) as running:
         yield running, str(ca_path)
 
 

@@ -14,35 +14,14 @@ import requests
 import trustme
 import websocket
 
-from servers import ROOT, start_server
+from servers import ROOT, app_path, start_server
 
 pytestmark = pytest.mark.timeout(90)
 
 ENV = dict(os.environ, PYTHONPATH=ROOT)
 
-APP_MODULE = """
-from outside import OutsideHTTP, Response
-
-server = OutsideHTTP(("127.0.0.1", 5))
-server.config["workers"] = 1
-
-@server.route("/")
-def index(request):
-    return Response(200, {}, "VERSION")
-
-@server.route("/whoami")
-def whoami(request):
-    return Response(200, {}, f"{request.address[0]} {request.scheme}")
-
-not_an_app = 42
-
-def not_wsgi(request):
-    return None
-
-def wsgi_app(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"wsgi at " + environ["PATH_INFO"].encode()]
-"""
+with open(app_path("cli_module"), encoding="utf-8") as _module:
+    APP_MODULE = _module.read()  # tests/apps/cli_module.py
 
 
 def outside_command(*arguments: str, cwd: str = ROOT, timeout: float = 30) -> subprocess.CompletedProcess:

@@ -12,10 +12,9 @@ import requests
 import websocket
 
 import outside
-from browser import CHROMIUM, dump_dom
-from servers import Wire, start_server
 
-PAGES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pages")
+from browser import CHROMIUM, dump_dom
+from servers import Wire, start_program, start_server
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -105,39 +104,11 @@ def test_chat_reaches_every_member(demo):
         second.close()
 
 
-TWO_TABS = f"""
-import threading
-from outside import FilePath, Response
-from outside.cli import main
-import outside.demo
-
-reported = threading.Event()
-original = outside.demo.create_app
-
-def with_test_page(host):
-    app = original(host)
-    def page(request):
-        return Response(200, {{}}, FilePath({os.path.join(PAGES, "demo_two_tabs.html")!r}))
-    def report(request):
-        print("REPORT", request.content.decode(), flush=True)
-        reported.set()
-        return Response(204, {{}}, b"")
-    def hold(request):
-        reported.wait(30)
-        return Response(200, {{}}, "over")
-    app.set_route("/two-tabs", page)
-    app.set_route("/report", report)
-    app.set_route("/hold", hold)
-    return app
-
-outside.demo.create_app = with_test_page
-main(["demo", "--port", "0"])
-"""
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_two_browser_tabs_chat():
-    with start_server(TWO_TABS) as server:
+    with start_program("demo_two_tabs") as server:
         dom = dump_dom(f"http://127.0.0.1:{server.port}/two-tabs")
         match = re.search(r'<pre id="result">(.*?)</pre>', dom, re.S)
         assert match, dom

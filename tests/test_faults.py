@@ -22,37 +22,7 @@ pytestmark = pytest.mark.timeout(60)
 
 BIG = 8 * 1024 * 1024
 
-APP = """
-FOLDER = os.environ["FILES"]
-BIG = os.path.join(FOLDER, "big.bin")
-with open(BIG, "wb") as file:
-    file.write(b"f" * (8 * 1024 * 1024))
-
-def hello(request):
-    return Response(200, {}, "hello")
-
-def upload(request):
-    return Response(200, {}, str(len(request.body.read())))
-
-def memory(request):
-    return Response(200, {}, b"m" * (8 * 1024 * 1024))
-
-def big_file(request):
-    return Response(200, {}, FilePath(BIG))
-
-def named_file(request):
-    return Response(200, {}, FilePath(os.path.join(FOLDER, request.params["name"])))
-
-def forever(request):
-    threading.Event().wait()
-
-app.set_route("/upload", upload)
-app.set_route("/memory", memory)
-app.set_route("/file", big_file)
-app.set_route("/named", named_file)
-app.set_route("/forever", forever)
-app.set_route("/", hello)
-"""
+APP = "faults"  # tests/apps/faults.py
 RESET = struct.pack("ii", 1, 0)
 
 
@@ -183,12 +153,7 @@ def test_a_file_changed_while_sent(server, files, change):
 
 # -- processes killed or stopped under load ------------------------------------------------
 
-PID_APP = """
-def pid(request):
-    time.sleep(float(request.params.get("sleep", "0")))
-    return Response(200, {}, str(os.getpid()))
-app.set_route("/", pid)
-"""
+PID_APP = "pid"  # tests/apps/pid.py
 
 
 class KeepAliveClient(threading.Thread):

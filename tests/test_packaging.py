@@ -80,7 +80,7 @@ def test_active_reflects_the_compiled_twins_in_use():
     twins = _compiled_twins()
     assert twins, "outside.speedups names no compiled twin"
     expected = "c" if all(twin is not None for twin in twins.values()) else "python"
-    assert speedups.ACTIVE == expected
+    assert expected == speedups.ACTIVE
     for name, twin in twins.items():
         if twin is not None:  # what is reported compiled must really be an extension module
             assert _is_extension_module(twin), f"{name} is not from an extension module"

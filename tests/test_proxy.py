@@ -31,7 +31,8 @@ def request_from(peer, headers):
     ([], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "https"}, ("10.0.0.5", 1), "http"),
     (["192.168.0.0/16"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4"}, ("10.0.0.5", 1), "http"),
     # trusted peer: the right-most hop that is not a trusted proxy
-    (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "https"}, ("1.2.3.4", 0), "https"),
+    (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "https"},
+     ("1.2.3.4", 0), "https"),
     (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "6.6.6.6, 1.2.3.4, 10.0.0.9"}, ("1.2.3.4", 0), "http"),
     ("10.0.0.5, 10.0.0.9", ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4,10.0.0.9"}, ("1.2.3.4", 0), "http"),
     (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "10.0.0.7, 10.0.0.8"}, ("10.0.0.7", 0), "http"),
@@ -40,15 +41,18 @@ def request_from(peer, headers):
     # one scheme per hop: the client's; otherwise the nearest proxy's; junk ignored
     (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4, 10.0.0.9",
                                         "X-Forwarded-Proto": "https, http"}, ("1.2.3.4", 0), "https"),
-    (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "gopher"}, ("1.2.3.4", 0), "http"),
+    (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-Proto": "gopher"},
+     ("1.2.3.4", 0), "http"),
     # malformed: believe none of it
     (["10.0.0.0/8"], ("10.0.0.5", 1), {"X-Forwarded-For": "1.2.3.4,,"}, ("10.0.0.5", 1), "http"),
     # Forwarded (RFC 7239), used when there is no X-Forwarded-For
     (["10.0.0.0/8"], ("10.0.0.5", 1), {"Forwarded": 'for="[2001:db8::1]:4711";proto=https, for=10.0.0.9'},
      ("2001:db8::1", 4711), "https"),
-    (["10.0.0.0/8"], ("10.0.0.5", 1), {"Forwarded": "for=192.0.2.60;proto=http;by=203.0.113.43"}, ("192.0.2.60", 0), "http"),
+    (["10.0.0.0/8"], ("10.0.0.5", 1), {"Forwarded": "for=192.0.2.60;proto=http;by=203.0.113.43"},
+     ("192.0.2.60", 0), "http"),
     (["10.0.0.0/8"], ("10.0.0.5", 1), {"Forwarded": "for=unknown"}, ("unknown", 0), "http"),
-    (["10.0.0.0/8"], ("10.0.0.5", 1), {"Forwarded": "for=1.1.1.1", "X-Forwarded-For": "2.2.2.2"}, ("2.2.2.2", 0), "http"),
+    (["10.0.0.0/8"], ("10.0.0.5", 1), {"Forwarded": "for=1.1.1.1", "X-Forwarded-For": "2.2.2.2"},
+     ("2.2.2.2", 0), "http"),
 ])
 def test_trusted_proxies(allow, peer, headers, address, scheme):
     request = request_from(peer, headers)
@@ -78,14 +82,7 @@ def test_dispatch_applies_before_routing():
 
 # --- a real nginx in front ----------------------------------------------------------
 
-WHO_AM_I = '''
-import json
-NAME = {name!r}
-def who(request):
-    return Response(200, {{}}, {{"server": NAME, "address": request.address[0], "scheme": request.scheme,
-                                "xff": request.headers.get("X-Forwarded-For")}})
-app.set_route("/", who)
-'''
+WHO_AM_I = "who_am_i"  # tests/apps/who_am_i.py
 
 
 def free_port():
@@ -147,8 +144,11 @@ class Nginx:
             except OSError:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError("nginx did not start: " + open(os.path.join(directory, "stderr.log")).read()
-                                       + open(os.path.join(directory, "error.log")).read())
+                    logs = []
+                    for name in ("stderr.log", "error.log"):
+                        with open(os.path.join(directory, name)) as file:
+                            logs.append(file.read())
+                    raise RuntimeError("nginx did not start: " + "".join(logs)) from None
                 time.sleep(0.05)
 
     def stop(self):
@@ -181,7 +181,7 @@ SPOOF = {"X-Forwarded-For": "6.6.6.6", "X-Forwarded-Proto": "https", "Forwarded"
 
 
 def test_behind_nginx_reverse_proxy(nginx_required, tmp_path):
-    with start_app(WHO_AM_I.format(name="a"), config={"forwarded_allow_ips": ["127.0.0.1"]}) as backend:
+    with start_app(WHO_AM_I, config={"forwarded_allow_ips": ["127.0.0.1"]}) as backend:
         nginx = Nginx(str(tmp_path), [backend.port])
         try:
             status, got = fetch(nginx.port, headers=SPOOF)
@@ -200,7 +200,7 @@ def test_behind_nginx_reverse_proxy(nginx_required, tmp_path):
 
 
 def test_behind_nginx_without_trust_the_proxy_is_the_client(nginx_required, tmp_path):
-    with start_app(WHO_AM_I.format(name="a")) as backend:
+    with start_app(WHO_AM_I) as backend:
         nginx = Nginx(str(tmp_path), [backend.port])
         try:
             status, got = fetch(nginx.port, headers=SPOOF)
@@ -211,8 +211,8 @@ def test_behind_nginx_without_trust_the_proxy_is_the_client(nginx_required, tmp_
 
 def test_nginx_load_balancer_over_two_outside_servers(nginx_required, tmp_path):
     config = {"forwarded_allow_ips": ["127.0.0.1"]}
-    with start_app(WHO_AM_I.format(name="a"), config=config) as first, \
-            start_app(WHO_AM_I.format(name="b"), config=config) as second:
+    with start_app(WHO_AM_I, config=config, env={"SERVER_NAME": "a"}) as first, \
+            start_app(WHO_AM_I, config=config, env={"SERVER_NAME": "b"}) as second:
         nginx = Nginx(str(tmp_path), [first.port, second.port])
         try:
             answers = [fetch(nginx.port, headers=SPOOF)[1] for _ in range(10)]

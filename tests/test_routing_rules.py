@@ -60,12 +60,14 @@ def test_static_beats_typed_beats_str_beats_path(app):
     for rule, name in [("/u/<path:rest>", "path"), ("/u/<name>", "str"), ("/u/<int:n>", "int"), ("/u/new", "static")]:
         app.add_url_rule(rule, lambda request, _name=name, **values: Response(200, {}, _name), endpoint=name)
     client = app.test_client()
-    assert [client.get(path).text for path in ("/u/new", "/u/7", "/u/bob", "/u/a/b")] == ["static", "int", "str", "path"]
+    paths = ("/u/new", "/u/7", "/u/bob", "/u/a/b")
+    assert [client.get(path).text for path in paths] == ["static", "int", "str", "path"]
 
 
 def test_path_followed_by_static(app):
     app.add_url_rule("/files/<path:name>", lambda request, name: Response(200, {}, "view " + name), endpoint="view")
-    app.add_url_rule("/files/<path:name>/edit", lambda request, name: Response(200, {}, "edit " + name), endpoint="edit")
+    app.add_url_rule("/files/<path:name>/edit", lambda request, name: Response(200, {}, "edit " + name),
+                     endpoint="edit")
     client = app.test_client()
     assert client.get("/files/a/b/edit").text == "edit a/b" and client.get("/files/a/b").text == "view a/b"
 
@@ -89,7 +91,8 @@ def test_methods_405_with_allow_head_and_options(app):
     assert wrong.status_code == 405 and wrong.headers["Allow"] == "DELETE, GET, HEAD, OPTIONS, POST"
     assert wrong.text.startswith("405 Method Not Allowed")
     options = client.options("/items/1")
-    assert (options.status_code, options.headers["Allow"], options.content) == (200, "DELETE, GET, HEAD, OPTIONS, POST", b"")
+    assert (options.status_code, options.headers["Allow"], options.content) == \
+        (200, "DELETE, GET, HEAD, OPTIONS, POST", b"")
 
 
 def test_custom_405_handler_keeps_allow(app):
@@ -220,23 +223,9 @@ def test_rule_object_directly():
 
 
 def test_rules_over_a_real_server():
-    with start_app('''
-        @app.route("/users/<int:user_id>", methods=["GET", "POST"])
-        def user(request, user_id):
-            return Response(200, {}, {"id": user_id, "method": request.method,
-                                      "link": app.url_for("user", user_id=user_id + 1)})
-
-        @app.errorhandler(404)
-        def missing(request, message=None):
-            return Response(404, {}, "custom 404 for " + request.url)
-
-        @app.websocket("/rooms/<room>")
-        def room(connection, room):
-            connection.send(("joined " + room).encode())
-            while True:
-                connection.send(connection.recv())
-    ''') as server:
-        assert requests.get(server.url + "/users/5", timeout=10).json() == {"id": 5, "method": "GET", "link": "/users/6"}
+    with start_app("rules") as server:
+        assert requests.get(server.url + "/users/5", timeout=10).json() == \
+            {"id": 5, "method": "GET", "link": "/users/6"}
         assert requests.post(server.url + "/users/5", timeout=10).json()["method"] == "POST"
         wrong = requests.delete(server.url + "/users/5", timeout=10)
         assert wrong.status_code == 405 and wrong.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
@@ -255,19 +244,7 @@ def test_rules_over_a_real_server():
 
 
 def test_event_driven_websocket_as_a_rule_target():
-    with start_app('''
-        rooms = WebSocket()
-
-        @rooms.on_message
-        def say(connection, message):
-            connection.send(connection.request.view_args["room"] + ": " + message)
-
-        app.add_url_rule("/chat/<room>", rooms, endpoint="chat")
-
-        def link(request):
-            return Response(200, {}, app.url_for("chat", room="red"))
-        app.set_route("/link", link)
-    ''') as server:
+    with start_app("rule_chat") as server:
         assert requests.get(server.url + "/link", timeout=10).text == "/chat/red"
         assert requests.get(server.url + "/chat/red", timeout=10).status_code == 400
         connection = websocket_client.create_connection(f"ws://127.0.0.1:{server.port}/chat/red", timeout=10)
@@ -303,3 +280,18 @@ def test_example_flask_style():
             assert connection.recv() == b"ping"
         finally:
             connection.close()
+
+
+def test_static_rule_for_other_methods_leaves_the_path_to_variable_rules(app):
+    # A static rule is answered by one lookup; when it does not serve the method, the
+    # other rules still get the path (and 405/Allow still lists every method).
+    app.add_url_rule("/users/new", lambda request: Response(200, {}, "create"), methods=["POST"],
+                     endpoint="create")
+    app.add_url_rule("/users/<name>", lambda request, name: Response(200, {}, f"user {name}"),
+                     endpoint="user")
+    client = app.test_client()
+    assert client.post("/users/new").text == "create"
+    assert client.get("/users/new").text == "user new"
+    response = client.delete("/users/new")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}

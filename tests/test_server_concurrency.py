@@ -11,17 +11,7 @@ import requests
 
 from servers import Wire, open_fds, start_app
 
-APP = """
-def hello(request):
-    return Response(200, {}, "hello")
-
-def sleep(request):
-    time.sleep(float(request.params.get("s", "1")))
-    return Response(200, {}, "slept")
-
-app.set_route("/", hello)
-app.set_route("/sleep", sleep)
-"""
+APP = "sleepy"  # tests/apps/sleepy.py
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +102,7 @@ def test_blocking_handlers_started_in_a_burst_all_run_at_once(server):
 
 
 def test_running_out_of_descriptors_pauses_accepting_without_spinning():
-    code = "import resource\nresource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))\n" + APP
-    with start_app(code, {"accept_timeout": 0.2}) as server:
+    with start_app(APP, {"accept_timeout": 0.2}, env={"MAX_OPEN_FILES": "64"}) as server:
         crowd = []
         try:
             for _ in range(100):  # more than the server can hold; the kernel queues the rest

@@ -10,57 +10,7 @@ import requests
 
 from servers import Wire, start_app, start_server
 
-APP = """
-import hashlib, tempfile
-FILE = os.path.join(tempfile.mkdtemp(), "data.txt")
-with open(FILE, "wb") as f:
-    f.write(bytes(range(256)) * 40)  # 10240 bytes
-
-def hello(request):
-    return Response(200, {"Content-Type": "text/plain"}, "Hello, World!")
-
-def echo(request):
-    return Response(200, {"X-Method": request.method}, request.content)
-
-def upload(request):
-    digest, size = hashlib.sha256(), 0
-    for piece in request.body:
-        digest.update(piece)
-        size += len(piece)
-    return Response(200, {}, f"{size} {digest.hexdigest()}")
-
-def fail(request):
-    raise RuntimeError("handler failed on purpose")
-
-def split(request):
-    return Response(200, {"X-Bad": "a\\r\\nSet-Cookie: evil=1"}, "never sent")
-
-def numbers(request):
-    return Response(200, {}, (str(i).encode() for i in range(1000)))
-
-def broken_stream(request):
-    def pieces():
-        yield b"first piece"
-        raise RuntimeError("stream broke on purpose")
-    return Response(200, {}, pieces())
-
-def served_file(request):
-    return Response(200, {}, FilePath(FILE))
-
-def callback(request, response):
-    with open(os.environ["CALLBACK_LOG"], "a") as log:
-        log.write(f"{request.url} {response.status_code}\\n")
-
-app.set_route("/", hello)
-app.set_route("/echo", echo)
-app.set_route("/upload", upload)
-app.set_route("/raise", fail)
-app.set_route("/split", split)
-app.set_route("/numbers", numbers)
-app.set_route("/file", served_file)
-app.set_route("/broken", broken_stream)
-app.config["post_callback"] = callback
-"""
+APP = "http_semantics"  # tests/apps/http_semantics.py
 CONFIG = {"max_socket_reuse": 50, "max_body_size_mb": 1, "allow_range_from_mb": 0}
 
 
@@ -213,7 +163,8 @@ def test_large_upload_with_requests(server):
     (b"FOO / HTTP/1.1\r\nHost: t\r\n\r\n", 501),
     (b"GET / HTTP/2.0\r\nHost: t\r\n\r\n", 505),
 ], ids=["cl-and-te", "two-cl", "bad-chunk-size", "space-before-colon", "obs-fold",
-        "bare-lf", "bare-lf-request-line", "long-url", "big-header", "too-many-headers", "final-coding-not-chunked", "unknown-method", "http2"])
+        "bare-lf", "bare-lf-request-line", "long-url", "big-header", "too-many-headers",
+        "final-coding-not-chunked", "unknown-method", "http2"])
 def test_bad_requests_get_their_status_and_the_connection_closes(server, request_bytes, status):
     with Wire(server.address) as wire:
         wire.send(request_bytes)
@@ -285,7 +236,7 @@ def test_generator_content_to_http10_is_delimited_by_the_close(server):
 
 def test_a_stream_that_fails_half_way_is_cut_not_completed(server):
     with pytest.raises(requests.exceptions.RequestException):
-        requests.get(server.url + "/broken", timeout=10).content
+        requests.get(server.url + "/broken", timeout=10)  # reads the whole body
     server.wait_for_log(r"Traceback[\s\S]*stream broke on purpose")
     assert requests.get(server.url + "/", timeout=10).text == "Hello, World!"
 
@@ -358,18 +309,11 @@ server.run()
 
 
 def test_upgrade_requests_are_handed_off_with_the_bytes_that_followed(tmp_path):
-    code = APP + """
-def echo_once(connection):
-    connection.send(connection.recv())
-ws = WebSocket()
-ws.on_connection(echo_once)
-app.set_route('/ws', ws)
-"""
     upgrade = (b"GET %s HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
                b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
     mask = b"\x01\x02\x03\x04"
     frame = b"\x81\x85" + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(b"hello"))
-    with start_app(code, CONFIG, env={"CALLBACK_LOG": str(tmp_path / "log")}) as running:
+    with start_app(APP, CONFIG, env={"CALLBACK_LOG": str(tmp_path / "log"), "WS_ECHO": "1"}) as running:
         with Wire(running.address) as wire:  # a frame in the same packet as the upgrade
             wire.send(upgrade % b"/ws" + frame)
             response = wire.read_response()

@@ -5,11 +5,7 @@ import requests
 
 from servers import start_app
 
-APP = """
-def hello(request):
-    return Response(200, {}, "hello")
-app.set_route("/", hello)
-"""
+APP = "logging_hello"  # tests/apps/logging_hello.py
 
 
 def test_default_logging_is_start_up_and_errors_only():
@@ -22,8 +18,7 @@ def test_default_logging_is_start_up_and_errors_only():
 
 
 def test_access_log_when_the_application_configures_logging():
-    code = "import logging\nlogging.basicConfig(level=logging.INFO, format='%(name)s %(message)s')\n" + APP
-    with start_app(code) as server:
+    with start_app(APP, env={"LOGGING": "1", "LOG_FORMAT": "%(name)s %(message)s"}) as server:
         requests.get(server.url + "/?q=1", timeout=10)
         with requests.Session() as session:  # an unparsable request is logged too
             session.get(server.url + "/" + "a" * 9000, timeout=10)
@@ -33,7 +28,6 @@ def test_access_log_when_the_application_configures_logging():
 
 
 def test_access_log_can_be_switched_off():
-    code = "import logging\nlogging.basicConfig(level=logging.INFO)\n" + APP
-    with start_app(code, {"access_log": False}) as server:
+    with start_app(APP, {"access_log": False}, env={"LOGGING": "1"}) as server:
         requests.get(server.url + "/", timeout=10)
         assert "outside.access" not in server.log()

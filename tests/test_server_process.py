@@ -10,29 +10,9 @@ import time
 import pytest
 import requests
 
-from servers import Wire, start_app, start_server
+from servers import Wire, start_app, start_program
 
-APP = """
-import tempfile
-BIG = os.path.join(tempfile.mkdtemp(), "big.bin")
-with open(BIG, "wb") as f:
-    f.write(os.urandom(1 << 20) * 32)  # 32 MiB: more than the socket buffers hold
-
-def pid(request):
-    return Response(200, {}, str(os.getpid()))
-
-def sleep(request):
-    time.sleep(float(request.params.get("s", "1")))
-    return Response(200, {}, "slept")
-
-def big(request):
-    return Response(200, {}, FilePath(BIG))
-
-app.set_route("/pid", pid)
-app.set_route("/sleep", sleep)
-app.set_route("/big", big)
-app.config["server_cleanup"] = lambda: print("cleanup ran", flush=True)
-"""
+APP = "workers"  # tests/apps/workers.py
 
 
 def test_workers_share_the_port_and_a_killed_worker_is_replaced():
@@ -117,19 +97,7 @@ def test_termination_timeout_bounds_the_stop():
 
 
 def test_terminate_from_a_handler_thread_stops_the_server():
-    source = """
-import threading
-from outside import OutsideHTTP, Response
-app = OutsideHTTP(("127.0.0.1", 0))
-app.config["workers"] = 1
-def stop(request):
-    threading.Timer(0.1, app.terminate).start()
-    return Response(200, {}, "bye")
-app.set_route("/stop", stop)
-app.run()
-print("run returned", flush=True)
-"""
-    with start_server(source) as server:
+    with start_program("terminate_from_handler") as server:
         assert requests.get(server.url + "/stop", timeout=10).text == "bye"
         assert server.process.wait(10) == 0
         assert "run returned" in server.log()
@@ -155,21 +123,12 @@ def test_workers_stop_when_the_supervisor_is_killed():
         assert not any(map(running, workers))
 
 
-@pytest.mark.parametrize("route", [
-    "ws.on_connection(lambda connection: [connection.send(m) for m in connection])",
-    "ws.on_message(lambda connection, message: connection.send(message))",
-], ids=["blocking", "events"])
-def test_open_websockets_are_closed_with_going_away_on_sigterm(route):
+@pytest.mark.parametrize("kind", ["blocking", "events"])
+def test_open_websockets_are_closed_with_going_away_on_sigterm(kind):
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
-    code = APP + f"""
-ws = WebSocket()
-{route}
-ws.on_exit(lambda: print("EXIT ws", flush=True))
-app.set_route("/ws", ws)
-"""
-    with start_app(code, {"termination_timeout": 10}) as server:
+    with start_app(APP, {"termination_timeout": 10}, env={"WS_ECHO": kind}) as server:
         with connect(f"ws://127.0.0.1:{server.port}/ws", open_timeout=5) as client:
             client.send(b"ping")
             assert client.recv(timeout=5) == b"ping"

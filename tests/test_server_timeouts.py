@@ -9,20 +9,7 @@ import requests
 
 from servers import Wire, start_app
 
-APP = """
-def hello(request):
-    return Response(200, {}, "hello")
-
-def big(request):
-    return Response(200, {}, b"x" * 50_000_000)
-
-def echo(request):
-    return Response(200, {}, request.content)
-
-app.set_route("/", hello)
-app.set_route("/big", big)
-app.set_route("/echo", echo)
-"""
+APP = "slow_clients"  # tests/apps/slow_clients.py
 CONFIG = {"header_timeout": 1, "keep_alive_timeout": 1, "process_timeout": 1,
           "accept_timeout": 0.2, "max_workers": 4}
 

@@ -1,7 +1,6 @@
 """HTTPS with ssl_enabled: modern TLS, ALPN, clear start-up errors, robust to plain HTTP."""
 from __future__ import annotations
 
-import os
 import socket
 import ssl
 import threading
@@ -12,7 +11,9 @@ import trustme
 
 from servers import start_app
 
-APP = """
+APP = "tls_hello"  # tests/apps/tls_hello.py
+# The same routes as code, the base of WSS_APP until that app is a file too.
+_HTTPS_ROUTES = """
 import tempfile
 FILE = os.path.join(tempfile.mkdtemp(), "data.bin")
 with open(FILE, "wb") as f:
@@ -123,7 +124,7 @@ def test_a_bad_key_or_certificate_stops_the_start_with_a_clear_error(certificate
     assert "server exited" in message and "TLSConfigError" in message and "cannot load the TLS" in message
 
 
-WSS_APP = APP + """
+WSS_APP = _HTTPS_ROUTES + """
 echo = WebSocket()
 
 @echo.on_connection

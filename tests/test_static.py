@@ -49,7 +49,8 @@ main(["serve", {str(tree)!r}, "--port", "0"])
 def raw_get(server, target: str, head: bytes = b""):
     """The response to a GET of ``target`` sent exactly as given."""
     with Wire(server.address) as wire:
-        wire.send(b"GET " + target.encode("latin-1") + b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n" + head + b"\r\n")
+        wire.send(b"GET " + target.encode("latin-1") + b" HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                  + head + b"\r\n")
         return wire.read_response()
 
 
@@ -136,6 +137,7 @@ def test_links_and_absolute_paths_leading_out_are_not_found(served, target):
 def test_a_missing_directory_is_one_line(tmp_path):
     import subprocess
     import sys
+
     from servers import ROOT
     result = subprocess.run([sys.executable, "-m", "outside", "serve", str(tmp_path / "nowhere")],
                             capture_output=True, text=True, timeout=30, cwd=ROOT,
@@ -145,11 +147,7 @@ def test_a_missing_directory_is_one_line(tmp_path):
 
 
 def test_static_files_under_a_prefix(tree):
-    with start_app(f"""
-from outside import StaticFiles
-app.set_route("/assets/", StaticFiles({str(tree)!r}, url_prefix="/assets", listing=False))
-app.set_route("/", lambda request: Response(200, {{}}, "the app"))
-""") as server:
+    with start_app("static_prefix", env={"SITE": str(tree)}) as server:
         assert requests.get(server.url + "/assets/hello.txt", timeout=10).text == "hello, files"
         assert requests.get(server.url + "/assets/listed/", timeout=10).status_code == 404
         assert requests.get(server.url + "/assets/../secret.txt", timeout=10).text == "the app"

@@ -22,71 +22,10 @@ from outside.wsgi import WSGIMount, to_wsgi
 
 from servers import ROOT, start_app, start_server
 
-FLASK_APP = '''
-import flask, json, time
-flask_app = flask.Flask("legacy")
-
-@flask_app.route("/")
-def index():
-    return "flask index " + flask.url_for("item", item_id=3)
-
-@flask_app.route("/items/<int:item_id>", methods=["GET", "POST"])
-def item(item_id):
-    return flask.jsonify(id=item_id, method=flask.request.method, form=flask.request.form.to_dict(),
-                         json=flask.request.get_json(silent=True), args=flask.request.args.to_dict(),
-                         agent=flask.request.headers.get("User-Agent"), remote=flask.request.remote_addr,
-                         root=flask.request.root_url, cookie=flask.request.cookies.get("seen"))
-
-@flask_app.route("/cookies")
-def cookies():
-    response = flask.make_response("two cookies")
-    response.set_cookie("seen", "yes", max_age=60, httponly=True)
-    response.set_cookie("theme", "dark", path="/legacy/", expires=2000000000)
-    return response
-
-@flask_app.route("/stream")
-def stream():
-    def pieces():
-        yield "first\\n"
-        time.sleep(1.5)
-        yield "second\\n"
-    return flask.Response(pieces(), mimetype="text/plain")
-
-@flask_app.route("/upload", methods=["POST"])
-def upload():
-    return {"size": len(flask.request.get_data()), "first": flask.request.get_data()[:3].decode("latin-1")}
-
-@flask_app.route("/boom")
-def boom():
-    raise RuntimeError("flask failed")
-'''
-
-ENVIRON_APP = '''
-import json, wsgiref.validate
-
-def environ_app(environ, start_response):
-    body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))  # PEP 3333: a size
-    shown = {key: value for key, value in environ.items() if isinstance(value, (str, bool, int, tuple))}
-    shown["body"] = body.decode("latin-1")
-    data = json.dumps(shown).encode()
-    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
-    return [data]
-
-app.mount("/env", wsgiref.validate.validator(environ_app))
-app.mount("/raw", environ_app)
-'''
-
 
 @pytest.fixture(scope="module")
 def flask_server():
-    with start_app(FLASK_APP + '''
-app.mount("/legacy", flask_app)
-app.set_route("/", lambda request: Response(200, {}, "outside prefix " + request.url))
-
-@app.route("/native/<int:n>")
-def native(request, n):
-    return Response(200, {}, f"native {n}")
-''' + ENVIRON_APP) as server:
+    with start_app("wsgi_mounts") as server:
         yield server
 
 
@@ -123,7 +62,8 @@ def test_flask_cookies_pass_through_unchanged(flask_server):
     raw = response.raw.headers.getlist("Set-Cookie")
     assert len(raw) == 2
     assert any(cookie.startswith("seen=yes;") and "HttpOnly" in cookie and "Max-Age=60" in cookie for cookie in raw)
-    assert any(cookie.startswith("theme=dark;") and "Expires=" in cookie and "Path=/legacy/" in cookie for cookie in raw)
+    assert any(cookie.startswith("theme=dark;") and "Expires=" in cookie and "Path=/legacy/" in cookie
+               for cookie in raw)
     assert session.get(flask_server.url + "/legacy/items/1", timeout=10).json()["cookie"] == "yes"
 
 
@@ -263,8 +203,8 @@ def test_head_keeps_the_declared_length():
 def test_mount_errors():
     app = OutsideHTTP(("127.0.0.1", 0))
     app.mount("/m", lambda environ, start_response: [])
-    from outside.rules import RouteConflictError
     from outside.routing import HandlerSignatureError
+    from outside.rules import RouteConflictError
     with pytest.raises(RouteConflictError, match="own prefix"):
         app.mount("/m", lambda environ, start_response: [])
     with pytest.raises(HandlerSignatureError, match=r"def <lambda>\(environ, start_response\)"):
@@ -412,22 +352,7 @@ def test_example_wsgi_mount():
 
 def test_iterable_closed_when_the_client_leaves(tmp_path):
     marker = tmp_path / "closed"
-    with start_app(f'''
-class Endless:
-    def __iter__(self):
-        for _ in range(400):  # bounded: 20 s at most
-            time.sleep(0.05)
-            yield b"x" * 1024
-
-    def close(self):
-        open({str(marker)!r}, "w").close()
-
-def endless(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return Endless()
-
-app.mount("/endless", endless)
-''') as server:
+    with start_app("wsgi_endless", env={"MARKER": str(marker)}) as server:
         with requests.get(server.url + "/endless", stream=True, timeout=10) as response:
             assert len(next(response.iter_content(1024))) > 0
         deadline = time.monotonic() + 10

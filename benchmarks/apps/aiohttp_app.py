@@ -1,7 +1,7 @@
 """The benchmark app on aiohttp.web, with a WebSocket echo on ``/ws``."""
-from _serve import HELLO, parse_args, prefork, static_path
-
 from aiohttp import WSMsgType, web
+
+from _serve import HELLO, parse_args, prefork, static_path
 
 
 async def hello(request: web.Request) -> web.Response:

@@ -1,9 +1,9 @@
 """The benchmark app on Flask: run by Werkzeug's dev server (as a script) or by gunicorn."""
 import logging
 
-from _serve import HELLO, parse_args, static_dir
-
 from flask import Flask, Response, request, send_from_directory
+
+from _serve import HELLO, parse_args, static_dir
 
 app = Flask(__name__, static_folder=None)
 

@@ -3,9 +3,9 @@
 Only the seed API is used (``OutsideHTTP``, ``Response``, ``FilePath``, ``WebSocket``); the
 1.5.x releases kept all but the first in submodules, and ignore config keys they do not know.
 """
-from _serve import HELLO, parse_args, static_path
-
 from outside import OutsideHTTP
+
+from _serve import HELLO, parse_args, static_path
 
 try:
     from outside import FilePath, Response

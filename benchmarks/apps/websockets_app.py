@@ -1,10 +1,10 @@
 """A WebSocket echo on the ``websockets`` library (asyncio implementation)."""
 import asyncio
 
-from _serve import parse_args, prefork
-
 from websockets.asyncio.server import serve as ws_serve
 from websockets.exceptions import ConnectionClosed
+
+from _serve import parse_args, prefork
 
 
 async def echo(connection) -> None:

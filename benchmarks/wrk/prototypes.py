@@ -25,7 +25,7 @@ class PoolWorker(Worker):
     """Prototype (a): event loop + thread pool, one hand-off per request."""
 
     def run(self) -> None:
-        self._jobs: "queue.SimpleQueue" = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         for _ in range(self.settings.max_workers):
             threading.Thread(target=self._work, daemon=True).start()
         super().run()

@@ -48,7 +48,8 @@ def _multipart(content_type: str, body: bytes) -> Tuple[Dict[str, str], List[Upl
         name = part.get_param("name", header="content-disposition")
         if not isinstance(name, str):
             continue  # a part without a field name belongs to no field
-        data = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)  # bytes for a leaf part
+        data = payload if isinstance(payload, bytes) else b""
         filename = part.get_filename()
         if filename is None:
             fields[name] = data.decode(part.get_content_charset() or "utf-8", "replace")

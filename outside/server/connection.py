@@ -16,7 +16,7 @@ import ssl
 import struct
 import time
 from collections import deque
-from typing import IO, TYPE_CHECKING, Any, Deque, Optional, Union
+from typing import IO, TYPE_CHECKING, Any, Deque, List, Optional, Union
 
 from .. import speedups
 from ..files import FileSpan
@@ -48,7 +48,7 @@ class Connection:
                  "served", "deadline", "idle", "closed", "closing", "handshaking",
                  "busy", "registered", "scheme", "handler_since", "websocket")
 
-    def __init__(self, sock: socket.socket, address: Any, worker: "Worker") -> None:
+    def __init__(self, sock: socket.socket, address: Any, worker: Worker) -> None:
         settings = worker.settings
         self.sock = sock
         self.address = address
@@ -165,7 +165,7 @@ class Connection:
         if events and type(events[0]) is MessageEnd:  # no body (the common case)
             events.popleft()
             return b""
-        pieces = []
+        pieces: List[bytes] = []
         for event in events:
             if type(event) is MessageEnd:
                 for _ in range(len(pieces) + 1):
