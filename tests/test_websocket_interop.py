@@ -19,14 +19,8 @@ from websockets.uri import parse_uri
 
 from outside.websocket.errors import ProtocolError
 from outside.websocket.handshake import accept
-from outside.websocket.protocol import (
-    BinaryMessage,
-    Close,
-    Ping,
-    Pong,
-    TextMessage,
-    WebSocketProtocol,
-)
+from outside.websocket.protocol import (BinaryMessage, Close, Ping, Pong, TextMessage,
+                                        WebSocketProtocol)
 from test_websocket_twins import frames  # noqa: F401  (fixture)
 
 

@@ -12,16 +12,10 @@ from hypothesis import strategies as st
 
 from outside.websocket import frames as frames_py
 from outside.websocket.errors import ConnectionClosed, ProtocolError
-from outside.websocket.frames import OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT
-from outside.websocket.protocol import (
-    BinaryMessage,
-    Close,
-    Ping,
-    Pong,
-    State,
-    TextMessage,
-    WebSocketProtocol,
-)
+from outside.websocket.frames import (OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG,
+                                      OP_TEXT)
+from outside.websocket.protocol import (BinaryMessage, Close, Ping, Pong, State, TextMessage,
+                                        WebSocketProtocol)
 from test_websocket_twins import frames  # noqa: F401  (fixture)
 
 

@@ -20,7 +20,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from outside.server.sockets import raise_descriptor_limit
-
 from servers import Wire, start_app, start_server
 
 pytestmark = pytest.mark.timeout(120)
@@ -164,7 +163,7 @@ class RawClient:
     def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> RawClient:
+    def __enter__(self) -> "RawClient":
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -238,8 +237,8 @@ def test_compressed_text_round_trip(echo):
 
 def test_fragmented_message_with_interleaved_pings(echo):
     with RawClient(echo) as client:
-        client.send(frame(0x1, b"frag", fin=False) + frame(0x9, b"p1")
-                    + frame(0x0, b"ment", fin=False) + frame(0x9, b"p2")
+        client.send(frame(0x1, "frag".encode(), fin=False) + frame(0x9, b"p1")
+                    + frame(0x0, "ment".encode(), fin=False) + frame(0x9, b"p2")
                     + frame(0x0, "ed é".encode(), fin=True))
         assert client.read_frame() == (0xA, b"p1")
         assert client.read_frame() == (0xA, b"p2")
@@ -283,7 +282,7 @@ def test_plain_request_to_websocket_route_gets_400(echo):
 @pytest.mark.parametrize("data, code", [
     (frame(0x2, b"unmasked", masked=False), 1002),
     (frame(0x1, b"\xff\xfe not UTF-8"), 1007),
-    (frame(0x1, b"caf" + b"\xc3", fin=False) + frame(0x0, b"(", fin=True), 1007),
+    (frame(0x1, "caf".encode() + b"\xc3", fin=False) + frame(0x0, b"(", fin=True), 1007),
     (frame(0x3, b"reserved opcode"), 1002),
     (frame(0x0, b"continuation without a start"), 1002),
     (frame(0x9, b"x" * 126), 1002),

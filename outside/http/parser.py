@@ -44,13 +44,8 @@ import re
 from typing import List, Optional, Tuple, Union
 
 from .errors import (
-    BadRequest,
-    HeaderFieldsTooLarge,
-    HttpParserError,
-    NotImplementedMethodOrCoding,
-    PayloadTooLarge,
-    URITooLong,
-    VersionNotSupported,
+    BadRequest, HeaderFieldsTooLarge, HttpParserError, NotImplementedMethodOrCoding,
+    PayloadTooLarge, URITooLong, VersionNotSupported,
 )
 from .events import MessageEnd, RequestHead
 
@@ -238,7 +233,7 @@ class _Scan:
     __slots__ = ("parser", "trailers", "framing", "offset", "first_line", "second_line",
                  "after_empty_value", "end", "plain", "plain_run", "plain_limit")
 
-    def __init__(self, parser: RequestParser, trailers: bool, framing: _Framing) -> None:
+    def __init__(self, parser: "RequestParser", trailers: bool, framing: _Framing) -> None:
         self.parser = parser
         self.trailers = trailers
         self.framing = framing
@@ -258,7 +253,7 @@ class _Scan:
         while True:
             start = base + self.offset
             newline = data.find(b"\n", start)
-            if newline < 0 and self.plain and self.offset + self.plain <= size <= self.plain_limit:  # noqa: SIM102
+            if newline < 0 and self.plain and self.offset + self.plain <= size <= self.plain_limit:
                 # Only new bytes of a field value or a path: no need to read it all again.
                 if self.plain_run.match(data, start + self.plain).end() == len(data):
                     self.plain = size - self.offset
@@ -281,7 +276,7 @@ class _Scan:
             self.second_line = self.first_line
             self.first_line = False
 
-    def read_plainly(self, checked: int, run: re.Pattern[bytes], limit: int) -> None:
+    def read_plainly(self, checked: int, run: "re.Pattern[bytes]", limit: int) -> None:
         """The partial line is valid up to ``checked``; bytes matching ``run`` may follow
         (up to a line of ``limit`` bytes) without reading the line again."""
         self.plain = checked
@@ -397,7 +392,7 @@ class RequestParser:
     """Incremental HTTP/1.1 request parser (sans-I/O)."""
 
     def __init__(self, max_header_size: int = 65536, max_headers: int = 100,
-                 max_url_size: int = 8192, max_body_size: int | None = None) -> None:
+                 max_url_size: int = 8192, max_body_size: "int | None" = None) -> None:
         self.max_header_size = max_header_size
         self.max_headers = max_headers
         self.max_url_size = max_url_size
@@ -506,7 +501,7 @@ class RequestParser:
                         return self._start_body(head, end, events)
         return self._scan_head(buffer, position, events)
 
-    def _fast_head(self, match: re.Match[bytes]) -> Optional[RequestHead]:
+    def _fast_head(self, match: "re.Match[bytes]") -> Optional[RequestHead]:
         """The head of a request that matched ``_HEAD``, or None if it needs the scanner."""
         method, target, minor, block = match.groups()
         if len(target) > self.max_url_size or (
@@ -682,7 +677,7 @@ _METHOD_NAMES = {method.encode(): method for method in METHODS}
 _FRAMING_KINDS = frozenset(("content-length", "transfer-encoding", "connection",
                             "proxy-connection", "upgrade"))
 _KINDS = _FRAMING_KINDS | {"host", "expect"}
-_KIND_CACHE: dict[str, str] = {}   # field name as sent -> its kind, or "" if none of those
+_KIND_CACHE: "dict[str, str]" = {}   # field name as sent -> its kind, or "" if none of those
 _KIND_CACHE_SIZE = 1024
 
 

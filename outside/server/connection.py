@@ -48,7 +48,7 @@ class Connection:
                  "served", "deadline", "idle", "closed", "closing", "handshaking",
                  "busy", "registered", "scheme", "handler_since", "websocket")
 
-    def __init__(self, sock: socket.socket, address: Any, worker: Worker) -> None:
+    def __init__(self, sock: socket.socket, address: Any, worker: "Worker") -> None:
         settings = worker.settings
         self.sock = sock
         self.address = address

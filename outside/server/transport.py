@@ -26,7 +26,7 @@ class Transport:
     """A connection after an accepted ``Upgrade``: ``initial_data``, ``recv``, ``send``,
     ``close``, ``on_server_stop``."""
 
-    def __init__(self, connection: Connection, initial_data: bytes) -> None:
+    def __init__(self, connection: "Connection", initial_data: bytes) -> None:
         self._connection = connection
         self._sock: socket.socket = connection.sock
         self._send_lock = threading.Lock()
@@ -80,7 +80,7 @@ class Transport:
         with self._send_lock:
             io.send_pieces(self._sock, pieces, self.timeout, self._tls_guard)
 
-    def send_response(self, response: Response, request: Request) -> None:
+    def send_response(self, response: "Response", request: "Request") -> None:
         """Answer with an HTTP response instead (a refused handshake); the connection then closes."""
         with self._send_lock:
             self._connection.send_response(response, request, False)

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("outside")
 
 
-def serve_websocket(route: Any, request: Request, transport: Transport) -> None:
+def serve_websocket(route: Any, request: "Request", transport: "Transport") -> None:
     """Open the WebSocket ``route`` over ``transport``.
 
     A request that is not a valid handshake is answered by the app's error handler for
@@ -77,7 +77,7 @@ def serve_websocket(route: Any, request: Request, transport: Transport) -> None:
         _run_exit_handler(route, connection)
 
 
-def _refuse(transport: Transport, request: Request, reason: str) -> None:
+def _refuse(transport: "Transport", request: "Request", reason: str) -> None:
     logger.warning("WebSocket %s refused: %s", request.url, reason)
     response = transport.app.error_response(503, request, reason)
     response.headers["Retry-After"] = "1"
@@ -116,7 +116,7 @@ class EventDrivenSession:
     """
 
     def __init__(self, route: Any, connection: WebSocketConnection,
-                 transport: Transport) -> None:
+                 transport: "Transport") -> None:
         self._route = route
         self._connection = connection
         self._transport = transport

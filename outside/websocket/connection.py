@@ -20,7 +20,8 @@ import time
 from collections import deque
 from typing import Any, Callable, Deque, Iterator, List, Optional, Union
 
-from .errors import ABNORMAL_CLOSURE, GOING_AWAY, NORMAL_CLOSURE, ConnectionClosed, ProtocolError
+from .errors import (ABNORMAL_CLOSURE, GOING_AWAY, NORMAL_CLOSURE, ConnectionClosed,
+                     ProtocolError)
 from .protocol import BinaryMessage, State, TextMessage, WebSocketProtocol
 
 # Seconds to wait for the peer's close frame once ours is sent (RFC 6455 section 7.1.1

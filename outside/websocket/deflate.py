@@ -140,8 +140,8 @@ class PerMessageDeflate:
                                       _MIN_WINDOW_BITS)
             self._compress_reset = parameters.client_no_context_takeover
             self._inflate_reset = parameters.server_no_context_takeover
-        self._compressor: Optional[zlib._Compress] = None
-        self._inflater: Optional[zlib._Decompress] = None
+        self._compressor: Optional["zlib._Compress"] = None
+        self._inflater: Optional["zlib._Decompress"] = None
 
     def compress(self, payload: bytes) -> bytes:
         """One whole message, compressed, ready to go in a frame with RSV1 set."""

@@ -28,27 +28,11 @@ from typing import List, Optional, Tuple, Union
 
 from ..speedups import WebSocketFrames
 from .deflate import DeflateParameters, PerMessageDeflate
-from .errors import (
-    ABNORMAL_CLOSURE,
-    INVALID_PAYLOAD,
-    MESSAGE_TOO_BIG,
-    NO_STATUS_RECEIVED,
-    NORMAL_CLOSURE,
-    PROTOCOL_ERROR,
-    ConnectionClosed,
-    ProtocolError,
-    is_valid_close_code,
-)
-from .frames import (
-    MAX_CONTROL_PAYLOAD,
-    OP_BINARY,
-    OP_CLOSE,
-    OP_CONTINUATION,
-    OP_PING,
-    OP_PONG,
-    OP_TEXT,
-    UNLIMITED,
-)
+from .errors import (ABNORMAL_CLOSURE, INVALID_PAYLOAD, MESSAGE_TOO_BIG, NO_STATUS_RECEIVED,
+                     NORMAL_CLOSURE, PROTOCOL_ERROR, ConnectionClosed, ProtocolError,
+                     is_valid_close_code)
+from .frames import (MAX_CONTROL_PAYLOAD, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING,
+                     OP_PONG, OP_TEXT, UNLIMITED)
 
 # A security limit: the largest message (after decompression) a peer may send.
 DEFAULT_MAX_SIZE = 16 * 1024 * 1024
@@ -190,7 +174,7 @@ class WebSocketProtocol:
 
     def _receive_frame(self, frame) -> Optional[Event]:
         opcode = frame.opcode
-        if opcode in (OP_TEXT, OP_BINARY):
+        if opcode == OP_TEXT or opcode == OP_BINARY:
             if self._message_opcode is not None:
                 raise ProtocolError(PROTOCOL_ERROR, "new message inside a fragmented message")
             self._message_opcode = opcode
