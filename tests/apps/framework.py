@@ -154,7 +154,7 @@ def external(request):
 
 @app.route("/events")
 def events(request):
-    return Response(200, {}, {"events": EVENTS})
+    return Response(200, {}, {"events": list(EVENTS)})
 
 
 @app.route("/events/clear", methods=["POST"])
