@@ -176,7 +176,10 @@ class BaseApp:
     def register_error_handler(self, key: Any, handler: ErrorHandler) -> None:
         """``handler(request, message)`` for the status code ``key``, or
         ``handler(request, exc) -> Response`` for exceptions of the class ``key``."""
-        _hooks.register_error_handler(self.hooks, self._error_routes, key, handler)
+        if isinstance(key, int):
+            self.set_errorhandler(key, handler)
+        else:
+            self.hooks.add_exception_handler(key, handler)
 
     def remove_errorhandler(self, errorcode: int) -> None:
         """Go back to the built-in handler for ``errorcode`` (a code outside the table loses its handler)."""

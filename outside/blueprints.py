@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type, Union
 
-from .hooks import RequestHooks, register_error_handler
+from .hooks import RequestHooks
+from .routing import check_handler
 from .templating import caller_root_path
 
 Handler = Callable[..., Any]
@@ -95,7 +96,11 @@ class Blueprint:
     def register_error_handler(self, key: Union[int, Type[BaseException]], function: Handler) -> None:
         """``function`` answers status ``key`` (``f(request, message)``) or exceptions of
         the class ``key`` (``f(request, exc)``) raised by this blueprint's handlers."""
-        register_error_handler(self.hooks, self.hooks.status_handlers, key, function)
+        if isinstance(key, int):
+            check_handler(function, f"error handler for {key}", ["request", "message"])
+            self.hooks.status_handlers[key] = function
+        else:
+            self.hooks.add_exception_handler(key, function)
 
     def errorhandler(self, key: Union[int, Type[BaseException]]) -> Callable[[Handler], Handler]:
         """Decorator form of ``register_error_handler``."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections import ChainMap
-from typing import Any, Callable, Dict, List, Optional, Type, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 
 # call_error_handler and friends; outside.app imports this module while it loads
 from . import app as _app
@@ -61,17 +61,7 @@ class RequestHooks:
         self.exception_handlers[exception] = function
 
 
-def register_error_handler(hooks: RequestHooks, status_routes: Any, key: Union[int, Type[BaseException]],
-                           function: Callable[..., Response]) -> None:
-    """Register ``function`` for the status code or exception class ``key``."""
-    if isinstance(key, int):
-        check_handler(function, f"error handler for {key}", ["request", "message"])
-        status_routes[key] = function
-    else:
-        hooks.add_exception_handler(key, function)  # TypeError for anything else
-
-
-def _exception_handler(scopes: List[RequestHooks], exc: BaseException) -> Optional[ExceptionHandler]:
+def _exception_handler(scopes: Tuple[RequestHooks, ...], exc: BaseException) -> Optional[ExceptionHandler]:
     """The handler of the most specific class of ``exc`` (a blueprint's before the app's)."""
     for scope in scopes:
         if scope.exception_handlers:
@@ -86,42 +76,21 @@ def respond(app: Any, request: Any, target: Callable[[Any], Any]) -> Response:
     """``target(request)`` as a ``Response``, with the hooks of the app and of the
     request's blueprint, the error handlers and the session; never raises."""
     blueprint = app.blueprints.get(request.blueprint) if request.blueprint else None
-    scopes: List[RequestHooks] = [blueprint.hooks, app.hooks] if blueprint is not None else [app.hooks]
     error_routes: Any = app._error_routes
-    if blueprint is not None and blueprint.hooks.status_handlers:
-        error_routes = ChainMap(blueprint.hooks.status_handlers, error_routes)
+    if blueprint is None:
+        if not app.hooks:  # the common case: nothing runs around the handler
+            response, _ = _call(request, target, (), error_routes)
+            return response if "_session" not in request.__dict__ else _finish(request, response, (), error_routes)[0]
+        scopes: Tuple[RequestHooks, ...] = (app.hooks,)
+    else:
+        scopes = (blueprint.hooks, app.hooks)
+        if blueprint.hooks.status_handlers:
+            error_routes = ChainMap(blueprint.hooks.status_handlers, error_routes)
     unhandled: Optional[BaseException] = None
     try:
-        try:
-            result = None
-            for hook in app.hooks.before + (blueprint.hooks.before if blueprint is not None else []):
-                result = hook(request)
-                if result is not None:
-                    break
-            if result is None:
-                result = target(request)
-            if isinstance(result, tuple):  # (status, message), as in 1.5.x
-                status, message = result
-                if error_routes.get(status) is None:
-                    raise LookupError(f"no error handler for status {status!r}")
-                result = _app.call_error_handler(error_routes, status, request, message)
-            response = _app._checked_response(result)
-        except HTTPError as exc:
-            response = _app.call_error_handler(error_routes, exc.status, request, exc.message)
-        except Exception as exc:  # noqa: BLE001 - logged there; the answer is the 500 page
-            response, unhandled = _handle_exception(scopes, error_routes, request, target, exc)
-        try:
-            for scope in scopes:
-                for after in reversed(scope.after):
-                    response = after(request, response)
-                    if not isinstance(response, Response):
-                        raise TypeError(f"the after_request hook {after!r} returned "
-                                        f"{type(response).__name__}, not the Response")
-            save_session(request, response)
-        except Exception as exc:
-            logger.error("after_request on %s %s failed", request.method, request.target, exc_info=exc)
-            unhandled = exc
-            response = _app.call_error_handler(error_routes, 500, request, _app._failure_message(exc))
+        response, unhandled = _call(request, target, scopes, error_routes)
+        response, failure = _finish(request, response, scopes, error_routes)
+        unhandled = failure or unhandled
         return response
     finally:
         for scope in scopes:
@@ -132,7 +101,52 @@ def respond(app: Any, request: Any, target: Callable[[Any], Any]) -> Response:
                     logger.error("teardown_request hook %r failed", teardown, exc_info=exc)
 
 
-def _handle_exception(scopes: List[RequestHooks], error_routes: Any, request: Any, target: Any,
+def _call(request: Any, target: Callable[[Any], Any], scopes: Tuple[RequestHooks, ...],
+          error_routes: Any) -> Tuple[Response, Optional[BaseException]]:
+    """The ``before_request`` hooks (the app's first), then the handler unless one
+    answered: (the response, the exception no error handler took)."""
+    try:
+        result = None
+        for scope in reversed(scopes):
+            for hook in scope.before:
+                result = hook(request)
+                if result is not None:
+                    break
+            if result is not None:
+                break
+        if result is None:
+            result = target(request)
+        if isinstance(result, tuple):  # (status, message), as in 1.5.x
+            status, message = result
+            if error_routes.get(status) is None:
+                raise LookupError(f"no error handler for status {status!r}")
+            result = _app.call_error_handler(error_routes, status, request, message)
+        return _app._checked_response(result), None
+    except HTTPError as exc:
+        return _app.call_error_handler(error_routes, exc.status, request, exc.message), None
+    except Exception as exc:  # noqa: BLE001 - logged there; the answer is the 500 page
+        return _handle_exception(scopes, error_routes, request, target, exc)
+
+
+def _finish(request: Any, response: Response, scopes: Tuple[RequestHooks, ...],
+            error_routes: Any) -> Tuple[Response, Optional[BaseException]]:
+    """The ``after_request`` hooks (the blueprint's first, last registered first), then
+    the session saved: (the response, the exception that made it a 500 instead)."""
+    try:
+        for scope in scopes:
+            for after in reversed(scope.after):
+                response = after(request, response)
+                if not isinstance(response, Response):
+                    raise TypeError(f"the after_request hook {after!r} returned "
+                                    f"{type(response).__name__}, not the Response")
+        save_session(request, response)
+        return response, None
+    except Exception as exc:
+        logger.error("after_request on %s %s failed", request.method, request.target, exc_info=exc)
+        return _app.call_error_handler(error_routes, 500, request, _app._failure_message(exc)), exc
+
+
+def _handle_exception(scopes: Tuple[RequestHooks, ...], error_routes: Any, request: Any, target: Any,
                       exc: Exception) -> Any:
     """(response, the exception if no handler took it) for an exception of a handler."""
     handler = _exception_handler(scopes, exc)

@@ -193,11 +193,16 @@ class Request:
     def url_for(self, endpoint: str, _external: bool = False, **values: Any) -> str:
         """``app.url_for`` for this request: ``".name"`` is relative to its blueprint and
         ``_external=True`` gives ``scheme://host/path`` from its scheme and ``Host``."""
-        return self.app.url_for(endpoint, _external, self, **values)  # type: ignore[no-any-return]
+        return self._dispatching_app().url_for(endpoint, _external, self, **values)  # type: ignore[no-any-return]
 
     def render_template(self, name: str, **context: Any) -> Any:
         """``app.render_template(name, self, **context)``: a ``Response``."""
-        return self.app.render_template(name, self, **context)
+        return self._dispatching_app().render_template(name, self, **context)
+
+    def _dispatching_app(self) -> Any:
+        if self.app is None:
+            raise RuntimeError("this request was not dispatched by an app: use server.url_for/render_template")
+        return self.app
 
     def json(self) -> Any:
         """The body parsed as JSON, or ``None`` when it is not valid JSON."""

@@ -26,12 +26,15 @@ import binascii
 import hashlib
 import hmac
 import json
+import logging
 import time
 from typing import Any, Dict, Iterable, List, Optional, Tuple, Union
 
 from .cookies import ResponseCookie
 
 _KEY_CONTEXT = b"outside.session"
+_BROWSER_LIMIT = 4000  # bytes of a cookie value browsers keep (4096 with the name and attributes)
+logger = logging.getLogger("outside")
 _FLASHES = "_flashes"
 Secret = Union[str, bytes]
 
@@ -147,6 +150,9 @@ def save_session(request: Any, response: Any) -> None:
     max_age = config.get("session_max_age", 31 * 86400)
     if session:
         value, max_age = _signer(config).sign(session), int(max_age)
+        if len(value) > _BROWSER_LIMIT:
+            logger.warning("the session cookie is %d bytes; browsers drop cookies over about %d: "
+                           "keep less in the session", len(value), _BROWSER_LIMIT)
     else:
         value, max_age = "", 0  # emptied: a deleting cookie
     response.cookies[config.get("session_cookie_name", "session")] = ResponseCookie(
