@@ -11,6 +11,7 @@ import json
 import os
 import runpy
 import time
+from typing import Optional
 
 from servers import app_path
 
@@ -42,7 +43,7 @@ def signature(secret: str, signed: str) -> str:
     return b64(hmac.new(key, signed.encode(), hashlib.sha256).digest())
 
 
-def session_cookie(data: dict, secret: str = "current-key", timestamp: float = None) -> str:
+def session_cookie(data: dict, secret: str = "current-key", timestamp: Optional[float] = None) -> str:
     """A session cookie value as the documented format defines it."""
     stamp = int(time.time() if timestamp is None else timestamp)
     signed = f"{b64(json.dumps(data, separators=(',', ':')).encode())}.{stamp}"
@@ -65,8 +66,7 @@ def make_certificates(directory) -> dict:
     ca.cert_pem.write_to_path(paths["ca"])
     cert.private_key_pem.write_to_path(paths["key"])
     with open(paths["cert"], "wb") as chain:
-        for pem in cert.cert_chain_pems:
-            chain.write(pem.bytes())
+        chain.writelines(pem.bytes() for pem in cert.cert_chain_pems)
     return paths
 
 

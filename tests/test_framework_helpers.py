@@ -5,11 +5,19 @@ import os
 
 import pytest
 import requests
-
 from framework_support import load_app
-from outside import BuildError, HTTPError, OutsideHTTP, Response, abort, redirect, send_file
-from outside.helpers import content_disposition
 from servers import Wire, start_app
+
+from outside import (
+    BuildError,
+    HTTPError,
+    OutsideHTTP,
+    Response,
+    abort,
+    redirect,
+    send_file,
+)
+from outside.helpers import content_disposition
 
 
 @pytest.fixture
@@ -70,8 +78,8 @@ def test_abort_goes_through_the_error_handler(client):
 
 @pytest.mark.parametrize("name, expected", [
     ("report.txt", 'attachment; filename="report.txt"'),
-    ('my "quoted" file.txt', 'attachment; filename="my _quoted_ file.txt"; '
-                            "filename*=UTF-8''my%20%22quoted%22%20file.txt"),
+    ('my "quoted" file.txt', ('attachment; filename="my _quoted_ file.txt"; '
+                             "filename*=UTF-8''my%20%22quoted%22%20file.txt")),
     ("back\\slash.txt", "attachment; filename=\"back_slash.txt\"; filename*=UTF-8''back%5Cslash.txt"),
     ("a\r\nX-Evil: 1.txt", "attachment; filename=\"a__X-Evil: 1.txt\"; filename*=UTF-8''a%0D%0AX-Evil%3A%201.txt"),
     ("r\u00e9sum\u00e9.pdf", "attachment; filename=\"resume.pdf\"; filename*=UTF-8''r%C3%A9sum%C3%A9.pdf"),
@@ -137,7 +145,7 @@ def test_url_for_external(client):
 
 
 @pytest.mark.parametrize("host", ["evil.com/path", "a@b", "x y", "", "host:port", "-bad.example"])
-def test_url_for_external_refuses_odd_hosts(client, host, caplog):
+def test_url_for_external_refuses_odd_hosts(client, host):
     response = client.get("/external", headers={"Host": host})
     assert response.status_code == 500 and "BuildError" in response.text
 

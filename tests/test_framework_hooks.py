@@ -3,11 +3,18 @@ from __future__ import annotations
 
 import pytest
 import requests
-
 from framework_support import load_app
-from outside import (Blueprint, BuildError, HandlerSignatureError, OutsideHTTP, Response,
-                     RouteConflictError, abort)
 from servers import start_app
+
+from outside import (
+    Blueprint,
+    BuildError,
+    HandlerSignatureError,
+    OutsideHTTP,
+    Response,
+    RouteConflictError,
+    abort,
+)
 
 
 def make_app():

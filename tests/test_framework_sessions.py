@@ -6,11 +6,16 @@ import time
 
 import pytest
 import requests
-
-from framework_support import (load_app, make_certificates, read_session_cookie, session_cookie,
-                               set_cookie_lines)
-from outside import OutsideHTTP, Response, flash, get_flashed_messages
+from framework_support import (
+    load_app,
+    make_certificates,
+    read_session_cookie,
+    session_cookie,
+    set_cookie_lines,
+)
 from servers import start_app
+
+from outside import OutsideHTTP, Response, flash, get_flashed_messages
 
 ATTRIBUTES = "; Max-Age=2678400; HttpOnly; Path=/; SameSite=Lax"
 

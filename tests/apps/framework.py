@@ -4,13 +4,21 @@ an admin blueprint under /admin, downloads. Used by tests/test_framework_*.py.""
 import os
 import tempfile
 
-from outside import (Blueprint, OutsideHTTP, Response, abort, flash, get_flashed_messages, redirect,
-                     send_file)
+from outside import (
+    Blueprint,
+    OutsideHTTP,
+    Response,
+    abort,
+    flash,
+    get_flashed_messages,
+    redirect,
+    send_file,
+)
 
 app = OutsideHTTP(("127.0.0.1", 0))
 app.config["secret_key"] = os.environ.get("APP_SECRET_KEY", "current-key")
 app.config["secret_key_fallbacks"] = [key for key in os.environ.get("APP_FALLBACK_KEYS", "").split(",") if key]
-app.config["session_max_age"] = int(os.environ.get("APP_SESSION_MAX_AGE", 31 * 86400))
+app.config["session_max_age"] = int(os.environ.get("APP_SESSION_MAX_AGE", str(31 * 86400)))
 app.config["forwarded_allow_ips"] = ["127.0.0.1"]
 
 FILES = tempfile.mkdtemp()
