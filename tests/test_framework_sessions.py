@@ -205,3 +205,27 @@ def test_secure_cookie_over_tls(tmp_path):
                                  verify=certificates["ca"], timeout=10)
         assert response.headers["Set-Cookie"].endswith("; Max-Age=2678400; HttpOnly; Secure; Path=/; SameSite=Lax")
         assert read_session_cookie(response.cookies["session"])["user"] == "ada"
+
+
+def test_cookie_name_and_vary_merging():
+    app = OutsideHTTP(("127.0.0.1", 0))
+    app.config.update(secret_key="current-key", session_cookie_name="sid")
+
+    @app.route("/set")
+    def set_value(request):
+        request.session["v"] = 1
+        return Response(200, {"vary": "Accept-Encoding"}, "set")
+
+    @app.route("/get")
+    def get_value(request):
+        return Response(200, {"Vary": "*"}, {"v": request.session.get("v")})
+
+    client = app.test_client()
+    response = client.get("/set")
+    [line] = set_cookie_lines(response.header_list)
+    assert line.startswith("sid=") and read_session_cookie(line[4:].split(";")[0]) == {"v": 1}
+    assert response.headers["Vary"] == "Accept-Encoding, Cookie"
+    response = client.get("/get")
+    assert response.json() == {"v": 1} and response.headers["Vary"] == "*"
+    other = client.get("/get", headers={"Cookie": "session=" + session_cookie({"v": 2})})
+    assert other.json() == {"v": None}  # the cookie named "session" is not this app's
