@@ -14,13 +14,16 @@ from typing import TYPE_CHECKING, Any, List
 
 from ._version import __version__
 from .app import OutsideHTTP, OutsideHTTP_Redirect, ScheduledResponse
+from .blueprints import Blueprint
 from .cookies import ResponseCookie
 from .files import FilePath
 from .headers import get_insensitive_header
+from .helpers import HTTPError, abort, redirect, send_file
 from .proxy import ProxyConfigError
 from .request import Request
 from .response import Response, ResponseError
 from .routing import BuildError, HandlerSignatureError, RouteConflictError, RuleError
+from .sessions import Session, flash, get_flashed_messages
 from .static import StaticFiles
 from .status import get_description
 from .websocket import ConnectionEnded, WebSocket, WebSocketConnection
@@ -48,6 +51,9 @@ __all__ = [
     "BuildError", "ConnectionEnded", "HandlerSignatureError", "ProxyConfigError", "ResponseError",
     "RouteConflictError", "RuleError", "StaticFiles", "TLSConfigError", "TestClient",
     "TestResponse", "WSGIApplication", "__version__", "to_wsgi",
+    # sessions, hooks, blueprints, helpers
+    "Blueprint", "HTTPError", "Session", "abort", "flash", "get_flashed_messages", "redirect",
+    "send_file",
 ]
 
 

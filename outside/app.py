@@ -26,7 +26,10 @@ from typing import (
 )
 from urllib.parse import quote, urlsplit
 
+from . import hooks as _hooks
+from . import templating as _templating
 from .config import default_config
+from .helpers import build_url
 from .proxy import TrustedProxies
 from .request import Request
 from .response import Rendered, Response, ResponseError, render
@@ -157,6 +160,8 @@ class BaseApp:
         self._active_requests: List[Any] = []
         self._terminate_process = False
         self._server: Optional[Server] = None
+        self.hooks = _hooks.RequestHooks()
+        self.blueprints: Dict[str, Any] = {}
 
     def set_errorhandler(self, errorcode: int, handler: ErrorHandler) -> None:
         """Answer status ``errorcode`` with ``handler(request, message=None) -> Response``.
@@ -166,7 +171,7 @@ class BaseApp:
         check_handler(handler, f"error handler for {errorcode}", ["request", "message"])
         self._error_routes[errorcode] = handler
 
-    def errorhandler(self, errorcode: int) -> Callable[[ErrorFunction], ErrorFunction]:
+    def errorhandler(self, errorcode: Any) -> Callable[[ErrorFunction], ErrorFunction]:
         """Decorator form of ``set_errorhandler``::
 
             @server.errorhandler(404)
@@ -174,12 +179,23 @@ class BaseApp:
                 return Response(404, {}, f"nothing at {request.url}")
 
         Unlike Flask's, the handler gets the request and the message (``None``, or the
-        text of a ``(status, message)`` tuple a handler returned), not an exception.
+        text of a ``(status, message)`` tuple a handler returned, or of ``abort``), not
+        an exception. ``errorcode`` may also be an exception class: ``f(request, exc)``
+        then answers the exceptions of that class a handler raises (the most specific
+        class registered wins); see ``register_error_handler``.
         """
         def register(handler: ErrorFunction) -> ErrorFunction:
-            self.set_errorhandler(errorcode, handler)
+            self.register_error_handler(errorcode, handler)
             return handler
         return register
+
+    def register_error_handler(self, key: Any, handler: ErrorHandler) -> None:
+        """``handler(request, message)`` for the status code ``key``, or
+        ``handler(request, exc) -> Response`` for exceptions of the class ``key``."""
+        if isinstance(key, int):
+            self.set_errorhandler(key, handler)
+        else:
+            self.hooks.add_exception_handler(key, handler)
 
     def remove_errorhandler(self, errorcode: int) -> None:
         """Go back to the built-in handler for ``errorcode`` (a code outside the table loses its handler)."""
@@ -272,6 +288,8 @@ class OutsideHTTP(BaseApp):
         self._mounts = MountRouter()
         self._proxies: Tuple[Any, Optional[TrustedProxies]] = (None, None)  # (config value, parsed)
         self._wsgi_app: Optional[WSGIApplication] = None
+        self.root_path = _templating.caller_root_path()  # config["template_folder"] is relative to it
+        self._jinja_env: Any = None
 
     def set_route(self, route: str, handler: Any) -> None:
         """Serve paths starting with ``route`` with ``handler(request)`` or a ``WebSocket``.
@@ -379,14 +397,61 @@ class OutsideHTTP(BaseApp):
             return handler
         return register
 
-    def url_for(self, endpoint: str, **values: Any) -> str:
+    def url_for(self, endpoint: str, _external: bool = False, _request: Optional[Request] = None,
+                **values: Any) -> str:
         """The path of the rule named ``endpoint``, its variables filled from ``values``
         (percent-encoded); the other values become the query string, e.g.
         ``url_for("user", user_id=7, tab="posts")`` -> ``/users/7?tab=posts``.
 
+        ``_request``: the request being answered, which ``".name"`` (the endpoint
+        ``name`` of the request's blueprint) and ``_external=True`` (an absolute
+        ``scheme://host/path`` URL from the request's scheme and ``Host``, as trusted
+        proxies report them) need; ``request.url_for(...)`` passes it.
         Raises ``BuildError`` naming what is missing or unknown.
         """
-        return self._rules.build(endpoint, values)
+        return build_url(self._rules, endpoint, values, _external, _request)
+
+    def before_request(self, function: Callable[[Request], Any]) -> Callable[[Request], Any]:
+        """Decorator: ``function(request)`` runs before every handler; when it returns a
+        response (or a ``(status, message)`` tuple) that is the answer, and the handler
+        does not run. See ``outside.hooks`` for the order with blueprints."""
+        return self.hooks.add_before(function)
+
+    def after_request(self, function: Callable[[Request, Response], Response]) -> Callable[..., Response]:
+        """Decorator: ``function(request, response)`` returns the response to send (the
+        same one, changed, or another), after every handler."""
+        return self.hooks.add_after(function)
+
+    def teardown_request(self, function: Callable[[Request, Optional[BaseException]], Any]) -> Callable[..., Any]:
+        """Decorator: ``function(request, exc)`` runs at the end of every request, even
+        when the handler failed: ``exc`` is the exception no error handler took, else
+        ``None``. It runs before the response is written; exceptions are logged."""
+        return self.hooks.add_teardown(function)
+
+    def register_blueprint(self, blueprint: Any, url_prefix: Optional[str] = None) -> None:
+        """Add the routes, hooks and templates of ``blueprint`` (``outside.Blueprint``),
+        under ``url_prefix`` (default: the blueprint's own)."""
+        blueprint.register(self, url_prefix)
+
+    @property
+    def jinja_env(self) -> Any:
+        """The Jinja2 ``Environment`` of ``render_template`` (add filters and globals here);
+        ``RuntimeError`` when Jinja2 is not installed."""
+        if self._jinja_env is None:
+            self._jinja_env = _templating.create_environment(self)
+        return self._jinja_env
+
+    def render_template(self, name: str, request: Optional[Request] = None, **context: Any) -> Response:
+        """The template ``name`` rendered with ``context``, as a 200 ``Response`` (typed
+        by the extension; set ``status_code`` for another status). Pass the ``request``
+        (or call ``request.render_template``) so templates get ``request``, ``session``,
+        ``get_flashed_messages`` and a ``url_for`` that knows it.
+        See ``outside.templating``."""
+        return _templating.template_response(self, name, request, context)
+
+    def render_template_string(self, source: str, request: Optional[Request] = None, **context: Any) -> str:
+        """The template text ``source`` rendered (autoescaped) with ``context``, as a str."""
+        return _templating.render_text(self, None, source, request, context)
 
     def mount(self, prefix: str, application: Callable[..., Iterable[bytes]]) -> None:
         """Serve the WSGI ``application`` (Flask, Django...) for ``prefix`` and every
@@ -434,6 +499,7 @@ class OutsideHTTP(BaseApp):
         ``config["pre_send"]`` is applied to every ``Response`` returned.
         """
         self._apply_proxies(request)
+        request.app = self
         if self._rules.rules:
             found = self._rules.match(request.url, request.method)
             if found is not None:
@@ -445,19 +511,17 @@ class OutsideHTTP(BaseApp):
 
     def _answer(self, request: Request, target: Any) -> Union[Response, WebSocket]:
         if target is None:
-            response = call_error_handler(self._error_routes, 404, request)
+            target = _not_found
         elif isinstance(target, WebSocket):
             if _is_websocket_upgrade(request):
                 return target
-            response = call_error_handler(self._error_routes, 400, request,
-                                          "This route only accepts WebSocket connections.")
-        else:
-            response = ScheduledResponse(request, target, self._error_routes).run()
-        return self._pre_send(response, request)
+            target = _websocket_only
+        return self._pre_send(_hooks.respond(self, request, target), request)
 
     def _answer_rule(self, request: Request, found: RuleMatch) -> Union[Response, WebSocket]:
         rule = found.rule
         if rule is not None:
+            request.blueprint = rule.endpoint.rpartition(".")[0] or None
             request.view_args = values = found.values
             target = rule.target
             if values and not isinstance(target, WebSocket):
@@ -475,7 +539,7 @@ class OutsideHTTP(BaseApp):
                 response = call_error_handler(self._error_routes, 405, request,
                                               f"{request.url} accepts {allow}.")
                 response.headers["Allow"] = allow
-        return self._pre_send(response, request)
+        return self._pre_send(_hooks.respond(self, request, lambda _request: response), request)
 
     def _apply_proxies(self, request: Request) -> None:
         """Trust forwarding headers from ``config["forwarded_allow_ips"]`` (parsed once
@@ -493,6 +557,14 @@ class OutsideHTTP(BaseApp):
             self._proxies = (copy.copy(allow), proxies)
         if proxies is not None:
             proxies.apply(request)
+
+
+def _not_found(request: Request) -> Tuple[int, None]:
+    return (404, None)
+
+
+def _websocket_only(request: Request) -> Tuple[int, str]:
+    return (400, "This route only accepts WebSocket connections.")
 
 
 def _name_of(handler: Any) -> str:

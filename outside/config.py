@@ -46,4 +46,10 @@ def default_config(host: tuple) -> Dict[str, Any]:
         "forwarded_allow_ips": [],       # peers trusted for X-Forwarded-For / Forwarded
         "log_level": "INFO",
         "access_log": True,
+        # --- sessions and templates (outside.sessions, outside.templating) ---
+        "secret_key": None,              # signs request.session cookies; required to use sessions
+        "secret_key_fallbacks": [],      # older keys still accepted when reading (key rotation)
+        "session_cookie_name": "session",
+        "session_max_age": 31 * 86400,   # seconds a session cookie stays valid after it was set
+        "template_folder": "templates",  # relative to the directory of the module creating the app
     }

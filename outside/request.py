@@ -183,6 +183,32 @@ class Request:
             self._params = {name: values[0] for name, values in self.query.items()}
         return self._params
 
+    app: Any = None  # the OutsideHTTP app dispatching this request (set by dispatch)
+    blueprint: Optional[str] = None  # the name of the blueprint whose rule matched
+
+    @property
+    def session(self) -> Dict[str, Any]:
+        """The signed-cookie session, a dict (``outside.sessions``); read on first use."""
+        session = self.__dict__.get("_session")
+        if session is None:
+            from .sessions import load_session
+            session = self.__dict__["_session"] = load_session(self)
+        return session  # type: ignore[no-any-return]
+
+    def url_for(self, endpoint: str, _external: bool = False, **values: Any) -> str:
+        """``app.url_for`` for this request: ``".name"`` is relative to its blueprint and
+        ``_external=True`` gives ``scheme://host/path`` from its scheme and ``Host``."""
+        return self._dispatching_app().url_for(endpoint, _external, self, **values)  # type: ignore[no-any-return]
+
+    def render_template(self, name: str, **context: Any) -> Any:
+        """``app.render_template(name, self, **context)``: a ``Response``."""
+        return self._dispatching_app().render_template(name, self, **context)
+
+    def _dispatching_app(self) -> Any:
+        if self.app is None:
+            raise RuntimeError("this request was not dispatched by an app: use server.url_for/render_template")
+        return self.app
+
     def json(self) -> Any:
         """The body parsed as JSON, or ``None`` when it is not valid JSON."""
         try:

@@ -135,3 +135,18 @@ def test_quickstart_code(tmp_path, monkeypatch):
     assert client.get("/users/7").text == "user number 7"
     assert client.get("/nowhere").json() == {"error": "Not Found"}
     assert client.get("/static/site.css").text == "p {}"
+    # section 7: its templates, then the login, the redirects and the flashed messages
+    with open(os.path.join(ROOT, "docs/quickstart.md"), encoding="utf-8") as file:
+        for name, body in re.findall(r"```html\n\{# (templates/[\w.]+) #\}\n(.*?)```", file.read(), re.S):
+            (tmp_path / name).parent.mkdir(exist_ok=True)
+            (tmp_path / name).write_text(body)
+    assert client.get("/home").headers["Location"] == "/login"
+    wrong = client.post("/login", data={"name": "ada", "password": "nope"})
+    assert (wrong.status_code, wrong.headers["Location"]) == (303, "/login")
+    assert '<p class="error">Wrong password.</p>' in client.get("/login").text
+    right = client.post("/login", data={"name": "<ada>", "password": "open sesame"})
+    assert (right.status_code, right.headers["Location"]) == (303, "/home")
+    page = client.get("/home").text
+    assert "<p>Welcome, &lt;ada&gt;!</p>" in page and "<p>Hello, &lt;ada&gt;!</p>" in page
+    assert client.post("/logout").headers["Location"] == "/login"
+    assert client.get("/home").status_code == 302
