@@ -62,7 +62,7 @@ from .websocket_bridge import serve_websocket
 logger = logging.getLogger("outside")
 
 LINGER = 2.0  # seconds to drain a client's input after an error, so it reads our answer
-FEED_SLICE = 4096  # a larger read is parsed this much at a time, to stop at max_pipeline
+FEED_SLICE = 1024  # a larger read is parsed in slices, to stop at max_pipeline
 _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 _SERVER_ERROR = (b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
                  b"Connection: close\r\n\r\n")
@@ -185,7 +185,13 @@ class Connection:
 
     def _feed(self, data: bytes) -> None:
         """Parse ``data``, but stop queueing requests at ``max_pipeline``: the rest waits
-        in ``unparsed`` (and the socket is not read) until the queue is served."""
+        in ``unparsed`` (and the socket is not read) until the queue is served.
+
+        A read larger than ``FEED_SLICE`` is parsed in slices: after one that completed
+        requests, the next is sized (from their average length) to fill the room left;
+        after one inside a body, the next is twice as large, so an upload costs few
+        parser calls. The queue can overshoot the bound by the requests of one slice.
+        """
         if self.error is not None:
             return
         if len(data) <= FEED_SLICE:  # the common case: one parser call
@@ -194,29 +200,33 @@ class Connection:
         limit = self.settings.max_pipeline
         view = memoryview(data)
         queued = sum(1 for event in self.events if type(event) is RequestHead)
-        for start in range(0, len(data), FEED_SLICE):
+        start, step = 0, FEED_SLICE
+        while start < len(data):
             if queued >= limit:
                 self.unparsed = bytes(view[start:])
                 return
-            before = len(self.events)
-            self._parse(view[start:start + FEED_SLICE])
+            new = self._parse(view[start:start + step])
             if self.error is not None:
                 return
-            for index in range(before, len(self.events)):
-                if type(self.events[index]) is RequestHead:
-                    queued += 1
+            heads = sum(1 for event in new if type(event) is RequestHead)
+            queued += heads
+            start += step
+            step = max(256, (limit - queued) * (step // heads)) if heads else step * 2
 
     def _feed_unparsed(self) -> None:
         data, self.unparsed = self.unparsed, b""
         self._feed(data)
 
-    def _parse(self, data: Union[bytes, memoryview]) -> None:
+    def _parse(self, data: Union[bytes, memoryview]) -> List[Any]:
+        """Feed the parser; the events it completed (those before an error, if one)."""
         try:
-            self.events.extend(self.parser.feed(data))
+            events = self.parser.feed(data)
         except HttpParserError as exc:
-            self.events.extend(_whole_requests(exc.events))
+            events = _whole_requests(exc.events)
             self.error = exc
             self.unparsed = b""
+        self.events.extend(events)
+        return events
 
     def _pull(self) -> None:
         """Block until more of the current request arrives (for a streamed body)."""
