@@ -11,7 +11,7 @@ import re
 import socket
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable
 
 from outside import OutsideHTTP
 from outside.server.connection import Connection
@@ -42,12 +42,12 @@ class FakeHost:
         self.settings = Settings(app.config)
         self.access_log = False
         self.stopping = False
-        self.forgotten: List[Any] = []
-        self.replaced: List[Tuple[Any, Any]] = []
-        self.stop_callbacks: List[Callable[[], None]] = []
+        self.forgotten: list[Any] = []
+        self.replaced: list[tuple[Any, Any]] = []
+        self.stop_callbacks: list[Callable[[], None]] = []
         self.websockets = 0
         self.released = 0
-        self.posted: List[Tuple[Any, Any]] = []
+        self.posted: list[tuple[Any, Any]] = []
 
     def dispatch(self, request: Any) -> Any:
         return self.app.dispatch(request)
@@ -77,7 +77,7 @@ class FakeHost:
         return True
 
 
-def connect(host: FakeHost, clock: Optional[FakeClock] = None) -> Tuple[Connection, socket.socket]:
+def connect(host: FakeHost, clock: FakeClock | None = None) -> tuple[Connection, socket.socket]:
     """A connection on one end of a socket pair, and the client's end."""
     server_end, client = socket.socketpair()
     server_end.setblocking(False)
@@ -114,7 +114,7 @@ def at_eof(client: socket.socket) -> bool:
 _STATUS = re.compile(rb"HTTP/1\.1 (\d{3}) [^\r\n]*\r\n")
 
 
-def parse_responses(data: bytes) -> List[Tuple[int, Dict[str, str], bytes]]:
+def parse_responses(data: bytes) -> list[tuple[int, dict[str, str], bytes]]:
     """Split ``data`` into responses framed by Content-Length (what the tests' app sends)."""
     responses = []
     position = 0
@@ -122,7 +122,7 @@ def parse_responses(data: bytes) -> List[Tuple[int, Dict[str, str], bytes]]:
         match = _STATUS.match(data, position)
         assert match, f"no status line at {position}: {data[position:position + 80]!r}"
         end = data.index(b"\r\n\r\n", position)
-        headers: Dict[str, str] = {}
+        headers: dict[str, str] = {}
         for line in data[match.end():end].split(b"\r\n"):
             if line:
                 name, _, value = line.partition(b":")
@@ -147,7 +147,7 @@ class Reader:
 
     def __init__(self, client: socket.socket) -> None:
         self._client = client
-        self._chunks: List[bytes] = []
+        self._chunks: list[bytes] = []
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 

@@ -7,13 +7,20 @@ import re
 import threading
 
 import pytest
+from fake_host import (
+    FakeClock,
+    FakeHost,
+    Reader,
+    at_eof,
+    connect,
+    parse_responses,
+    received,
+)
 
 from outside import OutsideHTTP, Response, WebSocket
 from outside.http.events import RequestHead
 from outside.server import connection as connection_module
 from outside.server.connection import FEED_SLICE, Connection, IllegalTransition, State
-
-from fake_host import FakeClock, FakeHost, Reader, at_eof, connect, parse_responses, received
 
 pytestmark = pytest.mark.timeout(30)
 

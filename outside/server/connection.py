@@ -44,7 +44,7 @@ import ssl
 import struct
 import time
 from collections import deque
-from typing import IO, Any, Callable, Deque, Dict, FrozenSet, List, Optional, Union
+from typing import IO, Any, Callable
 
 from .. import speedups
 from ..files import FileSpan
@@ -80,7 +80,7 @@ class State(enum.IntEnum):  # IntEnum: hashed and compared in C on the hot path
 
 HANDSHAKING, READING_HEAD, SERVING, IDLE, LINGERING, UPGRADED, CLOSED = State
 
-_NEXT: Dict[State, FrozenSet[State]] = {
+_NEXT: dict[State, frozenset[State]] = {
     HANDSHAKING: frozenset({READING_HEAD, CLOSED}),
     READING_HEAD: frozenset({SERVING, LINGERING, CLOSED}),
     SERVING: frozenset({IDLE, LINGERING, UPGRADED, CLOSED}),
@@ -98,9 +98,22 @@ class IllegalTransition(RuntimeError):
 class Connection:
     """The state of one accepted socket, served for ``host`` (see ``outside.server.host``)."""
 
-    __slots__ = ("sock", "address", "host", "settings", "parser", "events", "unparsed",
-                 "error", "served", "deadline", "state", "scheme", "handler_since",
-                 "_clock")
+    __slots__ = (
+        "_clock",
+        "address",
+        "deadline",
+        "error",
+        "events",
+        "handler_since",
+        "host",
+        "parser",
+        "scheme",
+        "served",
+        "settings",
+        "sock",
+        "state",
+        "unparsed",
+    )
 
     def __init__(self, sock: socket.socket, address: Any, host: Host,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -112,9 +125,9 @@ class Connection:
         self.parser = speedups.RequestParser(
             max_header_size=settings.max_header_size, max_headers=settings.max_headers,
             max_url_size=settings.max_url_size, max_body_size=settings.max_body_size)
-        self.events: Deque[Any] = deque()  # parsed, not yet served: heads, body pieces, ends
+        self.events: deque[Any] = deque()  # parsed, not yet served: heads, body pieces, ends
         self.unparsed = b""  # read but held back from the parser (max_pipeline queued)
-        self.error: Optional[HttpParserError] = None
+        self.error: HttpParserError | None = None
         self.served = 0
         self._clock = clock
         self.deadline = clock() + settings.header_timeout  # the first head's clock
@@ -217,7 +230,7 @@ class Connection:
         data, self.unparsed = self.unparsed, b""
         self._feed(data)
 
-    def _parse(self, data: Union[bytes, memoryview]) -> List[Any]:
+    def _parse(self, data: bytes | memoryview) -> list[Any]:
         """Feed the parser; the events it completed (those before an error, if one)."""
         try:
             events = self.parser.feed(data)
@@ -267,13 +280,13 @@ class Connection:
             self._enter(IDLE)
             self.deadline = self._clock() + self.settings.keep_alive_timeout
 
-    def _body(self, head: RequestHead) -> Union[bytes, BodyStream]:
+    def _body(self, head: RequestHead) -> bytes | BodyStream:
         """The body as bytes when it has all arrived, else a stream the handler pulls."""
         events = self.events
         if events and type(events[0]) is MessageEnd:  # no body (the common case)
             events.popleft()
             return b""
-        pieces: List[bytes] = []
+        pieces: list[bytes] = []
         for event in events:
             if type(event) is MessageEnd:
                 for _ in range(len(pieces) + 1):
@@ -346,13 +359,13 @@ class Connection:
         return (head.keep_alive and settings.keep_alive and not self.host.stopping
                 and self.served < settings.max_socket_reuse and not head.upgrade)
 
-    def send_response(self, response: Response, request: Optional[Request],
+    def send_response(self, response: Response, request: Request | None,
                       keep_alive: bool) -> Any:
         """Render and write ``response``; the ``Rendered`` sent, or None if the write failed."""
         app = self.host.app
         target = request if request is not None else Request.blank()  # a request that could not be parsed
         rendered = app.render(response, target, keep_alive)
-        file: Optional[IO[bytes]]
+        file: IO[bytes] | None
         try:
             file = _open_file(rendered.body)
         except ResponseError as exc:
@@ -376,7 +389,7 @@ class Connection:
             log_access(self.address, request, rendered)
         return rendered
 
-    def _write(self, rendered: Any, file: Optional[IO[bytes]]) -> None:
+    def _write(self, rendered: Any, file: IO[bytes] | None) -> None:
         sock, timeout = self.sock, self.settings.process_timeout
         body = rendered.body
         if type(body) is bytes:
@@ -477,7 +490,7 @@ class Connection:
         self.close()
 
 
-def _open_file(body: Any) -> Optional[IO[bytes]]:
+def _open_file(body: Any) -> IO[bytes] | None:
     """The file a response sends, opened before its head goes out, so that a file
     removed since ``render`` looked at it gets a 500 instead of a 200 cut short."""
     if not isinstance(body, FileSpan):
@@ -488,7 +501,7 @@ def _open_file(body: Any) -> Optional[IO[bytes]]:
         raise ResponseError(f"cannot send the file: {exc.strerror or type(exc).__name__}") from exc
 
 
-def _whole_requests(events: List[Any]) -> List[Any]:
+def _whole_requests(events: list[Any]) -> list[Any]:
     """The events before a parser error, less a request the error cut short: a head
     whose end never came is broken, so no handler may see it (the client gets the error)."""
     for index in range(len(events) - 1, -1, -1):

@@ -12,7 +12,8 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import io
 from .host import Host, Watched
@@ -37,12 +38,12 @@ class Transport:
     """
 
     def __init__(self, host: Host, sock: socket.socket, address: Any, initial_data: bytes,
-                 owner: Watched, refuse: Callable[["Response", "Request"], None]) -> None:
+                 owner: Watched, refuse: Callable[[Response, Request], None]) -> None:
         self._host = host
         self._sock = sock
         self._owner = owner
         self._refuse = refuse
-        self._session: Optional[Watched] = None
+        self._session: Watched | None = None
         self._closed = False
         self._send_lock = threading.Lock()
         self.initial_data = initial_data  # bytes the client sent after the upgrade request
@@ -59,7 +60,7 @@ class Transport:
         """The socket, for the worker's selector (read and write through the transport)."""
         return self._sock
 
-    def recv(self, size: Optional[int] = None, timeout: Optional[float] = None) -> bytes:
+    def recv(self, size: int | None = None, timeout: float | None = None) -> bytes:
         """The next bytes from the client (blocking); ``b""`` once it has closed."""
         if self._closed:
             return b""
@@ -69,7 +70,7 @@ class Transport:
         except ConnectionError:
             return b""
 
-    def receive_ready(self, size: int) -> Optional[bytes]:
+    def receive_ready(self, size: int) -> bytes | None:
         """What the client has sent (reads of ``size`` bytes), without waiting: None
         when nothing is there yet, ``b""`` once it has closed (or the connection failed)."""
         sock = self._sock
@@ -100,7 +101,7 @@ class Transport:
         with self._send_lock:
             io.send_pieces(self._sock, pieces, self.timeout, self._tls_guard)
 
-    def send_response(self, response: "Response", request: "Request") -> None:
+    def send_response(self, response: Response, request: Request) -> None:
         """Answer with an HTTP response instead (a refused handshake); the connection then closes."""
         with self._send_lock:
             self._refuse(response, request)

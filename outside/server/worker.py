@@ -28,7 +28,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Deque, Dict, List, Optional, Set
+from typing import Any, Callable
 
 from .connection import Connection
 from .host import Watched
@@ -45,7 +45,7 @@ _WAKE = object()
 class _Slot:
     """The worker's bookkeeping for one watched socket."""
 
-    __slots__ = ("watched", "sock", "busy", "registered", "gone")
+    __slots__ = ("busy", "gone", "registered", "sock", "watched")
 
     def __init__(self, watched: Watched) -> None:
         self.watched = watched
@@ -59,7 +59,7 @@ class Worker:
     """Serves ``app`` on ``listener`` until ``stop()``; ``run()`` blocks until then."""
 
     def __init__(self, app: Any, listener: socket.socket, settings: Settings,
-                 ssl_context: Optional[ssl.SSLContext] = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.app = app
         self.settings = settings
         self.listener = listener
@@ -67,17 +67,17 @@ class Worker:
         self.access_log = bool(app.config.get("access_log")) and \
             logging.getLogger("outside.access").isEnabledFor(logging.INFO)
         self.stopping = False
-        self._slots: Dict[Watched, _Slot] = {}  # everything open, by what is watched
+        self._slots: dict[Watched, _Slot] = {}  # everything open, by what is watched
         self._selector = selectors.DefaultSelector()
         self._selector_lock = threading.Lock()
         self._wake_r, self._wake_w = socket.socketpair()
-        self._ready: Deque[Any] = deque()
-        self._returned: Deque[_Slot] = deque()
+        self._ready: deque[Any] = deque()
+        self._returned: deque[_Slot] = deque()
         # leadership, all under _lock
         self._lock = threading.Lock()
         self._promotion = threading.Condition(self._lock)
         self._token = 0           # the current leader's generation
-        self._handoff: Optional[int] = None  # a token waiting for an idle follower
+        self._handoff: int | None = None  # a token waiting for an idle follower
         self._threads = 0         # threads of the pool (not those released to a WebSocket)
         self._idle_followers = 0
         self._local = threading.local()  # per thread: ``token`` led with, ``released``
@@ -91,7 +91,7 @@ class Worker:
         self._stop_deadline = 0.0
         self._next_sweep = 0.0
         self._accepting = False       # the listener is in the selector
-        self._stop_callbacks: Set[Callable[[], None]] = set()  # long-lived work to end on stop
+        self._stop_callbacks: set[Callable[[], None]] = set()  # long-lived work to end on stop
         self._resume_accept_at = 0.0  # accepting is paused until then (0: not paused)
 
     # -- public --------------------------------------------------------------------
@@ -425,7 +425,7 @@ class Worker:
                 watched.cut_off_stuck_handler()
 
 
-def _call_all(callbacks: List[Callable[[], None]]) -> None:
+def _call_all(callbacks: list[Callable[[], None]]) -> None:
     for callback in callbacks:
         try:
             callback()
