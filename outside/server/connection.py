@@ -208,7 +208,11 @@ class Connection:
         if self.error is not None:
             return
         if len(data) <= FEED_SLICE:  # the common case: one parser call
-            self._parse(data)
+            try:
+                self.events.extend(self.parser.feed(data))
+            except HttpParserError as exc:
+                self.events.extend(_whole_requests(exc.events))
+                self.error = exc
             return
         limit = self.settings.max_pipeline
         view = memoryview(data)
@@ -262,7 +266,9 @@ class Connection:
     def _serve_ready(self) -> None:
         """Answer, in order, every request whose head has arrived (and those held back
         in ``unparsed``)."""
-        self._enter(SERVING)
+        if SERVING not in _NEXT[self.state]:  # _enter, inlined on the hot path
+            raise IllegalTransition(f"connection {self.state.name} -> SERVING")
+        self.state = SERVING
         events = self.events
         while True:
             while events:
@@ -277,7 +283,7 @@ class Connection:
         if self.host.stopping:  # the stop was waiting for this response
             self.close()
         else:
-            self._enter(IDLE)
+            self.state = IDLE  # SERVING -> IDLE, a move in the table
             self.deadline = self._clock() + self.settings.keep_alive_timeout
 
     def _body(self, head: RequestHead) -> bytes | BodyStream:
