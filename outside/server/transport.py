@@ -118,6 +118,8 @@ class Transport:
         calls ``session.ended()`` too."""
         self._host.replace(self._owner, session)
         self._owner = self._session = session
+        if self.closed:  # closed meanwhile (the worker shutting down): the loop never reads it
+            session.ended()
 
     @property
     def in_loop(self) -> bool:

@@ -162,7 +162,9 @@ class Worker:
         """Watch ``new`` in place of ``old`` (an upgrade); the thread that owns ``old``
         owns ``new`` until it hands it back."""
         with self._selector_lock:
-            slot = self._slots.pop(old)
+            slot = self._slots.pop(old, None)
+            if slot is None:  # already forgotten: its socket is closed
+                return
             slot.watched = new
             self._slots[new] = slot
             if new.sock is not slot.sock:
