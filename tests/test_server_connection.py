@@ -1,10 +1,13 @@
 """The connection driver in-process: ``Connection`` over ``socket.socketpair()`` with a
 fake host (no server process, no event loop). Each test plays the worker: it calls
-``on_readable`` when it has sent bytes, ``expired`` as the sweep would."""
+``on_readable`` when it has sent bytes, ``expired`` as the sweep would. The last test
+checks ``max_pipeline`` once more through a real server process."""
 from __future__ import annotations
 
 import re
+import socket
 import threading
+import time
 
 import pytest
 from fake_host import (
@@ -16,6 +19,7 @@ from fake_host import (
     parse_responses,
     received,
 )
+from servers import start_app
 
 from outside import OutsideHTTP, Response, WebSocket
 from outside.http.events import RequestHead
@@ -334,3 +338,26 @@ def test_a_tls_connection_starts_in_handshaking():
     client.sendall(get("/"))  # plain HTTP to the TLS side: the handshake fails
     conn.on_readable()
     assert conn.state is State.CLOSED
+
+
+def test_a_real_server_answers_more_pipelined_requests_than_max_pipeline_in_order():
+    """The same through a server process and a raw socket: 500 pipelined requests (about
+    22 KiB, several reads' worth of slices) against ``max_pipeline`` 4."""
+    code = """
+def echo(request):
+    return Response(200, {}, request.target)
+app.set_route("/echo", echo)
+"""
+    count = 500
+    with start_app(code, config={"max_pipeline": 4, "max_socket_reuse": 1000}) as server, \
+            socket.create_connection(server.address, timeout=10) as client:
+        client.sendall(_pipelined_batch(count))
+        data = b""
+        deadline = time.monotonic() + 10
+        while data.count(b"HTTP/1.1 200") < count or not data.endswith(f"{count - 1:04d}".encode()):
+            assert time.monotonic() < deadline, "not every request was answered in time"
+            chunk = client.recv(65536)
+            assert chunk, "the server closed before answering every request"
+            data += chunk
+    answers = parse_responses(data)
+    assert [body for _, _, body in answers] == [f"/echo?n={n:04d}".encode() for n in range(count)]
