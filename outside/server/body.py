@@ -6,7 +6,8 @@ memory as a whole.
 """
 from __future__ import annotations
 
-from typing import Callable, Deque, Optional
+from collections import deque
+from typing import Callable
 
 from ..http.events import MessageEnd
 
@@ -22,14 +23,14 @@ class BodyStream:
     read that needs the network).
     """
 
-    def __init__(self, events: Deque[object], pull: Callable[[], None],
-                 send_continue: Optional[Callable[[], None]] = None) -> None:
+    def __init__(self, events: deque[object], pull: Callable[[], None],
+                 send_continue: Callable[[], None] | None = None) -> None:
         self._events = events
         self._pull = pull
         self._send_continue = send_continue
         self._buffer = bytearray()
         self.finished = False   # the whole body was received (MessageEnd taken)
-        self.error: Optional[BaseException] = None  # why reading failed, if it did
+        self.error: BaseException | None = None  # why reading failed, if it did
 
     def _take_queued(self) -> None:
         """Move the body pieces already received into the buffer."""

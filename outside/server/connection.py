@@ -7,16 +7,44 @@ a response larger than the socket buffer); every such wait is bounded by
 ``process_timeout``. In between, the connection sits in the worker's selector with a
 deadline: ``header_timeout`` while a request head is arriving, ``keep_alive_timeout``
 while idle, a short linger after an error.
+
+The connection is in exactly one ``State``; these are all the moves it makes
+(anything else raises ``IllegalTransition``)::
+
+    HANDSHAKING  -> READING_HEAD   TLS handshake done (the first head's clock runs on)
+                 -> CLOSED         handshake failed or too slow
+    READING_HEAD -> SERVING        a whole request head arrived
+                 -> LINGERING      a malformed head was answered (4xx/5xx)
+                 -> CLOSED         header_timeout, client gone
+    SERVING      -> IDLE           every queued request answered, keep-alive
+                 -> LINGERING      an error after the answered requests, a body left unread
+                 -> UPGRADED       the app accepted an Upgrade (the WebSocket code owns the socket)
+                 -> CLOSED         Connection: close, a write failed, graceful stop
+    IDLE         -> READING_HEAD   the first bytes of the next head
+                 -> SERVING        a whole request arrived in one read
+                 -> LINGERING      the next head is malformed
+                 -> CLOSED         keep_alive_timeout, client gone, graceful stop
+    LINGERING    -> CLOSED         the client closed, or LINGER passed
+    UPGRADED     -> CLOSED         the handler is over, or the worker shuts down
+    CLOSED       (final)
+
+A connection starts in READING_HEAD (plain) or HANDSHAKING (TLS), with the first head's
+``header_timeout`` counted from the accept. ``close`` is the only way to CLOSED: the
+thread that owns the connection (or the loop, while none does) calls it, so it needs no
+lock, and a second call does nothing. After an upgrade to an event-driven WebSocket the
+worker watches the session instead of this object (``Host.replace``); the ``Transport``
+then owns the socket and its closing.
 """
 from __future__ import annotations
 
+import enum
 import logging
 import socket
 import ssl
 import struct
 import time
 from collections import deque
-from typing import IO, TYPE_CHECKING, Any, Deque, List, Optional, Union
+from typing import IO, Any, Callable
 
 from .. import speedups
 from ..files import FileSpan
@@ -27,145 +55,244 @@ from ..response import Response, ResponseError
 from . import io
 from .access_log import log_access
 from .body import CONTINUE, BodyStream
+from .host import Host
 from .transport import Transport
 from .websocket_bridge import serve_websocket
-
-if TYPE_CHECKING:
-    from .worker import Worker
 
 logger = logging.getLogger("outside")
 
 LINGER = 2.0  # seconds to drain a client's input after an error, so it reads our answer
+FEED_SLICE = 1024  # a larger read is parsed in slices, to stop at max_pipeline
 _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 _SERVER_ERROR = (b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
                  b"Connection: close\r\n\r\n")
 
 
+class State(enum.IntEnum):  # IntEnum: hashed and compared in C on the hot path
+    HANDSHAKING = 1
+    READING_HEAD = 2
+    SERVING = 3
+    IDLE = 4
+    LINGERING = 5
+    UPGRADED = 6
+    CLOSED = 7
+
+
+HANDSHAKING, READING_HEAD, SERVING, IDLE, LINGERING, UPGRADED, CLOSED = State
+
+_NEXT: dict[State, frozenset[State]] = {
+    HANDSHAKING: frozenset({READING_HEAD, CLOSED}),
+    READING_HEAD: frozenset({SERVING, LINGERING, CLOSED}),
+    SERVING: frozenset({IDLE, LINGERING, UPGRADED, CLOSED}),
+    IDLE: frozenset({READING_HEAD, SERVING, LINGERING, CLOSED}),
+    LINGERING: frozenset({CLOSED}),
+    UPGRADED: frozenset({CLOSED}),
+    CLOSED: frozenset(),
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A connection was asked to make a move its state table does not have (a bug)."""
+
+
 class Connection:
-    """The state of one accepted socket."""
+    """The state of one accepted socket, served for ``host`` (see ``outside.server.host``)."""
 
-    __slots__ = ("sock", "address", "worker", "settings", "parser", "events", "error",
-                 "served", "deadline", "idle", "closed", "closing", "handshaking",
-                 "busy", "registered", "scheme", "handler_since", "websocket")
+    __slots__ = (
+        "_clock",
+        "address",
+        "deadline",
+        "error",
+        "events",
+        "handler_since",
+        "host",
+        "parser",
+        "scheme",
+        "served",
+        "settings",
+        "sock",
+        "state",
+        "unparsed",
+    )
 
-    def __init__(self, sock: socket.socket, address: Any, worker: "Worker") -> None:
-        settings = worker.settings
+    def __init__(self, sock: socket.socket, address: Any, host: Host,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        settings = host.settings
         self.sock = sock
         self.address = address
-        self.worker = worker
+        self.host = host
         self.settings = settings
         self.parser = speedups.RequestParser(
             max_header_size=settings.max_header_size, max_headers=settings.max_headers,
             max_url_size=settings.max_url_size, max_body_size=settings.max_body_size)
-        self.events: Deque[Any] = deque()
-        self.error: Optional[HttpParserError] = None
+        self.events: deque[Any] = deque()  # parsed, not yet served: heads, body pieces, ends
+        self.unparsed = b""  # read but held back from the parser (max_pipeline queued)
+        self.error: HttpParserError | None = None
         self.served = 0
-        self.deadline = time.monotonic() + settings.header_timeout  # the first head's clock
-        self.idle = False          # between requests, nothing received yet
-        self.closed = False
-        self.closing = False       # answered a fatal error; draining input before close
-        self.handshaking = isinstance(sock, ssl.SSLSocket)
-        self.busy = False          # owned by a thread (the worker must not touch it)
-        self.registered = False    # in the worker's selector
-        self.scheme = "https" if self.handshaking else "http"
+        self._clock = clock
+        self.deadline = clock() + settings.header_timeout  # the first head's clock
+        tls = isinstance(sock, ssl.SSLSocket)
+        self.state = HANDSHAKING if tls else READING_HEAD
+        self.scheme = "https" if tls else "http"
         self.handler_since = 0.0   # while the app handles a request: its start or last body read
-        self.websocket: Any = None  # an event-driven WebSocket session, after its upgrade
+
+    def __repr__(self) -> str:
+        return f"<Connection {self.address} {self.state.name}>"
+
+    @property
+    def closed(self) -> bool:
+        return self.state is CLOSED
+
+    def _enter(self, state: State) -> None:
+        if state not in _NEXT[self.state]:
+            raise IllegalTransition(f"connection {self.state.name} -> {state.name}")
+        self.state = state
 
     # -- reading -------------------------------------------------------------------
 
     def on_readable(self) -> None:
         """Read what has arrived and serve every complete request."""
-        if self.websocket is not None:
-            self.websocket.on_readable()
-            return
-        if self.handshaking and not self._handshake():
-            if not self.closed and time.monotonic() > self.deadline:
+        if self.state is HANDSHAKING and not self._handshake():
+            if self.state is HANDSHAKING and self._clock() > self.deadline:
                 self.close()  # the handshake is part of the first head's time
             return
+        sock = self.sock
         try:
-            data = self.sock.recv(self.settings.recv_size)
-            if self.scheme == "https":
-                while data and self.sock.pending():  # TLS: decrypted bytes the fd no longer shows
-                    data += self.sock.recv(self.settings.recv_size)
+            data = sock.recv(self.settings.recv_size)
+            if self.scheme == "https":  # TLS: decrypted bytes the fd no longer shows
+                while data and sock.pending():  # type: ignore[attr-defined]
+                    data += sock.recv(self.settings.recv_size)
         except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return
         except OSError:
             data = b""
+        state = self.state
         if not data:
             self.close()
             return
-        if self.closing:
-            return  # lingering: drop what the client still sends
+        if state is LINGERING:
+            return  # drop what the client still sends
         self._feed(data)
         if self.events:
-            self.serve_ready()
-        elif self.idle:  # the first bytes of a new head: its clock starts now
-            self.idle = False
-            self.deadline = time.monotonic() + self.settings.header_timeout
-        elif self.error is None and time.monotonic() > self.deadline:
+            self._serve_ready()
+        elif state is IDLE:  # the first bytes of a new head: its clock starts now
+            self._enter(READING_HEAD)
+            self.deadline = self._clock() + self.settings.header_timeout
+        elif self.error is None and self._clock() > self.deadline:
             self.close()  # all the client sent is read and the head is still incomplete
             return
-        if self.error is not None and not self.closed and not self.closing and not self.events:
+        if self.error is not None and not self.events and self.state in (IDLE, READING_HEAD):
             self._answer_error(self.error)
 
     def _handshake(self) -> bool:
         try:
-            self.sock.do_handshake()
+            self.sock.do_handshake()  # type: ignore[attr-defined]
         except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
             return False
         except (ssl.SSLError, OSError) as exc:  # e.g. plain HTTP sent to the TLS port
             logger.debug("TLS handshake with %s failed: %s", self.address, exc)
             self.close()
             return False
-        self.handshaking = False
+        self._enter(READING_HEAD)
         return True
 
     def _feed(self, data: bytes) -> None:
+        """Parse ``data``, but stop queueing requests at ``max_pipeline``: the rest waits
+        in ``unparsed`` (and the socket is not read) until the queue is served.
+
+        A read larger than ``FEED_SLICE`` is parsed in slices: after one that completed
+        requests, the next is sized (from their average length) to fill the room left;
+        after one inside a body, the next is twice as large, so an upload costs few
+        parser calls. The queue can overshoot the bound by the requests of one slice.
+        """
         if self.error is not None:
             return
+        if len(data) <= FEED_SLICE:  # the common case: one parser call
+            try:
+                self.events.extend(self.parser.feed(data))
+            except HttpParserError as exc:
+                self.events.extend(_whole_requests(exc.events))
+                self.error = exc
+            return
+        limit = self.settings.max_pipeline
+        view = memoryview(data)
+        queued = sum(1 for event in self.events if type(event) is RequestHead)
+        start, step = 0, FEED_SLICE
+        while start < len(data):
+            if queued >= limit:
+                self.unparsed = bytes(view[start:])
+                return
+            new = self._parse(view[start:start + step])
+            if self.error is not None:
+                return
+            heads = sum(1 for event in new if type(event) is RequestHead)
+            queued += heads
+            start += step
+            step = max(256, (limit - queued) * (step // heads)) if heads else step * 2
+
+    def _feed_unparsed(self) -> None:
+        data, self.unparsed = self.unparsed, b""
+        self._feed(data)
+
+    def _parse(self, data: bytes | memoryview) -> list[Any]:
+        """Feed the parser; the events it completed (those before an error, if one)."""
         try:
-            self.events.extend(self.parser.feed(data))
+            events = self.parser.feed(data)
         except HttpParserError as exc:
-            self.events.extend(_whole_requests(exc.events))
+            events = _whole_requests(exc.events)
             self.error = exc
+            self.unparsed = b""
+        self.events.extend(events)
+        return events
 
     def _pull(self) -> None:
         """Block until more of the current request arrives (for a streamed body)."""
         if self.error is not None:
             raise self.error
-        data = io.receive(self.sock, self.settings.recv_size, self.settings.process_timeout)
-        if not data:
-            raise BadRequest("the connection closed before the body ended")
-        if self.handler_since:  # the upload progresses: the handler is not stuck
-            self.handler_since = time.monotonic()
-        self._feed(data)
+        if self.unparsed:
+            self._feed_unparsed()
+        else:
+            data = io.receive(self.sock, self.settings.recv_size, self.settings.process_timeout)
+            if not data:
+                raise BadRequest("the connection closed before the body ended")
+            if self.handler_since:  # the upload progresses: the handler is not stuck
+                self.handler_since = self._clock()
+            self._feed(data)
         if self.error is not None and not self.events:
             raise self.error
 
     # -- serving -------------------------------------------------------------------
 
-    def serve_ready(self) -> None:
-        """Answer, in order, every request whose head has arrived."""
+    def _serve_ready(self) -> None:
+        """Answer, in order, every request whose head has arrived (and those held back
+        in ``unparsed``)."""
+        if SERVING not in _NEXT[self.state]:  # _enter, inlined on the hot path
+            raise IllegalTransition(f"connection {self.state.name} -> SERVING")
+        self.state = SERVING
         events = self.events
-        while events and not self.closed and not self.closing:
-            head = events.popleft()
-            if not isinstance(head, RequestHead):  # stray piece of an abandoned body
-                continue
-            if not self._serve(head):
-                return
-        if self.worker.stopping:  # the stop was waiting for this response
+        while True:
+            while events:
+                head = events.popleft()
+                if type(head) is not RequestHead:  # stray piece of an abandoned body
+                    continue
+                if not self._serve(head):
+                    return
+            if not self.unparsed:
+                break
+            self._feed_unparsed()
+        if self.host.stopping:  # the stop was waiting for this response
             self.close()
-        elif not self.closed and not self.closing:
-            self.idle = True
-            self.deadline = time.monotonic() + self.settings.keep_alive_timeout
+        else:
+            self.state = IDLE  # SERVING -> IDLE, a move in the table
+            self.deadline = self._clock() + self.settings.keep_alive_timeout
 
-    def _body(self, head: RequestHead) -> Union[bytes, BodyStream]:
+    def _body(self, head: RequestHead) -> bytes | BodyStream:
         """The body as bytes when it has all arrived, else a stream the handler pulls."""
         events = self.events
         if events and type(events[0]) is MessageEnd:  # no body (the common case)
             events.popleft()
             return b""
-        pieces: List[bytes] = []
+        pieces: list[bytes] = []
         for event in events:
             if type(event) is MessageEnd:
                 for _ in range(len(pieces) + 1):
@@ -178,6 +305,9 @@ class Connection:
     def _upgrade_data(self) -> bytes:
         """What the client sent after its upgrade request (the new protocol's first bytes)."""
         self.events.clear()  # the parser stops at an upgrade: nothing of HTTP is queued
+        if self.unparsed:  # an upgraded parser keeps what it is fed, untouched
+            self.parser.feed(self.unparsed)
+            self.unparsed = b""
         return self.parser.take_upgrade_data()
 
     def _send_continue(self) -> None:
@@ -185,31 +315,29 @@ class Connection:
 
     def _serve(self, head: RequestHead) -> bool:
         """Answer one request; False when the connection must not serve another."""
-        worker = self.worker
+        host = self.host
         self.served += 1
         body = self._body(head)
         request = Request.from_head(head, self.address, body, self.scheme)
-        self.handler_since = time.monotonic()
+        self.handler_since = self._clock()
         try:
-            response = worker.dispatch(request)
+            response = host.dispatch(request)
         finally:
             self.handler_since = 0.0
         if head.upgrade and not isinstance(response, Response):
-            serve_websocket(response, request, Transport(self, self._upgrade_data()))
-            if self.websocket is None:  # over, unless the event loop now reads it
-                self.close()
+            self._upgrade(response, request)
             return False
-        unread = type(body) is BodyStream and not body.finished
+        unread = type(body) is BodyStream and not body.finished  # type: ignore[union-attr]
         if unread:  # the rest of the body cannot be skipped safely: close after answering
-            error = body.error or self.error  # a malformed body wins even if unread
+            error = body.error or self.error  # type: ignore[union-attr]  # a malformed body wins
             if isinstance(error, OSError):  # the client stalled or vanished mid-body
                 self.close()
                 return False
             if isinstance(error, HttpParserError):
-                response = worker.app.error_response(error.status, request, error.reason)
+                response = host.app.error_response(error.status, request, error.reason)
         sent = self.send_response(response, request, self._may_continue(head) and not unread)
         if sent is not None and self.settings.post_callback is not None:
-            worker.post_callback(request, response)
+            host.post_callback(request, response)
         if sent is not None and sent.keep_alive:
             return True
         if unread:
@@ -218,17 +346,32 @@ class Connection:
             self.close()
         return False
 
+    def _upgrade(self, route: Any, request: Request) -> None:
+        """Hand the socket to the WebSocket code; close it when that is over, unless an
+        event-driven session now sits in the worker's loop in this object's place."""
+        self._enter(UPGRADED)
+        transport = Transport(self.host, self.sock, self.address, self._upgrade_data(),
+                              self, self._refuse_upgrade)
+        serve_websocket(route, request, transport)
+        if not transport.in_loop:
+            self.close()
+
+    def _refuse_upgrade(self, response: Response, request: Request) -> None:
+        self.send_response(response, request, False)
+
     def _may_continue(self, head: RequestHead) -> bool:
         """Whether another request may follow this one on the connection."""
         settings = self.settings
-        return (head.keep_alive and settings.keep_alive and not self.worker.stopping
+        return (head.keep_alive and settings.keep_alive and not self.host.stopping
                 and self.served < settings.max_socket_reuse and not head.upgrade)
 
-    def send_response(self, response: Response, request: Optional[Request], keep_alive: bool):
+    def send_response(self, response: Response, request: Request | None,
+                      keep_alive: bool) -> Any:
         """Render and write ``response``; the ``Rendered`` sent, or None if the write failed."""
-        app = self.worker.app
+        app = self.host.app
         target = request if request is not None else Request.blank()  # a request that could not be parsed
         rendered = app.render(response, target, keep_alive)
+        file: IO[bytes] | None
         try:
             file = _open_file(rendered.body)
         except ResponseError as exc:
@@ -248,11 +391,11 @@ class Connection:
         finally:
             if file is not None:
                 file.close()
-        if self.worker.access_log:
+        if self.host.access_log:
             log_access(self.address, request, rendered)
         return rendered
 
-    def _write(self, rendered: Any, file: Optional[IO[bytes]]) -> None:
+    def _write(self, rendered: Any, file: IO[bytes] | None) -> None:
         sock, timeout = self.sock, self.settings.process_timeout
         body = rendered.body
         if type(body) is bytes:
@@ -278,7 +421,7 @@ class Connection:
 
     def _answer_error(self, error: HttpParserError) -> None:
         """Answer a malformed request with its status, then close (after a linger)."""
-        response = self.worker.app.error_response(error.status, None, error.reason)
+        response = self.host.app.error_response(error.status, None, error.reason)
         if self.send_response(response, None, False) is not None:
             self.linger()
 
@@ -295,9 +438,10 @@ class Connection:
         except OSError:
             self.close()
             return
-        self.closing = True
+        self._enter(LINGERING)
         self.events.clear()
-        self.deadline = time.monotonic() + LINGER
+        self.unparsed = b""
+        self.deadline = self._clock() + LINGER
 
     def expired(self, now: float) -> bool:
         """Whether the sweep should close this idle connection now.
@@ -305,9 +449,7 @@ class Connection:
         Past its deadline with input still unread, the loop (busy handlers), not the
         client, is late: ``on_readable`` reads it and enforces the deadline itself.
         """
-        if self.websocket is not None:
-            return self.websocket.expired(now)
-        return self.deadline < now and (self.closing or not io.has_input(self.sock))
+        return self.deadline < now and (self.state is LINGERING or not io.has_input(self.sock))
 
     def cut_off_stuck_handler(self) -> None:
         """End a request whose handler made no progress for ``process_timeout``: the
@@ -331,20 +473,19 @@ class Connection:
         self.close()
 
     def close(self) -> None:
-        """Close the socket; an event-driven WebSocket's session then ends (once)."""
-        self.close_socket()
-        if self.websocket is not None:
-            self.websocket.ended()
+        """Close the socket and leave the worker's watch (idempotent)."""
+        if self.state is CLOSED:
+            return
+        self._enter(CLOSED)
+        self.events.clear()
+        self.unparsed = b""
+        self.host.forget(self)
+        try:
+            self.sock.close()
+        except OSError:
+            pass
 
-    def close_socket(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.events.clear()
-            self.worker.forget(self)
-            try:
-                self.sock.close()
-            except OSError:
-                pass
+    ended = close  # what the worker calls when it drops a watched object
 
     def answer_server_error(self) -> None:
         """Last resort when serving failed inside the engine: a bare 500, then close."""
@@ -355,7 +496,7 @@ class Connection:
         self.close()
 
 
-def _open_file(body: Any) -> Optional[IO[bytes]]:
+def _open_file(body: Any) -> IO[bytes] | None:
     """The file a response sends, opened before its head goes out, so that a file
     removed since ``render`` looked at it gets a 500 instead of a 200 cut short."""
     if not isinstance(body, FileSpan):
@@ -366,7 +507,7 @@ def _open_file(body: Any) -> Optional[IO[bytes]]:
         raise ResponseError(f"cannot send the file: {exc.strerror or type(exc).__name__}") from exc
 
 
-def _whole_requests(events: list) -> list:
+def _whole_requests(events: list[Any]) -> list[Any]:
     """The events before a parser error, less a request the error cut short: a head
     whose end never came is broken, so no handler may see it (the client gets the error)."""
     for index in range(len(events) - 1, -1, -1):

@@ -12,7 +12,8 @@ import os
 import select
 import socket
 import ssl
-from typing import ContextManager, Union
+from contextlib import AbstractContextManager as ContextManager
+from typing import Union
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -35,8 +36,8 @@ def wait_for(sock: socket.socket, writable: bool, timeout: float) -> None:
                         | select.POLLERR | select.POLLHUP)
         ready = bool(poller.poll(timeout * 1000))
     else:  # Windows
-        waiting = ([], [sock], []) if writable else ([sock], [], [])
-        ready = any(select.select(*waiting, timeout))
+        readers, writers = ([], [sock]) if writable else ([sock], [])
+        ready = any(select.select(readers, writers, [], timeout))
     if not ready:
         raise ClientTimeout(f"no progress within {timeout} s")
 
@@ -56,8 +57,8 @@ def _ready_now(sock: socket.socket, writable: bool) -> bool:
         poller = select.poll()
         poller.register(sock.fileno(), select.POLLOUT if writable else select.POLLIN)
         return bool(poller.poll(0))
-    waiting = ([], [sock], []) if writable else ([sock], [], [])
-    return any(select.select(*waiting, 0))
+    readers, writers = ([], [sock]) if writable else ([sock], [])
+    return any(select.select(readers, writers, [], 0))
 
 
 def send_all(sock: socket.socket, data: Buffer, timeout: float,
@@ -141,7 +142,7 @@ class Reader:
         """Up to ``size`` bytes, waiting at most ``timeout`` for some; ``b""`` at the end."""
         sock = self._sock
         while True:
-            if self._drained and not (self._tls and sock.pending()):
+            if self._drained and not (self._tls and sock.pending()):  # type: ignore[attr-defined]
                 if self._poller is None:
                     wait_for(sock, False, timeout)
                 elif not self._poller.poll(timeout * 1000):

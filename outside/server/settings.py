@@ -29,6 +29,7 @@ class Settings:
         self.send_size = max(64 * 1024, int(config["send_size"]))
         self.keep_alive = bool(config["keep_alive"])
         self.max_socket_reuse = max(1, int(config["max_socket_reuse"]))
+        self.max_pipeline = max(1, int(config.get("max_pipeline", 16)))
         max_body = config["max_body_size_mb"]
         self.max_body_size = None if max_body is None or max_body < 0 else int(max_body * MB)
         self.max_header_size = int(config["max_header_size"])

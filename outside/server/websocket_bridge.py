@@ -16,6 +16,7 @@ route's exit handler runs exactly once. ``docs/engine.md`` describes the ``Trans
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from typing import TYPE_CHECKING, Any, Callable, List, Union
 
@@ -140,13 +141,21 @@ class EventDrivenSession:
             return
         self._deliver(self._connection.take_messages(data))
 
+    @property
+    def sock(self) -> socket.socket:
+        """The socket the worker's selector watches for this session."""
+        return self._transport.sock
+
     def expired(self, now: float) -> bool:
         """Whether the loop should drop the connection now (its close went unanswered)."""
         return self._connection.check_timeouts(now, self._transport.writable)
 
     def ended(self) -> None:
+        """The connection is over (closed by either side, or dropped by the loop): close
+        the socket if it is not yet, then the exit handler, once."""
         if not self._ended.acquire(blocking=False):
             return
+        self._transport.abort()
         self._transport.close_websocket()
         _run_exit_handler(self._route, self._connection)
 

@@ -14,7 +14,10 @@ WebSocket handler leaves that count (``release_thread``) for the connection's li
 open WebSockets are bounded by ``max_websockets`` instead.
 
 Only the leader reads the ready queue; any thread may (un)register a connection under
-``_selector_lock``. A connection is served by one thread at a time (``busy``).
+``_selector_lock``. The selector watches ``Watched`` objects (``outside.server.host``):
+an HTTP ``Connection``, or the session an upgrade put in its place (``replace``). Each
+sits in a ``_Slot`` holding the worker's bookkeeping for it, and is served by one
+thread at a time (``_Slot.busy``). The worker is the connections' ``Host``.
 """
 from __future__ import annotations
 
@@ -25,9 +28,10 @@ import ssl
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Deque, List, Optional, Set
+from typing import Any, Callable
 
 from .connection import Connection
+from .host import Watched
 from .settings import Settings
 
 logger = logging.getLogger("outside")
@@ -38,11 +42,24 @@ _ACCEPT = object()      # selector marks for the listening socket and the wake-u
 _WAKE = object()
 
 
+class _Slot:
+    """The worker's bookkeeping for one watched socket."""
+
+    __slots__ = ("busy", "gone", "registered", "sock", "watched")
+
+    def __init__(self, watched: Watched) -> None:
+        self.watched = watched
+        self.sock = watched.sock
+        self.busy = False        # owned by a thread (the loop must not touch it)
+        self.registered = False  # in the selector
+        self.gone = False        # forgotten: never register it again
+
+
 class Worker:
     """Serves ``app`` on ``listener`` until ``stop()``; ``run()`` blocks until then."""
 
     def __init__(self, app: Any, listener: socket.socket, settings: Settings,
-                 ssl_context: Optional[ssl.SSLContext] = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None) -> None:
         self.app = app
         self.settings = settings
         self.listener = listener
@@ -50,17 +67,17 @@ class Worker:
         self.access_log = bool(app.config.get("access_log")) and \
             logging.getLogger("outside.access").isEnabledFor(logging.INFO)
         self.stopping = False
-        self.connections: Set[Connection] = set()
+        self._slots: dict[Watched, _Slot] = {}  # everything open, by what is watched
         self._selector = selectors.DefaultSelector()
         self._selector_lock = threading.Lock()
         self._wake_r, self._wake_w = socket.socketpair()
-        self._ready: Deque[Any] = deque()
-        self._returned: Deque[Connection] = deque()
+        self._ready: deque[Any] = deque()
+        self._returned: deque[_Slot] = deque()
         # leadership, all under _lock
         self._lock = threading.Lock()
         self._promotion = threading.Condition(self._lock)
         self._token = 0           # the current leader's generation
-        self._handoff: Optional[int] = None  # a token waiting for an idle follower
+        self._handoff: int | None = None  # a token waiting for an idle follower
         self._threads = 0         # threads of the pool (not those released to a WebSocket)
         self._idle_followers = 0
         self._local = threading.local()  # per thread: ``token`` led with, ``released``
@@ -74,7 +91,7 @@ class Worker:
         self._stop_deadline = 0.0
         self._next_sweep = 0.0
         self._accepting = False       # the listener is in the selector
-        self._stop_callbacks: Set[Callable[[], None]] = set()  # long-lived work to end on stop
+        self._stop_callbacks: set[Callable[[], None]] = set()  # long-lived work to end on stop
         self._resume_accept_at = 0.0  # accepting is paused until then (0: not paused)
 
     # -- public --------------------------------------------------------------------
@@ -96,8 +113,8 @@ class Worker:
         self._done.set()
         with self._lock:
             self._promotion.notify_all()
-        for conn in list(self.connections):
-            conn.close()
+        for slot in list(self._slots.values()):
+            slot.watched.ended()
         self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
@@ -118,8 +135,12 @@ class Worker:
             return self.app.error_response(500, request, type(exc).__name__)
 
     def post_callback(self, request: Any, response: Any) -> None:
+        """Run the config's ``post_callback`` (a failure is logged, not raised)."""
+        callback = self.settings.post_callback
+        if callback is None:
+            return
         try:
-            self.settings.post_callback(request, response)
+            callback(request, response)
         except Exception:
             logger.exception("post_callback failed")
 
@@ -129,17 +150,37 @@ class Worker:
         self._stop_callbacks.add(callback)
         return lambda: self._stop_callbacks.discard(callback)
 
-    def forget(self, conn: Connection) -> None:
-        """Stop watching ``conn`` (it is closing)."""
-        self._unwatch(conn)
-        self.connections.discard(conn)
-
-    def _unwatch(self, conn: Connection) -> None:
-        """Take ``conn`` out of the selector if it is in it."""
+    def forget(self, watched: Watched) -> None:
+        """Stop watching ``watched`` (it is closing its socket); idempotent."""
         with self._selector_lock:
-            if conn.registered:
-                self._selector.unregister(conn.sock)
-                conn.registered = False
+            slot = self._slots.pop(watched, None)
+            if slot is not None:
+                slot.gone = True
+                self._unregister(slot)
+
+    def replace(self, old: Watched, new: Watched) -> None:
+        """Watch ``new`` in place of ``old`` (an upgrade); the thread that owns ``old``
+        owns ``new`` until it hands it back."""
+        with self._selector_lock:
+            slot = self._slots.pop(old, None)
+            if slot is None:  # already forgotten: its socket is closed
+                return
+            slot.watched = new
+            self._slots[new] = slot
+            if new.sock is not slot.sock:
+                self._unregister(slot)
+                slot.sock = new.sock
+
+    def _unwatch(self, slot: _Slot) -> None:
+        """Take ``slot`` out of the selector if it is in it."""
+        with self._selector_lock:
+            self._unregister(slot)
+
+    def _unregister(self, slot: _Slot) -> None:
+        """Under ``_selector_lock``."""
+        if slot.registered:
+            self._selector.unregister(slot.sock)
+            slot.registered = False
 
     # -- the loop ------------------------------------------------------------------
 
@@ -175,7 +216,7 @@ class Worker:
                     self._accept()
                 elif item is _WAKE:
                     self._on_wake()
-                elif not item.closed and not self._serve(item, token):
+                elif not item.gone and not self._serve(item, token):
                     if local.released and not self._rejoin():
                         return
                     token = local.token = self._follow()
@@ -249,29 +290,33 @@ class Worker:
         now = time.monotonic()
         if now >= self._next_sweep:
             self._sweep(now)
-        if self._stop_deadline and (not self.connections or now >= self._stop_deadline):
+        if self._stop_deadline and (not self._slots or now >= self._stop_deadline):
             self._done.set()
 
-    def _serve(self, conn: Connection, token: int) -> bool:
+    def _serve(self, slot: _Slot, token: int) -> bool:
         """Serve one ready connection inline; False if this thread lost the lead meanwhile."""
-        if conn.busy:  # another thread owns it: stop watching until it is handed back
-            self._unwatch(conn)
+        if slot.busy:  # another thread owns it: stop watching until it is handed back
+            self._unwatch(slot)
             return True
-        conn.busy = True
+        slot.busy = True
         self._job += 1
         self._serving = True
+        watched = slot.watched
         try:
-            conn.on_readable()
+            watched.on_readable()
         except Exception:
-            logger.exception("internal error on a connection from %s", conn.address)
-            conn.answer_server_error()
+            logger.exception("internal error on %r", watched)
+            if isinstance(watched, Connection):
+                watched.answer_server_error()
+            else:
+                watched.ended()
         with self._lock:
             demoted = token != self._token
             if not demoted:  # a demoted thread must not speak for the new leader
                 self._serving = False
-        conn.busy = False
+        slot.busy = False
         if demoted:
-            self._returned.append(conn)
+            self._returned.append(slot)
             self._wake()
         return not demoted
 
@@ -323,8 +368,9 @@ class Worker:
                 sock.close()
                 continue
             conn = Connection(sock, address, self)
-            self.connections.add(conn)
-            self._register(conn)
+            slot = _Slot(conn)
+            self._slots[conn] = slot
+            self._register(slot)
 
     def _set_accepting(self, accepting: bool) -> None:
         with self._selector_lock:
@@ -334,11 +380,11 @@ class Worker:
                 self._selector.unregister(self.listener)
             self._accepting = accepting
 
-    def _register(self, conn: Connection) -> None:
+    def _register(self, slot: _Slot) -> None:
         with self._selector_lock:
-            if not conn.registered and not conn.closed:
-                self._selector.register(conn.sock, selectors.EVENT_READ, conn)
-                conn.registered = True
+            if not slot.registered and not slot.gone:
+                self._selector.register(slot.sock, selectors.EVENT_READ, slot)
+                slot.registered = True
 
     def _on_wake(self) -> None:
         try:
@@ -347,9 +393,7 @@ class Worker:
         except (BlockingIOError, OSError):
             pass
         while self._returned:
-            conn = self._returned.popleft()
-            if not conn.closed:
-                self._register(conn)
+            self._register(self._returned.popleft())
         if self.stopping and not self._stop_deadline:
             self._begin_stop()
 
@@ -357,31 +401,33 @@ class Worker:
         self._stop_deadline = time.monotonic() + self.settings.termination_timeout
         self._set_accepting(False)
         self.listener.close()
-        for conn in list(self.connections):
-            # idle or mid-head: nothing in flight to finish; an event-driven WebSocket
-            # gets its close frame from a stop callback and ends with the peer's answer
-            if not conn.busy and conn.websocket is None:
-                conn.close()
+        for slot in list(self._slots.values()):
+            # an idle HTTP connection (or one mid-head) has nothing in flight to finish;
+            # a long-lived session (an event-driven WebSocket) gets its close frame from
+            # a stop callback and ends with the peer's answer
+            if not slot.busy and isinstance(slot.watched, Connection):
+                slot.watched.close()
         callbacks, self._stop_callbacks = list(self._stop_callbacks), set()
         if callbacks:
             threading.Thread(target=_call_all, args=(callbacks,), name="outside-stop",
                              daemon=True).start()
-        logger.info("stopping: %d request(s) in flight", len(self.connections))
+        logger.info("stopping: %d request(s) in flight", len(self._slots))
 
     def _sweep(self, now: float) -> None:
         """Close connections past their deadline (idle, slow head, linger); end requests
         whose handler is stuck."""
         self._next_sweep = now + self.settings.sweep_interval
         stuck_since = now - self.settings.process_timeout
-        for conn in list(self.connections):
-            if not conn.busy:
-                if conn.expired(now):
-                    conn.close()
-            elif 0.0 < conn.handler_since < stuck_since:
-                conn.cut_off_stuck_handler()
+        for slot in list(self._slots.values()):
+            watched = slot.watched
+            if not slot.busy:
+                if watched.expired(now):
+                    watched.ended()
+            elif isinstance(watched, Connection) and 0.0 < watched.handler_since < stuck_since:
+                watched.cut_off_stuck_handler()
 
 
-def _call_all(callbacks: List[Callable[[], None]]) -> None:
+def _call_all(callbacks: list[Callable[[], None]]) -> None:
     for callback in callbacks:
         try:
             callback()
