@@ -8,6 +8,7 @@ from ._version import __version__
 from .app import OutsideHTTP, OutsideHTTP_Redirect, ScheduledResponse
 from .cookies import ResponseCookie
 from .files import FilePath
+from .forms import MissingField, MultiDict, MultipartError, UploadedFile, secure_filename
 from .headers import get_insensitive_header
 from .proxy import ProxyConfigError
 from .request import Request
@@ -30,4 +31,6 @@ __all__ = [
     "BuildError", "ConnectionEnded", "HandlerSignatureError", "ProxyConfigError", "ResponseError",
     "RouteConflictError", "RuleError", "StaticFiles", "TLSConfigError", "TestClient",
     "TestResponse", "WSGIApplication", "__version__", "to_wsgi",
+    # forms and uploads
+    "MissingField", "MultiDict", "MultipartError", "UploadedFile", "secure_filename",
 ]

@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote, urlsplit
 
 from .config import default_config
+from .http.errors import HttpParserError
 from .proxy import TrustedProxies
 from .request import Request
 from .response import Rendered, Response, ResponseError, render
@@ -90,7 +91,8 @@ class ScheduledResponse:
 
     ``run()`` calls ``route_function(request)``. A ``Response`` is returned as it is; a
     ``(status, message)`` tuple calls ``error_routes[status](request, message)``. An
-    exception, a status without an error handler, a result that is not a ``Response``,
+    ``HttpParserError`` (a malformed form: 400, a body over a limit: 413...) calls the
+    handler of its ``status`` with its ``reason``. Any other exception, a status without an error handler, a result that is not a ``Response``,
     headers that are not a dict or a status code outside 100-999 give the 500 handler's
     response, with a message naming the exception class; the traceback is logged on the
     ``outside`` logger. Unlike 1.5.x, ``run()`` never returns ``None``.
@@ -114,6 +116,8 @@ class ScheduledResponse:
                     raise LookupError(f"no error handler for status {status!r}")
                 result = handler(request, message)
             return _checked_response(result)
+        except HttpParserError as exc:  # e.g. a malformed form or a body over a limit: its status
+            return call_error_handler(self.error_routes, exc.status, request, exc.reason)
         except Exception as exc:
             logger.error("Handler %r failed on %s %s", self.route_function, request.method,
                          request.target, exc_info=exc)
@@ -404,6 +408,7 @@ class OutsideHTTP(BaseApp):
         ``config["pre_send"]`` is applied to every ``Response`` returned.
         """
         self._apply_proxies(request)
+        request.form_config = self.config
         if self._rules.rules:
             found = self._rules.match(request.url, request.method)
             if found is not None:

@@ -46,4 +46,7 @@ def default_config(host: tuple) -> Dict[str, Any]:
         "forwarded_allow_ips": [],       # peers trusted for X-Forwarded-For / Forwarded
         "log_level": "INFO",
         "access_log": True,
+        "max_form_parts": 1000,          # fields + files of a multipart form (413 beyond)
+        "max_form_memory_size": 500 * 1024,  # bytes of a text field / URL-encoded form (413 beyond);
+                                         # a file larger than this moves to a temporary file
     }
