@@ -16,12 +16,29 @@ import shutil
 import tempfile
 import unicodedata
 from collections.abc import Mapping
-from typing import IO, Any, BinaryIO, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import (
+    IO,
+    Any,
+    BinaryIO,
+    Callable,
+    Dict,
+    Iterable,
+    Iterator,
+    List,
+    Optional,
+    Tuple,
+    Union,
+)
 from urllib.parse import parse_qsl
 
 from .headers import Headers
 from .http.errors import BadRequest, PayloadTooLarge
-from .http.multipart import MultipartError, MultipartParser, PartHead, boundary_from_content_type
+from .http.multipart import (
+    MultipartError,
+    MultipartParser,
+    PartHead,
+    boundary_from_content_type,
+)
 
 __all__ = ["FormLimits", "MissingField", "MultiDict", "MultipartError", "UploadedFile", "parse_form",
            "secure_filename"]
@@ -281,7 +298,7 @@ class _MultipartReader:
                 if self.size > self.limits.max_form_memory_size:
                     if self.head is None or self.head.filename is None:
                         raise PayloadTooLarge(f"a form field is larger than {self.limits.max_form_memory_size} bytes")
-                    self.data = spilled = tempfile.TemporaryFile()
+                    self.data = spilled = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the request
                     spilled.write(data)
                     spilled.write(event)
                 else:
