@@ -224,9 +224,9 @@ class FormLimits:
         if config:
             limits.max_form_parts = config.get("max_form_parts", limits.max_form_parts)
             limits.max_form_memory_size = config.get("max_form_memory_size", limits.max_form_memory_size)
-            body_mb = config.get("max_body_size_mb")
-            if body_mb is not None:
-                limits.max_body_size = int(body_mb * 1024 * 1024) if body_mb >= 0 else None
+            if "max_body_size_mb" in config:  # None or negative: no limit, as for the server
+                body_mb = config["max_body_size_mb"]
+                limits.max_body_size = None if body_mb is None or body_mb < 0 else int(body_mb * 1024 * 1024)
         return limits
 
 
