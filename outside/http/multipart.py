@@ -140,11 +140,11 @@ class MultipartParser:
             if state == _DATA:
                 found = buffer.find(delimiter, position)
                 if found < 0:
-                    # Hand out all but a tail that may be the start of a delimiter.
+                    # Hand out all but a tail that begins a delimiter (it holds one CR, first).
                     keep = buffer.rfind(b"\r", max(position, len(buffer) - len(delimiter) + 1))
-                    stop = keep if keep >= 0 else len(buffer)
+                    stop = keep if keep >= 0 and delimiter.startswith(buffer[keep:]) else len(buffer)
                     if stop > position:
-                        events.append(buffer[position:stop])
+                        events.append(buffer[position:stop] if position or stop < len(buffer) else buffer)
                     position = stop
                     break
                 if found > position:
