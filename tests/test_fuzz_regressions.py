@@ -52,6 +52,13 @@ FINDINGS = {
     "oversized-head-with-bad-target": Finding(
         "http_differential",
         b"\x05POST " + b"r" * 58 + b"T /@#P-1 rrrr   /" + b"r" * 13 + b"ader'd+pgrade"),
+    # A part completed in the same feed as a later error was lost: fed whole, the first
+    # part vanished; cut before the bad part, it was kept. Errors now carry their events.
+    "multipart-error-drops-earlier-part": Finding(
+        "multipart_py",
+        b"\x00--boundary\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n"
+        b"Content-Type: text/plain\r\n\r\n\r\n--boundar\r\n--boundary\r\n"
+        b"Content-Disposition: fohi-data; name=\"b\"\r\n\r\n\r\n--boundary--"),
 }
 
 

@@ -135,6 +135,13 @@ def test_malformed_bodies(body, reason):
     assert reason in error_of(b"b", body)
 
 
+def test_an_error_carries_the_events_its_feed_completed():
+    parser = MultipartParser(b"b")
+    with pytest.raises(MultipartError, match="not form-data") as caught:
+        parser.feed(b"--b\r\n" + CD + b'a"\r\n\r\n1\r\n--b\r\nContent-Disposition: inline\r\n\r\n')
+    assert [e if not isinstance(e, PartHead) else e.name for e in caught.value.events] == ["a", b"1", PART_END]
+
+
 def test_oversized_part_header():
     body = b"--b\r\n" + CD + b'a"\r\nX-Long: ' + b"v" * 200 + b"\r\n\r\n1\r\n--b--"
     assert "too large" in error_of(b"b", body, max_header_size=100)
@@ -156,7 +163,7 @@ def test_a_failed_parser_stays_failed():
     for call in (lambda: parser.feed(b"--b--"), parser.end):
         with pytest.raises(MultipartError) as again:
             call()
-        assert again.value is first.value
+        assert again.value.reason == first.value.reason and again.value.events == []
     assert isinstance(first.value, BadRequest)
 
 

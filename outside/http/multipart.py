@@ -11,8 +11,9 @@ Contract, in the style of ``outside.http.parser``:
 - Anything malformed raises ``MultipartError`` (status 400, with a reason): a body
   without the boundary, a part header section over ``max_header_size`` bytes, a header
   line without a colon, a part whose ``Content-Disposition`` is missing, not
-  ``form-data`` or has no ``name``. After an error the parser stays failed: every
-  later call raises the same error.
+  ``form-data`` or has no ``name``. The error's ``events`` are those the failing
+  ``feed`` completed before it (as for ``HttpParserError``). After an error the parser
+  stays failed: every later call raises a ``MultipartError`` with the same reason.
 - How the body is cut into pieces never changes the parts, only where data pieces end.
   Memory is bounded: the parser keeps at most one header section, or the few bytes at the
   end of a piece that may start a delimiter; data pieces are handed out as they arrive.
@@ -111,13 +112,14 @@ class MultipartParser:
     def feed(self, data: bytes) -> List[MultipartEvent]:
         """The events completed by ``data``, the next piece of the body."""
         if self._error is not None:
-            raise self._error
+            raise MultipartError(self._error.reason)
         if self._state == _EPILOGUE:
             return []
         events: List[MultipartEvent] = []
         try:
             self._run(self._buffer + data if self._buffer else bytes(data), events)
         except MultipartError as exc:
+            exc.events = events  # what this piece completed before the error
             self._error = exc
             raise
         return events
@@ -125,7 +127,7 @@ class MultipartParser:
     def end(self) -> None:
         """The body is over: fails unless it was complete."""
         if self._error is not None:
-            raise self._error
+            raise MultipartError(self._error.reason)
         if self._state != _EPILOGUE:
             self._error = MultipartError("the multipart body ended before its closing boundary"
                                          if self._state != _PREAMBLE else
