@@ -26,7 +26,8 @@ import platform
 import statistics
 import time
 import tracemalloc
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from collections.abc import Iterator
+from typing import Callable, Dict, List, Optional, Tuple
 
 from outside.forms import FormLimits, parse_form
 from outside.http.multipart import MultipartParser

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import random
 import zlib
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from collections.abc import Sequence
+from typing import List, NamedTuple, Optional, Tuple
 
 from outside.http.multipart import PART_END, MultipartError, MultipartParser, PartHead
 

@@ -15,15 +15,13 @@ import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import (
     IO,
     Any,
     BinaryIO,
     Callable,
     Dict,
-    Iterable,
-    Iterator,
     List,
     Optional,
     Tuple,
@@ -158,7 +156,7 @@ class UploadedFile:
     The temporary file is removed when the request ends (``close()``); ``save`` it to keep it.
     """
 
-    __slots__ = ("name", "filename", "content_type", "headers", "size", "stream")
+    __slots__ = ("content_type", "filename", "headers", "name", "size", "stream")
 
     def __init__(self, name: str, filename: str, content_type: str, headers: Headers,
                  stream: BinaryIO, size: int) -> None:
@@ -209,7 +207,7 @@ class FormLimits:
     by the server.
     """
 
-    __slots__ = ("max_form_parts", "max_form_memory_size", "max_body_size")
+    __slots__ = ("max_body_size", "max_form_memory_size", "max_form_parts")
 
     def __init__(self, max_form_parts: int = 1000, max_form_memory_size: int = 500 * 1024,
                  max_body_size: Optional[int] = 250 * 1024 * 1024) -> None:
@@ -218,7 +216,7 @@ class FormLimits:
         self.max_body_size = max_body_size
 
     @classmethod
-    def from_config(cls, config: Optional[Mapping]) -> "FormLimits":
+    def from_config(cls, config: Optional[Mapping]) -> FormLimits:
         """The limits of an app's ``config`` (the defaults for a key it lacks)."""
         limits = cls()
         if config:

@@ -7,7 +7,14 @@ import os
 
 import pytest
 
-from outside import MissingField, MultiDict, MultipartError, Request, UploadedFile, secure_filename
+from outside import (
+    MissingField,
+    MultiDict,
+    MultipartError,
+    Request,
+    UploadedFile,
+    secure_filename,
+)
 from outside.forms import FormLimits, parse_form
 from outside.http.errors import BadRequest, PayloadTooLarge
 
@@ -71,7 +78,7 @@ def test_secure_filename(name, safe):
 
 
 def test_urlencoded_form_with_repeated_and_non_ascii_fields():
-    body = "a=1&a=2&caf%C3%A9=cr%C3%A8me&blank=&plus=a+b&bad=%FF".encode()
+    body = b"a=1&a=2&caf%C3%A9=cr%C3%A8me&blank=&plus=a+b&bad=%FF"
     form, files = parse_form("application/x-www-form-urlencoded; charset=utf-8", pieces(body))
     assert form.to_dict(flat=False) == {"a": ["1", "2"], "caf\u00e9": ["cr\u00e8me"], "blank": [""],
                                         "plus": ["a b"], "bad": ["\ufffd"]}
@@ -178,7 +185,7 @@ def test_a_failed_parse_closes_the_files_it_made(monkeypatch):
 
     def spy():
         yield from pieces(body, 100)
-    import outside.forms as forms
+    from outside import forms
     original = forms.tempfile.TemporaryFile
 
     def tracking_temporary_file(*args, **kwargs):

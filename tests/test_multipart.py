@@ -16,12 +16,16 @@ from python_multipart.multipart import parse_options_header as pm_options
 
 from outside.http.errors import BadRequest
 from outside.http.multipart import (
-    PART_END, MultipartError, MultipartParser, PartHead, boundary_from_content_type,
+    PART_END,
+    MultipartError,
+    MultipartParser,
+    PartHead,
+    boundary_from_content_type,
     parse_options_header,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fuzz.multipart_outcome import build_body  # noqa: E402
+from fuzz.multipart_outcome import build_body
 
 Part = Tuple[str, Optional[str], bytes]  # (name, filename, data)
 

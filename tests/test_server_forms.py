@@ -13,7 +13,6 @@ import time
 
 import pytest
 import requests
-
 from servers import Wire, rss_kib, start_app
 
 pytestmark = pytest.mark.timeout(180)

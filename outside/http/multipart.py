@@ -28,8 +28,16 @@ from urllib.parse import unquote
 
 from .errors import BadRequest
 
-__all__ = ["MultipartParser", "MultipartError", "PartHead", "PartEnd", "PART_END",
-           "MultipartEvent", "boundary_from_content_type", "parse_options_header"]
+__all__ = [
+    "PART_END",
+    "MultipartError",
+    "MultipartEvent",
+    "MultipartParser",
+    "PartEnd",
+    "PartHead",
+    "boundary_from_content_type",
+    "parse_options_header",
+]
 
 DEFAULT_MAX_HEADER_SIZE = 16 * 1024
 
@@ -54,7 +62,7 @@ class PartHead:
     UTF-8 (what browsers send), or latin-1 when that fails.
     """
 
-    __slots__ = ("name", "filename", "content_type", "headers")
+    __slots__ = ("content_type", "filename", "headers", "name")
 
     def __init__(self, name: str, filename: Optional[str], content_type: str,
                  headers: List[Tuple[str, str]]) -> None:

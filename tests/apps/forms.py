@@ -47,7 +47,7 @@ def echo(request):
 
 
 def fail(request):
-    request.files  # parsed, temporary files made
+    assert request.files  # parsed: its temporary files exist now
     raise RuntimeError("the handler fails after reading the form")
 
 
