@@ -278,10 +278,8 @@ class _MultipartReader:
                 received += len(piece)
                 if body_limit is not None and received > body_limit:
                     raise PayloadTooLarge(f"the body is larger than {body_limit} bytes")
-                for event in self.parser.feed(piece):
-                    self._take(event)
-                if self.parser.finished:
-                    break  # the epilogue is not worth reading
+                for event in self.parser.feed(piece):  # the epilogue is read (to keep the
+                    self._take(event)                    # connection usable) and dropped
             self.parser.end()
         except BaseException:
             self._discard()

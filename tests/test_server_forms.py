@@ -192,3 +192,20 @@ def _peak_rss_kib(pid: int) -> int:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     raise RuntimeError("no VmHWM")
+
+
+
+def test_connection_stays_usable_after_a_streamed_form(server):
+    body = (b"--b\r\n" + CD + b'f"; filename="x"\r\n\r\n' + b"z" * 300_000
+            + b"\r\n--b--\r\nan epilogue the parser ignores")
+    with Wire(server.address) as wire:
+        for _ in range(2):  # one connection answers twice: each body was read to its end
+            wire.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body) + body[:1000])
+            close = body.index(b"--b--") + 5
+            for piece in (body[1000:close], body[close:]):
+                time.sleep(0.05)  # the rest arrives while the handler reads: a streamed body
+                wire.send(piece)
+            answer = wire.read_response()
+            assert answer.status == 200 and json.loads(answer.body)["files"]["f"][0]["size"] == 300_000
+            assert answer.headers.get("connection", "").lower() != "close"
