@@ -59,6 +59,11 @@ FINDINGS = {
         b"\x00--boundary\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n"
         b"Content-Type: text/plain\r\n\r\n\r\n--boundar\r\n--boundary\r\n"
         b"Content-Disposition: fohi-data; name=\"b\"\r\n\r\n\r\n--boundary--"),
+    # A charset with a NUL in filename*=: codecs.lookup raised ValueError, not MultipartError.
+    "multipart-nul-in-charset": Finding(
+        "multipart_py",
+        b"\x07--AaB03x\r\nContent-Disposition: form-data; name=\"f\"; filename*=UTF-8\x00''caf%C3%A9.txt"
+        b"\r\n\r\nz\r\n--AaB03x--"),
 }
 
 

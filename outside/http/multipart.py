@@ -297,7 +297,7 @@ def _extended_value(raw: str) -> str:
         raise MultipartError("a malformed extended header parameter")
     try:
         return unquote(encoded, encoding=charset or "utf-8", errors="strict")
-    except (LookupError, UnicodeDecodeError):
+    except (LookupError, ValueError):  # an unknown charset, one with a NUL, invalid bytes
         raise MultipartError(f"an extended header parameter is not valid {charset}") from None
 
 
