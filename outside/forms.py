@@ -8,7 +8,6 @@ malformed body, 413 for a limit), which the app answers with that status.
 """
 from __future__ import annotations
 
-import codecs
 import io
 import os
 import re
@@ -315,7 +314,7 @@ class _MultipartReader:
         self.head, self.data = None, bytearray()
         if head.filename is None:
             text = bytes(data) if isinstance(data, bytearray) else b""
-            self.fields.append((head.name, text.decode(_charset(head.content_type), "replace")))
+            self.fields.append((head.name, _decode_text(text, head.content_type)))
             return
         stream: BinaryIO = io.BytesIO(data) if isinstance(data, bytearray) else data
         stream.seek(0)
@@ -333,14 +332,15 @@ class _MultipartReader:
 _CHARSET = re.compile(r"charset\s*=\s*\"?([\w.:-]+)", re.IGNORECASE)
 
 
-def _charset(content_type: str) -> str:
+def _decode_text(data: bytes, content_type: str) -> str:
+    """A text field's value: in its part's charset when that is a text codec, else UTF-8."""
     match = _CHARSET.search(content_type)
     if match:
         try:
-            return codecs.lookup(match.group(1)).name
-        except LookupError:
+            return data.decode(match.group(1), "replace")
+        except (LookupError, ValueError):  # unknown, not a text codec (base64), or odd (idna)
             pass
-    return "utf-8"
+    return data.decode("utf-8", "replace")
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")

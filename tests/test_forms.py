@@ -114,6 +114,14 @@ def test_multipart_fields_files_and_charset():
     assert files["empty"].size == 0 and not files["empty"]  # an empty file input
 
 
+@pytest.mark.parametrize("charset", ["base64", "no-such-codec", "idna", "rot13"])
+def test_a_charset_that_is_no_text_codec_falls_back_to_utf8(charset):
+    body = multipart_body(CD + b'a"\r\nContent-Type: text/plain; charset=' + charset.encode()
+                          + b"\r\n\r\ncaf\xc3\xa9")
+    form, _ = parse_form(MULTIPART, pieces(body))
+    assert form["a"] == "caf\u00e9"
+
+
 def test_small_files_stay_in_memory_large_ones_spill(tmp_path):
     data = os.urandom(3000)
     body = multipart_body(CD + b'small"; filename="s"\r\n\r\n' + data[:100],
