@@ -27,7 +27,7 @@ import statistics
 import time
 import tracemalloc
 from collections.abc import Iterator
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from outside.forms import FormLimits, parse_form
 from outside.http.multipart import MultipartParser
@@ -101,7 +101,8 @@ def _python_multipart_form() -> Optional[Callable[[Body], None]]:
         return None
 
     def run(body: Body) -> None:
-        fields, files = [], []
+        fields: List[Any] = []
+        files: List[Any] = []
         headers = {"Content-Type": CONTENT_TYPE.encode(), "Content-Length": str(body.length).encode()}
         python_multipart.parse_form(headers, Reader(body), fields.append, files.append, chunk_size=PIECE)
         upload = files[0]
