@@ -211,3 +211,22 @@ def test_form_limits_from_config():
     assert FormLimits.from_config(None).max_form_parts == 1000
     assert FormLimits.from_config({"max_body_size_mb": -1}).max_body_size is None
     assert FormLimits.from_config({"max_body_size_mb": None}).max_body_size is None
+
+
+def test_test_client_and_wsgi_close_the_uploads_after_the_response():
+    from outside import OutsideHTTP, Response
+
+    app = OutsideHTTP(("127.0.0.1", 0))
+    app.config["max_form_memory_size"] = 1000
+    seen = []
+
+    @app.route("/up", methods=["POST"])
+    def up(request):
+        seen.append(request.files["f"])
+        return Response(200, {}, {"on_disk": not isinstance(seen[-1].stream, io.BytesIO),
+                                  "open": not seen[-1].stream.closed})
+
+    body = multipart_body(CD + b'f"; filename="a"\r\n\r\n' + b"x" * 5000)
+    response = app.test_client().post("/up", data=body, headers={"Content-Type": MULTIPART})
+    assert response.json() == {"on_disk": True, "open": True}
+    assert seen[0].stream.closed
