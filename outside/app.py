@@ -92,7 +92,8 @@ class ScheduledResponse:
     ``run()`` calls ``route_function(request)``. A ``Response`` is returned as it is; a
     ``(status, message)`` tuple calls ``error_routes[status](request, message)``. An
     ``HttpParserError`` (a malformed form: 400, a body over a limit: 413...) calls the
-    handler of its ``status`` with its ``reason``. Any other exception, a status without an error handler, a result that is not a ``Response``,
+    handler of its ``status`` with its ``reason``. Any other exception, a status without
+    an error handler, a result that is not a ``Response``,
     headers that are not a dict or a status code outside 100-999 give the 500 handler's
     response, with a message naming the exception class; the traceback is logged on the
     ``outside`` logger. Unlike 1.5.x, ``run()`` never returns ``None``.
