@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Dict
 
-from . import http_seeds, ws_seeds
+from . import http_seeds, multipart_seeds, ws_seeds
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -22,3 +22,4 @@ def write(target: str, seeds: Dict[str, bytes]) -> None:
 if __name__ == "__main__":
     write("http", http_seeds.SEEDS)
     write("websocket", ws_seeds.SEEDS)
+    write("multipart", multipart_seeds.SEEDS)

@@ -17,6 +17,7 @@ from .app import OutsideHTTP, OutsideHTTP_Redirect, ScheduledResponse
 from .blueprints import Blueprint
 from .cookies import ResponseCookie
 from .files import FilePath
+from .forms import MissingField, MultiDict, MultipartError, UploadedFile, secure_filename
 from .headers import get_insensitive_header
 from .helpers import HTTPError, abort, redirect, send_file
 from .proxy import ProxyConfigError
@@ -54,6 +55,8 @@ __all__ = [
     # sessions, hooks, blueprints, helpers
     "Blueprint", "HTTPError", "Session", "abort", "flash", "get_flashed_messages", "redirect",
     "send_file",
+    # forms and uploads
+    "MissingField", "MultiDict", "MultipartError", "UploadedFile", "secure_filename",
 ]
 
 

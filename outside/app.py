@@ -109,7 +109,9 @@ class ScheduledResponse:
 
     ``run()`` calls ``route_function(request)``. A ``Response`` is returned as it is; a
     ``(status, message)`` tuple calls ``error_routes[status](request, message)``. An
-    exception, a status without an error handler, a result that is not a ``Response``,
+    ``HttpParserError`` (a malformed form: 400, a body over a limit: 413...) calls the
+    handler of its ``status`` with its ``reason``. Any other exception, a status without
+    an error handler, a result that is not a ``Response``,
     headers that are not a dict or a status code outside 100-999 give the 500 handler's
     response, with a message naming the exception class; the traceback is logged on the
     ``outside`` logger. Unlike 1.5.x, ``run()`` never returns ``None``.
@@ -123,20 +125,7 @@ class ScheduledResponse:
 
     def run(self) -> Response:
         """The handler's response (or the 500 handler's)."""
-        request = self.request
-        try:
-            result = self.route_function(request)
-            if isinstance(result, tuple):
-                status, message = result
-                handler = self.error_routes.get(status)
-                if handler is None:
-                    raise LookupError(f"no error handler for status {status!r}")
-                result = handler(request, message)
-            return _checked_response(result)
-        except Exception as exc:
-            logger.error("Handler %r failed on %s %s", self.route_function, request.method,
-                         request.target, exc_info=exc)
-            return call_error_handler(self.error_routes, 500, request, _failure_message(exc))
+        return _hooks.call_handler(self.request, self.route_function, self.error_routes)
 
 
 def _install_stop_signals(handler: Callable[..., None]) -> Dict[int, Any]:
@@ -500,6 +489,7 @@ class OutsideHTTP(BaseApp):
         """
         self._apply_proxies(request)
         request.app = self
+        request.form_config = self.config
         if self._rules.rules:
             found = self._rules.match(request.url, request.method)
             if found is not None:

@@ -52,4 +52,7 @@ def default_config(host: tuple) -> Dict[str, Any]:
         "session_cookie_name": "session",
         "session_max_age": 31 * 86400,   # seconds a session cookie stays valid after it was set
         "template_folder": "templates",  # relative to the directory of the module creating the app
+        "max_form_parts": 1000,          # fields + files of a multipart form (413 beyond)
+        "max_form_memory_size": 500 * 1024,  # bytes of a text field / URL-encoded form (413 beyond);
+                                         # a file larger than this moves to a temporary file
     }

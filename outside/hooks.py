@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 # call_error_handler and friends; outside.app imports this module while it loads
 from . import app as _app
 from .helpers import HTTPError
+from .http.errors import HttpParserError
 from .response import Response
 from .routing import check_handler
 from .sessions import save_session
@@ -124,8 +125,15 @@ def _call(request: Any, target: Callable[[Any], Any], scopes: Tuple[RequestHooks
         return _app._checked_response(result), None
     except HTTPError as exc:
         return _app.call_error_handler(error_routes, exc.status, request, exc.message), None
+    except HttpParserError as exc:  # e.g. a malformed form or a body over a limit: its status
+        return _app.call_error_handler(error_routes, exc.status, request, exc.reason), None
     except Exception as exc:  # noqa: BLE001 - logged there; the answer is the 500 page
         return _handle_exception(scopes, error_routes, request, target, exc)
+
+
+def call_handler(request: Any, target: Callable[[Any], Any], error_routes: Any) -> Response:
+    """``target(request)`` as a ``Response`` with no hooks around it (``ScheduledResponse``)."""
+    return _call(request, target, (), error_routes)[0]
 
 
 def _finish(request: Any, response: Response, scopes: Tuple[RequestHooks, ...],

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .cookies import parse_cookie
+from .forms import FormLimits, MultiDict, parse_form
 from .headers import Headers
 from .http.events import RequestHead
 
@@ -58,7 +59,10 @@ class Request:
     Added: ``query`` (every value of each query parameter, as lists), ``body`` (the body
     as a stream, for uploads too large to hold), ``header_list`` (the fields in wire
     order, duplicates kept), ``target`` (the request target as sent), ``scheme``
-    (``"http"``/``"https"``) and ``upgrade`` (the client asked to switch protocols).
+    (``"http"``/``"https"``) and ``upgrade`` (the client asked to switch protocols);
+    ``form`` and ``files`` (a submitted form, parsed from the body as a stream) with
+    ``close()`` (deletes the uploads' temporary files; the server calls it) and
+    ``form_config`` (the app's config, read for the form limits; the app sets it).
 
     ``url`` is percent-decoded as UTF-8 (invalid sequences become U+FFFD), as Werkzeug's
     ``request.path`` is, so ``/caf%C3%A9`` reads ``/café`` and ``%2F`` becomes ``/``; routes
@@ -67,7 +71,8 @@ class Request:
 
     __slots__ = ("method", "headers", "header_list", "version", "url", "address", "target",
                  "scheme", "upgrade", "_query_string", "_content", "_stream", "_body",
-                 "_cookies", "_query", "_params", "__dict__")  # __dict__: handlers may add attributes
+                 "_cookies", "_query", "_params", "_form", "_files", "form_config",
+                 "__dict__")  # __dict__: handlers may add attributes
 
     # Set on some requests only (in ``__dict__``): the rule's variables when a rule
     # matched (``OutsideHTTP.dispatch``), the WSGI environ under ``outside.wsgi``.
@@ -87,6 +92,7 @@ class Request:
         self.address = address
         self.scheme = scheme
         self.upgrade = "upgrade" in self.headers.get("Connection", "").lower() and "Upgrade" in self.headers
+        self.form_config: Optional[Mapping[str, Any]] = None  # the app's config, for the form limits
         self._set_body(content)
 
     @classmethod
@@ -119,6 +125,7 @@ class Request:
         if type(body) is bytes:  # the common case, inlined: one Request per request
             request._content = body
             request._stream = request._body = request._cookies = request._query = request._params = None
+            request._form = request._files = request.form_config = None
         else:
             request._set_body(body)
         return request
@@ -139,6 +146,8 @@ class Request:
         self._cookies: Optional[Dict[str, str]] = None
         self._query: Optional[Dict[str, List[str]]] = None
         self._params: Optional[Dict[str, str]] = None
+        self._form: Optional[MultiDict] = None
+        self._files: Optional[MultiDict] = None
 
     @property
     def content(self) -> bytes:
@@ -208,6 +217,50 @@ class Request:
         if self.app is None:
             raise RuntimeError("this request was not dispatched by an app: use server.url_for/render_template")
         return self.app
+
+    @property
+    def form(self) -> MultiDict:
+        """The fields of a submitted form: name -> values (``MultiDict``), text.
+
+        Parsed on first access of ``form`` or ``files`` from an
+        ``application/x-www-form-urlencoded`` or ``multipart/form-data`` body; any other
+        body gives an empty mapping. The body is read as a stream, so an upload is never
+        held whole: reading the form consumes ``body``, and ``content`` is ``b""``
+        afterwards, unless ``content`` was read first (the form is then parsed from it)
+        or the body had arrived whole before the handler ran. A malformed body raises
+        ``MultipartError`` (answered 400), a body over a limit ``PayloadTooLarge`` (413):
+        see ``max_form_parts``, ``max_form_memory_size`` and ``max_body_size_mb``.
+        """
+        if self._form is None:
+            self._parse_form()
+        return self._form  # type: ignore[return-value]
+
+    @property
+    def files(self) -> MultiDict:
+        """The files of a ``multipart/form-data`` submission: field name ->
+        ``UploadedFile`` values (see ``form``). Their temporary files are removed when
+        the request ends (``close()``)."""
+        if self._files is None:
+            self._parse_form()
+        return self._files  # type: ignore[return-value]
+
+    def _parse_form(self) -> None:
+        limits = FormLimits.from_config(self.form_config)
+        content_type = self.headers.get("Content-Type", "")
+        if self._content is not None:
+            pieces: Any = (self._content,) if self._content else ()
+        else:
+            pieces = self.body
+        self._form, self._files = MultiDict(), MultiDict()  # what a failed parse leaves
+        self._form, self._files = parse_form(content_type, pieces, limits)
+
+    def close(self) -> None:
+        """Release what the request holds: the uploaded files (temporary files are
+        deleted). The server calls it once the response is sent; idempotent."""
+        files = self._files
+        if files:
+            for _, upload in files.items(multi=True):
+                upload.close()
 
     def json(self) -> Any:
         """The body parsed as JSON, or ``None`` when it is not valid JSON."""

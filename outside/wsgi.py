@@ -375,6 +375,7 @@ def _after_body(pieces: Iterable[bytes], callback: Any, request: Request, respon
         yield from pieces
     finally:
         _close(pieces)
+        request.close()  # the uploads' temporary files go with the request
     if callback is not None:
         try:
             callback(request, response)

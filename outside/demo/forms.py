@@ -1,58 +1,29 @@
-"""Reading an HTML form's submission: URL-encoded, or multipart with files (RFC 7578).
-
-Multipart bodies are parsed with the standard library's ``email`` parser, which knows
-MIME boundaries; enough for a demo's small uploads, which are held in memory.
-"""
+"""The demo's form upload: what ``request.form`` and ``request.files`` received, as JSON."""
 from __future__ import annotations
 
-from email import policy
-from email.parser import BytesParser
-from typing import Dict, List, NamedTuple, Tuple
-from urllib.parse import parse_qsl
+import hashlib
+from typing import Any, Dict
+
+from ..http.errors import BadRequest
+from ..request import Request
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-class UploadedFile(NamedTuple):
-    """One file of a multipart form: its field, the name the browser gave, its bytes."""
+def describe_form(request: Request) -> Dict[str, Any]:
+    """The fields (name -> first value) and files (name, size, SHA-256) of a submission.
 
-    field: str
-    filename: str
-    content_type: str
-    data: bytes
-
-
-class FormError(ValueError):
-    """A body that is not the form its ``Content-Type`` announces."""
-
-
-def parse_form(content_type: str, body: bytes) -> Tuple[Dict[str, str], List[UploadedFile]]:
-    """The fields (name -> last value) and files of a form submission."""
-    media_type = content_type.partition(";")[0].strip().lower()
-    if media_type == "application/x-www-form-urlencoded":
-        try:
-            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True)), []
-        except UnicodeDecodeError:
-            raise FormError("the form is not UTF-8") from None
-    if media_type == "multipart/form-data":
-        return _multipart(content_type, body)
-    raise FormError(f"expected a form, got {media_type or 'no Content-Type'}")
-
-
-def _multipart(content_type: str, body: bytes) -> Tuple[Dict[str, str], List[UploadedFile]]:
-    head = f"MIME-Version: 1.0\r\nContent-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
-    message = BytesParser(policy=policy.HTTP).parsebytes(head + body)
-    if not message.is_multipart() or message.defects:
-        raise FormError("the multipart body cannot be read (missing or wrong boundary?)")
-    fields: Dict[str, str] = {}
-    files: List[UploadedFile] = []
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if not isinstance(name, str):
-            continue  # a part without a field name belongs to no field
-        payload = part.get_payload(decode=True)  # bytes for a leaf part
-        data = payload if isinstance(payload, bytes) else b""
-        filename = part.get_filename()
-        if filename is None:
-            fields[name] = data.decode(part.get_content_charset() or "utf-8", "replace")
-        else:
-            files.append(UploadedFile(name, filename, part.get_content_type(), data))
-    return fields, files
+    Raises ``BadRequest`` (answered 400) for a body that is not a form; ``request.form``
+    raises for a malformed one.
+    """
+    media_type = request.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+    if media_type not in FORM_TYPES:
+        raise BadRequest(f"expected a form, got {media_type or 'no Content-Type'}")
+    files = []
+    for field, upload in request.files.items(multi=True):
+        digest = hashlib.sha256()
+        for piece in iter(lambda: upload.read(1 << 16), b""):  # noqa: B023 - consumed at once
+            digest.update(piece)
+        files.append({"field": field, "filename": upload.filename, "content_type": upload.content_type,
+                      "size": upload.size, "sha256": digest.hexdigest()})
+    return {"fields": request.form.to_dict(), "files": files}

@@ -336,6 +336,7 @@ class Connection:
             if isinstance(error, HttpParserError):
                 response = host.app.error_response(error.status, request, error.reason)
         sent = self.send_response(response, request, self._may_continue(head) and not unread)
+        request.close()  # the uploads' temporary files go now, whatever the handler did
         if sent is not None and self.settings.post_callback is not None:
             host.post_callback(request, response)
         if sent is not None and sent.keep_alive:
