@@ -15,6 +15,7 @@ from .response import Response, ResponseError
 from .routing import HandlerSignatureError
 from .rules import BuildError, RouteConflictError, RuleError
 from .server.tls import TLSConfigError
+from .sse import EventStream
 from .static import StaticFiles
 from .status import get_description
 from .testing import TestClient, TestResponse
@@ -27,7 +28,7 @@ __all__ = [
     "ScheduledResponse", "WebSocket", "WebSocketConnection", "get_description",
     "get_insensitive_header",
     # added since
-    "BuildError", "ConnectionEnded", "HandlerSignatureError", "ProxyConfigError", "ResponseError",
+    "BuildError", "ConnectionEnded", "EventStream", "HandlerSignatureError", "ProxyConfigError", "ResponseError",
     "RouteConflictError", "RuleError", "StaticFiles", "TLSConfigError", "TestClient",
     "TestResponse", "WSGIApplication", "__version__", "to_wsgi",
 ]

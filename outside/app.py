@@ -15,6 +15,7 @@ import threading
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import quote, urlsplit
 
+from .compressing import compress_response
 from .config import default_config
 from .proxy import TrustedProxies
 from .request import Request
@@ -190,7 +191,8 @@ class BaseApp:
         """``response`` serialized for ``request`` as the engine sends it; a response that
         must not be sent (``ResponseError``) is replaced by the 500 handler's."""
         try:
-            return render(response, request, keep_alive, self.config)
+            return render(compress_response(response, request, self.config), request, keep_alive,
+                          self.config)
         except ResponseError as exc:
             logger.error("invalid response to %s: %s", request, exc)
             return render(self.error_response(500, request, str(exc)), request, False, self.config)

@@ -46,4 +46,7 @@ def default_config(host: tuple) -> Dict[str, Any]:
         "forwarded_allow_ips": [],       # peers trusted for X-Forwarded-For / Forwarded
         "log_level": "INFO",
         "access_log": True,
+        "compression": True,             # gzip/brotli for text bodies of 1 KiB or more the client accepts
+        "sse_heartbeat": 15,             # seconds of silence before an EventStream sends a comment
+        "sse_max_buffer": 1024 * 1024,   # bytes queued for a slow EventStream client before it is dropped
     }

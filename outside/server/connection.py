@@ -24,9 +24,11 @@ from ..http.errors import BadRequest, HttpParserError
 from ..http.events import MessageEnd, RequestHead
 from ..request import Request
 from ..response import Response, ResponseError
+from ..sse import EventStream
 from . import io
 from .access_log import log_access
 from .body import CONTINUE, BodyStream
+from .sse import start_event_stream
 from .transport import Transport
 from .websocket_bridge import serve_websocket
 
@@ -197,6 +199,11 @@ class Connection:
         if head.upgrade and not isinstance(response, Response):
             serve_websocket(response, request, Transport(self, self._upgrade_data()))
             if self.websocket is None:  # over, unless the event loop now reads it
+                self.close()
+            return False
+        if isinstance(response, Response) and isinstance(response.content, EventStream):
+            start_event_stream(self, response, request)  # the loop owns the stream now
+            if self.websocket is None:
                 self.close()
             return False
         unread = type(body) is BodyStream and not body.finished

@@ -1,0 +1,87 @@
+"""EventStream routes for the SSE tests.
+
+``/events``: a stream that first sends ``welcome`` (with the client's Last-Event-ID) and
+is kept in ``STREAMS``; ``/broadcast?data=..&event=..&id=..`` sends to every open one;
+``/count``: how many are open and how many ``on_close`` calls ran; ``/multi``: one event
+with multi-line data, an id and a retry, then the stream closes; ``/close``: closes every
+stream; ``/hello``: plain HTTP, to check the server still serves.
+"""
+import threading
+
+from outside import EventStream, OutsideHTTP, Response
+
+app = OutsideHTTP(("127.0.0.1", 0))
+STREAMS = set()
+CLOSED = []
+LOCK = threading.Lock()
+
+
+def _closed(stream):
+    with LOCK:
+        STREAMS.discard(stream)
+        CLOSED.append(stream)
+
+
+def events(request):
+    stream = EventStream(request, on_close=_closed)
+    stream.send(f"last={stream.last_event_id}", event="welcome")
+    with LOCK:
+        STREAMS.add(stream)
+    return stream.response()
+
+
+def broadcast(request):
+    query = request.params
+    with LOCK:
+        streams = list(STREAMS)
+    taken = sum(stream.send(query.get("data", ""), event=query.get("event"), id=query.get("id"))
+                for stream in streams)
+    return Response(200, {}, f"{taken}")
+
+
+def big(request):
+    """Sends ``kib`` KiB of events to every stream (to fill a slow reader's buffer)."""
+    size = int(request.params.get("kib", "64"))
+    with LOCK:
+        streams = list(STREAMS)
+    chunk = "y" * 1023
+    taken = 0
+    for stream in streams:
+        for _ in range(size):
+            taken += stream.send(chunk)
+    return Response(200, {}, f"{taken}")
+
+
+def count(request):
+    with LOCK:
+        return Response(200, {}, {"open": len(STREAMS), "closed": len(CLOSED),
+                                  "closed_flags": sum(stream.closed for stream in CLOSED)})
+
+
+def multi(request):
+    stream = EventStream()
+    stream.send("line one\nline two\r\nline three\rline four", event="multi", id="7", retry=2500)
+    stream.send(id="8")
+    stream.close()
+    return stream.response()
+
+
+def close_all(request):
+    with LOCK:
+        streams = list(STREAMS)
+    for stream in streams:
+        stream.close()
+    return Response(200, {}, f"{len(streams)}")
+
+
+def hello(request):
+    return Response(200, {}, "hello")
+
+
+app.set_route("/events", events)
+app.set_route("/broadcast", broadcast)
+app.set_route("/big", big)
+app.set_route("/count", count)
+app.set_route("/multi", multi)
+app.set_route("/close", close_all)
+app.set_route("/hello", hello)
