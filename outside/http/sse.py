@@ -27,7 +27,7 @@ def format_event(data: Optional[Text] = None, event: Optional[str] = None,
     ``None`` writes no data field (an event that only sets ``id`` or ``retry``), ``""``
     writes one empty ``data:`` line. Raises ``ValueError`` for a line break in ``event``
     or ``id``, a NUL in ``id``, a ``retry`` that is not a non-negative integer, or an
-    event with no field at all.
+    event with no field at all; ``TypeError`` for an ``event`` or ``id`` that is not a ``str``.
     """
     lines = []
     if event is not None:
@@ -55,7 +55,7 @@ def format_comment(text: str = "") -> bytes:
 
 def _single_line(value: str, name: str) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"{name} must be a str, not {type(value).__name__}")
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
     if "\r" in value or "\n" in value:
         raise ValueError(f"{name} must not contain a line break: {value!r}")
     return value

@@ -19,7 +19,7 @@ import logging
 import socket
 import ssl
 import time
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 from ..http.compression import GZIP, StreamCompressor, choose_encoding
 from ..http.sse import CONTENT_TYPE, HEARTBEAT
