@@ -72,8 +72,8 @@ def choose_encoding(field: Optional[str], available: Sequence[str] = AVAILABLE) 
 
     No field: identity (any coding would be allowed, but a client that says nothing may
     not decode). The highest q wins, ``*`` standing for codings not listed; q=0 refuses;
-    ties go to the order of ``available``. Identity wins when the client prefers it
-    (``gzip;q=0.5, identity``); a coding that ties with identity is sent.
+    ties go to the order of ``available``. Identity wins when the client lists it with a
+    higher q (``gzip;q=0.5, identity``); a coding that ties with it is sent.
     """
     if not field:
         return None
@@ -87,8 +87,8 @@ def choose_encoding(field: Optional[str], available: Sequence[str] = AVAILABLE) 
             best, best_quality = coding, quality
     if best is None:
         return None
-    identity = codings.get("identity", wildcard if wildcard is not None else 1.0)
-    return best if best_quality >= identity else None
+    identity = codings.get("identity")  # unlisted, it is the fallback, not a rival
+    return best if identity is None or best_quality >= identity else None
 
 
 def is_compressible(content_type: Optional[str]) -> bool:
