@@ -123,7 +123,7 @@ class StreamCompressor:
     (flushed), ``finish`` gives the end of the stream.
 
     ``small=True`` trades ratio for memory (for many long-lived streams): gzip with a
-    4 KiB window and ``memLevel`` 4 holds about 16 KiB instead of about 256 KiB.
+    1 KiB window and ``memLevel`` 3 holds about 8 KiB instead of about 256 KiB.
     """
 
     __slots__ = ("encoding", "_zlib", "_brotli")
@@ -136,7 +136,7 @@ class StreamCompressor:
             self._brotli = brotli.Compressor(lgwin=16) if small else brotli.Compressor(quality=5)
         elif encoding == GZIP:
             if small:
-                self._zlib = zlib.compressobj(6, zlib.DEFLATED, 16 + 12, 4)
+                self._zlib = zlib.compressobj(6, zlib.DEFLATED, 16 + 10, 3)
             else:
                 self._zlib = zlib.compressobj(6, zlib.DEFLATED, _GZIP_WBITS)
         else:
