@@ -28,13 +28,14 @@ from .response import Response, _as_bytes, _close_iterable
 
 _UNCOMPRESSED_STATUSES = frozenset((204, 206, 304))
 _IN_MEMORY = (bytes, bytearray, memoryview, list, tuple, dict)
+_SMALL_KINDS = frozenset((str, bytes))
+_SURELY_SMALL = MIN_SIZE // 4  # characters: under MIN_SIZE bytes whatever their UTF-8 length
 
 
 def compress_response(response: Response, request: Request, config: Dict[str, Any]) -> Response:
     """``response`` as it should be rendered for ``request`` (see the module's docstring)."""
     content = response.content
-    kind = type(content)
-    if (kind is bytes or kind is str) and len(content) < MIN_SIZE // 4:  # the common small answer
+    if type(content) in _SMALL_KINDS and len(content) < _SURELY_SMALL:  # the common small answer
         return response
     if not getattr(response, "compress", True) or not config.get("compression", True):
         return response

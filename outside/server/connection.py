@@ -201,7 +201,7 @@ class Connection:
             if self.websocket is None:  # over, unless the event loop now reads it
                 self.close()
             return False
-        if isinstance(response, Response) and isinstance(response.content, EventStream):
+        if type(getattr(response, "content", None)) is EventStream:
             start_event_stream(self, response, request)  # the loop owns the stream now
             if self.websocket is None:
                 self.close()
