@@ -264,3 +264,33 @@ def test_sigterm_closes_every_stream_cleanly():
 
 def test_json_count_route_is_json(server):
     assert json.loads(requests.get(server.url + "/count", timeout=5).text)["open"] == 0
+
+
+def test_over_tls_with_large_events(tmp_path):
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1")
+    paths = {name: str(tmp_path / f"{name}.pem") for name in ("ca", "key", "cert")}
+    ca.cert_pem.write_to_path(paths["ca"])
+    cert.private_key_pem.write_to_path(paths["key"])
+    with open(paths["cert"], "wb") as chain:
+        for pem in cert.cert_chain_pems:
+            chain.write(pem.bytes())
+    config = {"ssl_enabled": True, "ssl_keyfile": paths["key"], "ssl_certfile": paths["cert"],
+              "sse_max_buffer": 64 * 1024 * 1024}
+    with start_app("sse", config=config) as server:
+        with requests.get(server.url + "/events", stream=True, timeout=20, verify=paths["ca"]) as response:
+            lines = response.iter_lines(decode_unicode=True)
+            assert next(lines) == "event: welcome"
+            assert next(lines) == "data: last=None"
+            assert requests.get(server.url + "/big?kib=512", timeout=30, verify=paths["ca"]).text == "512"
+            received = 0
+            for line in lines:
+                if line.startswith("data: "):
+                    assert line == "data: " + "y" * 1023
+                    received += 1
+                    if received == 512:
+                        break
+            assert received == 512
+            requests.get(server.url + "/close", timeout=10, verify=paths["ca"])
+            assert list(lines) == [""]  # the stream ends cleanly (the last chunk)
