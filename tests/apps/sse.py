@@ -4,11 +4,14 @@
 is kept in ``STREAMS``; ``/broadcast?data=..&event=..&id=..`` sends to every open one;
 ``/count``: how many are open and how many ``on_close`` calls ran; ``/multi``: one event
 with multi-line data, an id and a retry, then the stream closes; ``/close``: closes every
-stream; ``/hello``: plain HTTP, to check the server still serves.
+stream; ``/hello``: plain HTTP, to check the server still serves; ``/page``
+(``tests/pages/event_source.html``), ``/done``, ``/hold``: the browser test.
 """
+import os
 import threading
+import time
 
-from outside import EventStream, OutsideHTTP, Response
+from outside import EventStream, FilePath, OutsideHTTP, Response
 
 app = OutsideHTTP(("127.0.0.1", 0))
 STREAMS = set()
@@ -22,7 +25,11 @@ def _closed(stream):
         CLOSED.append(stream)
 
 
+ACCEPTED = []  # the Accept-Encoding of each /events request
+
+
 def events(request):
+    ACCEPTED.append(request.headers.get("Accept-Encoding", ""))
     stream = EventStream(request, on_close=_closed)
     stream.send(f"last={stream.last_event_id}", event="welcome")
     with LOCK:
@@ -34,7 +41,9 @@ def broadcast(request):
     query = request.params
     with LOCK:
         streams = list(STREAMS)
-    taken = sum(stream.send(query.get("data", ""), event=query.get("event"), id=query.get("id"))
+    retry = int(query["retry"]) if "retry" in query else None
+    taken = sum(stream.send(query.get("data", ""), event=query.get("event"), id=query.get("id"),
+                            retry=retry)
                 for stream in streams)
     return Response(200, {}, f"{taken}")
 
@@ -58,6 +67,10 @@ def count(request):
                                   "closed_flags": sum(stream.closed for stream in CLOSED)})
 
 
+def accepted(request):
+    return Response(200, {}, {"accepted": ACCEPTED})
+
+
 def multi(request):
     stream = EventStream()
     stream.send("line one\nline two\r\nline three\rline four", event="multi", id="7", retry=2500)
@@ -74,6 +87,21 @@ def close_all(request):
     return Response(200, {}, f"{len(streams)}")
 
 
+DONE = threading.Event()
+
+
+def done(request):
+    DONE.set()
+    return Response(200, {}, "ok")
+
+
+def hold(request):
+    """Answered once the browser page called /done: holds the page's load event."""
+    DONE.wait(30)
+    time.sleep(0.2)
+    return Response(404, {}, "")
+
+
 def hello(request):
     return Response(200, {}, "hello")
 
@@ -82,6 +110,11 @@ app.set_route("/events", events)
 app.set_route("/broadcast", broadcast)
 app.set_route("/big", big)
 app.set_route("/count", count)
+app.set_route("/accepted", accepted)
 app.set_route("/multi", multi)
 app.set_route("/close", close_all)
 app.set_route("/hello", hello)
+app.set_route("/done", done)
+app.set_route("/hold", hold)
+app.set_route("/page", lambda request: Response(200, {}, FilePath(
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pages", "event_source.html"))))
