@@ -107,6 +107,11 @@ class EventStream:
 
     # -- the engine's side -------------------------------------------------------------
 
+    @property
+    def taken(self) -> bool:
+        """Whether a response already carries this stream (or it is over)."""
+        return self._session is not None or self._ended
+
     def attach(self, session: Any, last_event_id: Optional[str]) -> bool:
         """Called by the engine once the response head is out: ``session`` now writes
         (under ``lock``); what was sent before goes first. False if the stream already

@@ -43,6 +43,11 @@ def start_event_stream(connection: "Connection", response: Response, request: "R
     """Send the head of the ``EventStream`` response and give the stream to the loop."""
     stream: "EventStream" = response.content
     app = connection.worker.app
+    if stream.taken:  # one stream, one client
+        logger.error("an EventStream was returned twice (%s): 500", request)
+        connection.send_response(app.error_response(500, request, "EventStream already in use"),
+                                 request, False)
+        return
     config = app.config
     headers = dict(response.headers)
     names = {name.lower(): name for name in headers if isinstance(name, str)}

@@ -87,6 +87,13 @@ def close_all(request):
     return Response(200, {}, f"{len(streams)}")
 
 
+SHARED = EventStream()  # returned by /twice to every request: only the first gets it
+
+
+def twice(request):
+    return SHARED.response()
+
+
 DONE = threading.Event()
 
 
@@ -115,6 +122,7 @@ app.set_route("/multi", multi)
 app.set_route("/close", close_all)
 app.set_route("/hello", hello)
 app.set_route("/done", done)
+app.set_route("/twice", twice)
 app.set_route("/hold", hold)
 app.set_route("/page", lambda request: Response(200, {}, FilePath(
     os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pages", "event_source.html"))))
