@@ -3,7 +3,6 @@ decoded with the standard library's ``gzip``/``zlib`` and the ``brotli`` package
 from __future__ import annotations
 
 import gzip
-import os
 import zlib
 
 import pytest
@@ -15,7 +14,7 @@ from outside.http.compression import (StreamCompressor, choose_encoding, compres
                                       is_compressible, parse_accept_encoding, suffixed_etag)
 
 try:
-    import brotli  # noqa: F811
+    import brotli
 except ImportError:
     brotli = None
 needs_brotli = pytest.mark.skipif(brotli is None, reason="brotli is not installed")
