@@ -54,7 +54,8 @@ def start_event_stream(connection: "Connection", response: Response, request: "R
     headers.setdefault(names.get("content-type", "Content-Type"), CONTENT_TYPE)
     headers.setdefault(names.get("cache-control", "Cache-Control"), "no-cache")
     encoding = None
-    if (config.get("compression", True) and response.compress and "content-encoding" not in names
+    if (config.get("compression", True) and getattr(response, "compress", True)
+            and "content-encoding" not in names
             and "no-transform" not in str(headers.get(names.get("cache-control", ""), "")).lower()):
         # gzip only: brotli's streaming state is much larger, for many long-lived streams
         encoding = choose_encoding(request.headers.get("Accept-Encoding"), (GZIP,))
