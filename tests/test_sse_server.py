@@ -324,3 +324,10 @@ def test_a_stream_returned_twice_serves_only_the_first(server):
     assert "returned twice" in server.log()
     assert requests.get(server.url + "/hello", timeout=5).text == "hello"
     first.close()
+
+
+@pytest.mark.parametrize("path", ["/bad-header", "/bad-headers"])
+def test_an_invalid_stream_response_gets_a_500(server, path):
+    response = requests.get(server.url + path, timeout=10)
+    assert response.status_code == 500
+    assert requests.get(server.url + "/hello", timeout=5).text == "hello"

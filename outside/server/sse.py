@@ -48,6 +48,9 @@ def start_event_stream(connection: "Connection", response: Response, request: "R
         connection.send_response(app.error_response(500, request, "EventStream already in use"),
                                  request, False)
         return
+    if not isinstance(response.headers, dict):  # render refuses it: the 500 handler answers
+        connection.send_response(response, request, False)
+        return
     config = app.config
     headers = dict(response.headers)
     names = {name.lower(): name for name in headers if isinstance(name, str)}

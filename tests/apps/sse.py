@@ -123,6 +123,8 @@ app.set_route("/close", close_all)
 app.set_route("/hello", hello)
 app.set_route("/done", done)
 app.set_route("/twice", twice)
+app.set_route("/bad-header", lambda request: EventStream().response({"Bad Name": "x"}))
+app.set_route("/bad-headers", lambda request: Response(200, [("X", "1")], EventStream()))
 app.set_route("/hold", hold)
 app.set_route("/page", lambda request: Response(200, {}, FilePath(
     os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pages", "event_source.html"))))
