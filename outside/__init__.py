@@ -25,6 +25,7 @@ from .request import Request
 from .response import Response, ResponseError
 from .routing import BuildError, HandlerSignatureError, RouteConflictError, RuleError
 from .sessions import Session, flash, get_flashed_messages
+from .sse import EventStream
 from .static import StaticFiles
 from .status import get_description
 from .websocket import ConnectionEnded, WebSocket, WebSocketConnection
@@ -49,7 +50,7 @@ __all__ = [
     "ScheduledResponse", "WebSocket", "WebSocketConnection", "get_description",
     "get_insensitive_header",
     # added since
-    "BuildError", "ConnectionEnded", "HandlerSignatureError", "ProxyConfigError", "ResponseError",
+    "BuildError", "ConnectionEnded", "EventStream", "HandlerSignatureError", "ProxyConfigError", "ResponseError",
     "RouteConflictError", "RuleError", "StaticFiles", "TLSConfigError", "TestClient",
     "TestResponse", "WSGIApplication", "__version__", "to_wsgi",
     # sessions, hooks, blueprints, helpers

@@ -28,6 +28,7 @@ from urllib.parse import quote, urlsplit
 
 from . import hooks as _hooks
 from . import templating as _templating
+from .compressing import compress_response
 from .config import default_config
 from .helpers import build_url
 from .proxy import TrustedProxies
@@ -211,7 +212,8 @@ class BaseApp:
         """``response`` serialized for ``request`` as the engine sends it; a response that
         must not be sent (``ResponseError``) is replaced by the 500 handler's."""
         try:
-            return render(response, request, keep_alive, self.config)
+            return render(compress_response(response, request, self.config), request, keep_alive,
+                          self.config)
         except ResponseError as exc:
             logger.error("invalid response to %s: %s", request, exc)
             return render(self.error_response(500, request, str(exc)), request, False, self.config)

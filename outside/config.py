@@ -55,4 +55,7 @@ def default_config(host: tuple) -> Dict[str, Any]:
         "max_form_parts": 1000,          # fields + files of a multipart form (413 beyond)
         "max_form_memory_size": 500 * 1024,  # bytes of a text field / URL-encoded form (413 beyond);
                                          # a file larger than this moves to a temporary file
+        "compression": True,             # gzip/brotli for text bodies of 1 KiB or more the client accepts
+        "sse_heartbeat": 15,             # seconds of silence before an EventStream sends a comment
+        "sse_max_buffer": 1024 * 1024,   # bytes queued for a slow EventStream client before it is dropped
     }

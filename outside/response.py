@@ -39,18 +39,21 @@ class Response:
     ``text/plain``), ``dict`` (sent as JSON, default ``application/json``), ``FilePath``
     (streamed from disk, type guessed from the name), a list or tuple of ``bytes`` pieces
     (joined) or any other iterable of them, e.g. a generator (sent as it is produced:
-    chunked, or as is when ``headers`` has a ``Content-Length``). ``cookies``: name ->
-    ``ResponseCookie`` (or a plain value string).
+    chunked, or as is when ``headers`` has a ``Content-Length``), or an ``EventStream``.
+    ``cookies``: name -> ``ResponseCookie`` (or a plain value string). ``compress``:
+    False keeps the body as it is even when the client accepts gzip or brotli.
     """
 
-    __slots__ = ("status_code", "headers", "content", "cookies", "__dict__")  # __dict__: room for extras
+    __slots__ = ("status_code", "headers", "content", "cookies", "compress", "__dict__")  # __dict__: room for extras
 
     def __init__(self, status_code: int = 200, headers: Optional[Dict[str, Any]] = None,
-                 content: Any = b"", cookies: Optional[Dict[str, Union[ResponseCookie, str]]] = None) -> None:
+                 content: Any = b"", cookies: Optional[Dict[str, Union[ResponseCookie, str]]] = None,
+                 compress: bool = True) -> None:
         self.status_code = status_code
         self.headers = {} if headers is None else headers
         self.content = content
         self.cookies = {} if cookies is None else cookies
+        self.compress = compress
 
     def __repr__(self) -> str:
         return f"<Response {self.status_code} {type(self.content).__name__}>"

@@ -13,6 +13,12 @@ decoding can hide a separator. Refused: ``..`` and ``.`` segments (plain or enco
 encoded slashes and backslashes, NUL bytes and invalid UTF-8 (403), and any file whose
 real path, symbolic links resolved, lies outside the directory (404: its existence is
 not revealed).
+
+Precompressed files: when ``app.js.br`` or ``app.js.gz`` sits next to ``app.js`` and the
+client accepts that coding (``Accept-Encoding``, q-values honoured, brotli preferred),
+the sibling is sent instead, with the original's ``Content-Type``, ``Content-Encoding``
+and ``Vary: Accept-Encoding`` (the latter whenever a sibling exists). Its ``ETag`` is the
+sibling's own, so the two representations never share a validator.
 """
 from __future__ import annotations
 
@@ -22,11 +28,13 @@ from typing import Any, List, Optional, Tuple, Union
 from urllib.parse import quote, unquote, urlsplit
 
 from .files import FilePath
+from .http.compression import BROTLI, GZIP, choose_encoding
 from .request import Request
 from .response import Response
 
 Refusal = Tuple[int, str]
 _FORBIDDEN_CHARACTERS = ("/", "\\", "\0")
+_PRECOMPRESSED = ((BROTLI, ".br"), (GZIP, ".gz"))  # our preference among equal q-values
 
 
 class StaticFiles:
@@ -59,13 +67,32 @@ class StaticFiles:
         if isinstance(segments, tuple):
             return segments
         path = os.path.realpath(os.path.join(self.root, *segments))
-        if path != self.root and not path.startswith(self.root.rstrip(os.sep) + os.sep):
+        if not self._inside(path):
             return 404, f"{request.url} was not found."
         if os.path.isdir(path):
             return self._folder(request, raw_path, path)
         if not os.path.isfile(path):
             return 404, f"{request.url} was not found."
-        return Response(200, {}, FilePath(path))
+        return self._file(request, path)
+
+    def _file(self, request: Request, path: str) -> Response:
+        """The file, or its precompressed sibling the client accepts."""
+        siblings = {encoding: path + suffix for encoding, suffix in _PRECOMPRESSED
+                    if self._inside(path + suffix) and os.path.isfile(path + suffix)}
+        if not siblings:
+            return Response(200, {}, FilePath(path))
+        headers = {"Vary": "Accept-Encoding"}
+        encoding = choose_encoding(request.headers.get("Accept-Encoding"),
+                                   [encoding for encoding, _ in _PRECOMPRESSED if encoding in siblings])
+        if encoding is None:
+            return Response(200, headers, FilePath(path))
+        headers["Content-Type"] = FilePath(path).content_type()
+        headers["Content-Encoding"] = encoding
+        return Response(200, headers, FilePath(siblings[encoding]))
+
+    def _inside(self, path: str) -> bool:
+        real = os.path.realpath(path)
+        return real == self.root or real.startswith(self.root.rstrip(os.sep) + os.sep)
 
     def _folder(self, request: Request, raw_path: str, path: str) -> Union[Response, Refusal]:
         if not raw_path.endswith("/"):  # relative links in the page need the slash
@@ -73,7 +100,7 @@ class StaticFiles:
         if self.index is not None:
             index = os.path.join(path, self.index)
             if os.path.isfile(index):
-                return Response(200, {}, FilePath(index))
+                return self._file(request, index)
         if not self.listing:
             return 404, f"{request.url} was not found."
         try:

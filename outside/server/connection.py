@@ -52,10 +52,12 @@ from ..http.errors import BadRequest, HttpParserError
 from ..http.events import MessageEnd, RequestHead
 from ..request import Request
 from ..response import Response, ResponseError
+from ..sse import EventStream
 from . import io
 from .access_log import log_access
 from .body import CONTINUE, BodyStream
 from .host import Host
+from .sse import start_event_stream
 from .transport import Transport
 from .websocket_bridge import serve_websocket
 
@@ -327,6 +329,9 @@ class Connection:
         if head.upgrade and not isinstance(response, Response):
             self._upgrade(response, request)
             return False
+        if type(getattr(response, "content", None)) is EventStream:
+            self._stream_events(response, request)
+            return False
         unread = type(body) is BodyStream and not body.finished  # type: ignore[union-attr]
         if unread:  # the rest of the body cannot be skipped safely: close after answering
             error = body.error or self.error  # type: ignore[union-attr]  # a malformed body wins
@@ -354,6 +359,15 @@ class Connection:
         transport = Transport(self.host, self.sock, self.address, self._upgrade_data(),
                               self, self._refuse_upgrade)
         serve_websocket(route, request, transport)
+        if not transport.in_loop:
+            self.close()
+
+    def _stream_events(self, response: Response, request: Request) -> None:
+        """Give the socket to an ``EventStream``: the worker's loop owns it from now on
+        (in this object's place), or it closes here if the stream could not start."""
+        self._enter(UPGRADED)
+        transport = Transport(self.host, self.sock, self.address, b"", self, self._refuse_upgrade)
+        start_event_stream(self.host, transport, response, request)
         if not transport.in_loop:
             self.close()
 
