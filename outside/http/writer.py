@@ -1,0 +1,269 @@
+"""Writing HTTP/1.1 responses, sans-I/O: bytes out, no sockets.
+
+``write_head`` decides everything a response head says about the exchange, in one
+place: the status line, the fields (each name a token, no CR, LF or NUL anywhere: the
+only header-injection check), the body's framing (``Content-Length``, chunked, or the
+end of the connection for HTTP/1.0 clients; none for HEAD's body, 1xx, 204 and 304),
+``Connection`` and the ``Date``/``Server`` fields. ``frame_body`` then frames a streamed
+body the way its head announced.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from .dates import http_date
+from .headers import TOKEN
+from .status import get_description
+
+# How the end of the body is marked (``ResponseHead.framing``).
+FIXED = "fixed"          # Content-Length
+CHUNKED = "chunked"      # Transfer-Encoding: chunked
+UNTIL_CLOSE = "close"    # the server closes the connection (HTTP/1.0 stream of unknown length)
+NO_BODY = "none"         # 1xx, 204, 304: no body and no framing fields
+
+SERVER_NAME = "outside"
+_NO_BODY_STATUSES = frozenset((204, 304))
+# Fields the writer decides; a caller's value is read from them, not copied.
+_DECIDED = frozenset(("content-type", "content-length", "connection", "transfer-encoding", "date", "server"))
+_NOTHING: Mapping[str, str] = {}
+_checked_names: dict[str, str] = {}  # valid field name -> its lower case; most repeat on every response
+_status_lines: dict[int, str] = {}
+_own_fields: tuple[int, list[tuple[str, str]]] = (-1, [])  # (second, Date and Server): one tuple, so threads never see half an update
+
+
+class ResponseError(ValueError):
+    """A response that must not be sent as it is: an invalid status, a field name that
+    is not a token, CR/LF/NUL or non-latin-1 text in the head (response splitting), an
+    invalid or conflicting Content-Length, a forbidden field, or a streamed body whose
+    length or pieces do not match its head."""
+
+
+class ResponseHead:
+    """A response head as it goes on the wire.
+
+    ``status`` and ``reason``: the status line's code and phrase; ``version``: always
+    ``HTTP/1.1`` (the highest this server speaks, whatever the request's); ``fields``:
+    the ``(name, value)`` pairs in wire order, ``Date``, ``Server`` and the framing fields
+    included; ``framing``: ``FIXED``, ``CHUNKED``, ``UNTIL_CLOSE`` or ``NO_BODY``;
+    ``length``: the Content-Length sent (``None`` when there is none); ``keep_alive``:
+    whether the connection may carry another request after this response;
+    ``sends_body``: False for HEAD and no-body statuses; ``data``: the serialized head,
+    blank line included.
+    """
+
+    __slots__ = ("data", "fields", "framing", "keep_alive", "length", "reason", "sends_body", "status", "version")
+
+    def __init__(self, status: int, reason: str, fields: list[tuple[str, str]], framing: str,
+                 length: int | None, keep_alive: bool, sends_body: bool, data: bytes) -> None:
+        self.status = status
+        self.reason = reason
+        self.version = "HTTP/1.1"
+        self.fields = fields
+        self.framing = framing
+        self.length = length
+        self.keep_alive = keep_alive
+        self.sends_body = sends_body
+        self.data = data
+
+    def __repr__(self) -> str:
+        return f"<ResponseHead {self.status} {self.framing} keep_alive={self.keep_alive}>"
+
+
+def _date_and_server() -> list[tuple[str, str]]:
+    """``Date`` and ``Server``, formatted once per second."""
+    global _own_fields
+    now = int(time.time())
+    second, fields = _own_fields
+    if now != second:
+        fields = [("Date", http_date(now)), ("Server", SERVER_NAME)]
+        _own_fields = (now, fields)
+    return fields
+
+
+def _checked_lower(name: Any) -> str:
+    """``name`` in lower case, once it is known to be a token."""
+    if not isinstance(name, str) or not TOKEN.match(name):
+        raise ResponseError(f"invalid header name {name!r}")
+    lower = name.lower()
+    if len(_checked_names) < 4096:
+        _checked_names[name] = lower
+    return lower
+
+
+def _status_line(status: int) -> str:
+    line = _status_lines[status] = f"HTTP/1.1 {status} {get_description(status)}\r\n"
+    return line
+
+
+def _declared_length(values: list[Any]) -> int:
+    """The one Content-Length the caller declared (repeats must agree, RFC 9110 section 8.6)."""
+    lengths = set()
+    for value in values:
+        text = str(value).strip()
+        if not text.isascii() or not text.isdigit():
+            raise ResponseError(f"invalid Content-Length {value!r}")
+        lengths.add(int(text))
+    if len(lengths) > 1:
+        raise ResponseError(f"conflicting Content-Length values {sorted(lengths)}")
+    return lengths.pop()
+
+
+def _asks_to_close(values: list[Any]) -> bool:
+    return any(token.strip() == "close" for value in values for token in str(value).lower().split(","))
+
+
+def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: str = "GET",
+               request_version: str = "HTTP/1.1", keep_alive: bool = True, length: int | None = None,
+               default_type: str | None = None, extra: Sequence[tuple[str, str]] = (),
+               forbidden: Mapping[str, str] = _NOTHING, reason: str | None = None) -> ResponseHead:
+    """The head of a response to a ``request_method`` request in ``request_version``.
+
+    ``fields``: the response's own ``(name, value)`` pairs (values made ``str``). Among
+    them the writer reads, and writes itself: ``Content-Length`` (used only for a body of
+    unknown ``length``; several must agree), ``Connection`` (``close`` is honoured),
+    ``Content-Type`` (kept; else ``default_type`` is sent when given), ``Date`` and
+    ``Server`` (kept instead of ours); ``Transfer-Encoding`` is dropped. ``extra``:
+    fields sent as they are after those (``Set-Cookie``, validators), also checked.
+    ``forbidden``: lower-case names -> the message of the ``ResponseError`` raised when
+    ``fields`` holds one. ``length``: the body's size when known; ``None`` for a stream.
+
+    ``keep_alive`` is the caller's wish (the request allows it, limits not reached); the
+    head's ``keep_alive`` is the decision: also False for ``Connection: close`` and for
+    a stream to an HTTP/1.0 client (delimited by the close). It writes
+    ``Connection: close`` when closing, ``Connection: keep-alive`` to an HTTP/1.0
+    client that stays. Raises ``ResponseError`` (see there).
+    """
+    if type(status) is not int or not 100 <= status <= 999:
+        raise ResponseError(f"invalid status code {status!r}")
+    status_line = _status_lines.get(status) or _status_line(status)
+    if reason is not None:
+        status_line = f"HTTP/1.1 {status} {reason}\r\n"
+    out = []
+    lengths: list[Any] | None = None
+    connection: list[Any] | None = None
+    has_type = has_date = has_server = False
+    for name, value in fields:
+        lower = _checked_names.get(name) or _checked_lower(name)
+        if forbidden and lower in forbidden:
+            raise ResponseError(forbidden[lower])
+        if type(value) is not str:
+            value = str(value)
+        if lower in _DECIDED:
+            if lower == "content-type":
+                has_type = True
+            elif lower == "content-length":
+                lengths = [value] if lengths is None else [*lengths, value]
+                continue
+            elif lower == "connection":
+                connection = [value] if connection is None else [*connection, value]
+                continue
+            elif lower == "transfer-encoding":
+                continue
+            elif lower == "date":
+                has_date = True
+            else:
+                has_server = True
+        out.append((name, value))
+    own = _date_and_server()
+    if has_date or has_server:
+        own = [pair for pair in own if not (has_date if pair[0] == "Date" else has_server)]
+    out[:0] = own
+    if extra:
+        out.extend(extra)
+    if not has_type and default_type is not None:
+        out.append(("Content-Type", default_type))
+
+    if status < 200 or status in _NO_BODY_STATUSES:
+        framing, length = NO_BODY, None
+    elif length is not None:
+        framing = FIXED
+    elif lengths is not None:
+        framing, length = FIXED, _declared_length(lengths)
+    elif request_version == "HTTP/1.1":
+        framing = CHUNKED
+        out.append(("Transfer-Encoding", "chunked"))
+    else:
+        framing = UNTIL_CLOSE
+        keep_alive = keep_alive and request_method == "HEAD"  # a HEAD has no body to delimit
+    if length is not None:
+        out.append(("Content-Length", str(length)))
+    if connection is not None and _asks_to_close(connection):
+        keep_alive = False
+    if not keep_alive:
+        out.append(("Connection", "close"))
+    elif request_version == "HTTP/1.0":
+        out.append(("Connection", "keep-alive"))
+
+    text = status_line + "".join([f"{name}: {value}\r\n" for name, value in out]) + "\r\n"
+    # One scan instead of one per field: every line break must be one of ours.
+    breaks = len(out) + 2
+    if text.count("\n") != breaks or text.count("\r") != breaks or "\0" in text:
+        raise ResponseError("CR, LF or NUL in a header name or value")
+    try:
+        data = text.encode("latin-1")
+    except UnicodeEncodeError as exc:
+        raise ResponseError("a header holds characters outside latin-1") from exc
+    sends_body = framing != NO_BODY and request_method != "HEAD"
+    return ResponseHead(status, reason or get_description(status), out, framing, length, keep_alive,
+                        sends_body, data)
+
+
+def close_source(source: Any) -> None:
+    """Close an iterable that will not be (fully) consumed, so its ``finally`` blocks run."""
+    close = getattr(source, "close", None)
+    if close is not None:
+        close()
+
+
+def frame_body(head: ResponseHead, pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """``pieces`` of a streamed body as they go on the wire after ``head``: checked
+    against its Content-Length (``ResponseError`` midway when they do not add up),
+    chunk-framed, or as they are until the close. Nothing when the head sends no body
+    (``pieces`` is closed). Empty pieces are dropped; ``pieces`` is closed at the end."""
+    if not head.sends_body:
+        close_source(pieces)
+        return iter(())
+    if head.framing == CHUNKED:
+        return chunked(pieces)
+    if head.framing == FIXED:
+        return exactly(pieces, head.length or 0)
+    return until_close(pieces)
+
+
+def chunked(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The pieces framed as HTTP/1.1 chunks, then the last chunk (no trailers)."""
+    try:
+        for data in pieces:
+            if data:  # an empty chunk would end the body
+                yield b"%x\r\n%b\r\n" % (len(data), data)
+        yield b"0\r\n\r\n"
+    finally:
+        close_source(pieces)
+
+
+def exactly(pieces: Iterable[bytes], length: int) -> Iterator[bytes]:
+    """The pieces as they are, checked to add up to the declared ``length``."""
+    sent = 0
+    try:
+        for data in pieces:
+            sent += len(data)
+            if sent > length:
+                raise ResponseError(f"body longer than its Content-Length {length}")
+            if data:
+                yield data
+        if sent != length:
+            raise ResponseError(f"body of {sent} bytes, shorter than its Content-Length {length}")
+    finally:
+        close_source(pieces)
+
+
+def until_close(pieces: Iterable[bytes]) -> Iterator[bytes]:
+    """The non-empty pieces as they are (the connection's close ends the body)."""
+    try:
+        for data in pieces:
+            if data:
+                yield data
+    finally:
+        close_source(pieces)
