@@ -7,7 +7,8 @@
 The request goes through the same steps as on the wire: trusted proxies, routing,
 handlers, error handlers, ``pre_send`` and ``render`` (so HEAD, ranges, conditional
 requests and cookies behave as they do on a socket), by way of the app's WSGI adapter
-(``outside.wsgi``). WebSocket routes need a real server.
+(``outside.wsgi``), and the response shows the HTTP/1.1 head the server would send.
+WebSocket routes need a real server.
 """
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ import sys
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 from urllib.parse import unquote_to_bytes, urlencode
 
-from .cookies import parse_cookie
-from .headers import Headers
+from .http.cookies import parse_cookie
+from .http.headers import Headers
+from .http.writer import ResponseHead
 
 HeaderInput = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
 QueryInput = Union[Mapping[str, Any], Iterable[Tuple[str, Any]], None]
@@ -28,15 +30,21 @@ class TestResponse:
     """What the app answered: ``status_code``, ``status`` (``"200 OK"``), ``headers``
     (case-insensitive; repeated fields joined; ``Set-Cookie`` is left to ``cookies``),
     ``header_list`` (every field in order, ``Set-Cookie`` lines included), ``content``
-    (bytes), ``text``, ``json()`` and ``cookies`` (name -> value set by this response).
+    (bytes, without transfer framing), ``text``, ``json()`` and ``cookies`` (name ->
+    value set by this response).
 
-    ``Date``, ``Server`` and the connection's own fields (``Connection``,
-    ``Transfer-Encoding``) are not included: they belong to the socket.
+    The fields are those of the HTTP/1.1 head the server would send to a keep-alive
+    HTTP/1.1 request: ``Date``, ``Server`` and the framing (``Content-Length`` or
+    ``Transfer-Encoding: chunked``, ``Connection: close`` when the response closes)
+    included. ``head`` is that ``outside.http.writer.ResponseHead`` (``framing``,
+    ``keep_alive``...), ``None`` for a response built by hand.
     """
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, status: str, header_list: List[Tuple[str, str]], content: bytes) -> None:
+    def __init__(self, status: str, header_list: List[Tuple[str, str]], content: bytes,
+                 head: Optional[ResponseHead] = None) -> None:
+        self.head = head
         self.status = status
         self.status_code = int(status.split(" ", 1)[0])
         self.header_list = header_list
@@ -178,20 +186,12 @@ class TestClient:
         return environ
 
     def _call(self, environ: Dict[str, Any]) -> TestResponse:
-        started: List[Any] = []
-
-        def start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Any:
-            started[:] = [status, headers]
-            return lambda data: None
-
-        result = self.app.wsgi_app(environ, start_response)
+        head, body = self.app.wsgi_app.respond(environ)
         try:
-            content = b"".join(result)
+            content = b"".join(body)
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        return TestResponse(started[0], list(started[1]), content)
+            body.close()
+        return TestResponse(f"{head.status} {head.reason}", list(head.fields), content, head)
 
 
 def _keep_cookies(jar: Dict[str, str], header_list: List[Tuple[str, str]]) -> None:

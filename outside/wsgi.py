@@ -8,16 +8,16 @@
 """
 from __future__ import annotations
 
-import copy
 import io
 import logging
 import sys
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Tuple
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from .cookies import ResponseCookie
 from .files import FileSpan
 from .http.events import RequestHead
+from .http.writer import ResponseHead
 from .request import Request
 from .response import Response
 
@@ -261,9 +261,10 @@ class WSGIApplication:
     ``wsgi.url_scheme``; the environ itself is ``request.environ``), runs the app's
     ``dispatch`` (routes, error handlers, ``pre_send``, trusted proxies) and serializes
     the response with the same ``render`` the outside engine uses, so HEAD, ranges,
-    conditional requests, cookies and streaming behave alike. Hop-by-hop fields and
-    ``Date``/``Server`` are left to the WSGI server. WebSocket routes cannot be served
-    through WSGI: an upgrade request to one gets the app's 501 handler.
+    conditional requests, cookies and streaming behave alike. The WSGI server gets the
+    head's fields without the hop-by-hop ones and ``Date``/``Server`` (its own to write)
+    and the body without transfer framing (it frames it). WebSocket routes cannot be
+    served through WSGI: an upgrade request to one gets the app's 501 handler.
     ``config["post_callback"]`` runs once the body has been sent.
     """
 
@@ -271,21 +272,25 @@ class WSGIApplication:
         self.server = server
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        head, body = self.respond(environ)
+        start_response(f"{head.status} {head.reason}",
+                       [(name, value) for name, value in head.fields
+                        if name.lower() not in _HOP_BY_HOP and name.lower() not in _SERVER_WRITTEN])
+        return body
+
+    def respond(self, environ: Environ) -> Tuple[ResponseHead, Generator[bytes, None, None]]:
+        """The response to the request ``environ`` describes: the ``ResponseHead`` the
+        outside engine would send (HTTP/1.1, every field) and the body's pieces without
+        transfer framing (``post_callback`` runs when they are exhausted or closed)."""
         server = self.server
         request = request_from_environ(environ)
         answer = server.dispatch(request)
         if not isinstance(answer, Response):
             answer = server.error_response(
                 501, request, "WebSocket routes need the outside server; WSGI cannot upgrade.")
-        # Rendered as for HTTP/1.0, so a stream is not chunked: the WSGI server frames it.
-        view = copy.copy(request)
-        view.version = "HTTP/1.0"
-        rendered = server.render(answer, view)
-        status_line, fields = split_head(rendered.head)
-        start_response(status_line.split(" ", 1)[1],
-                       [(name, value) for name, value in fields
-                        if name.lower() not in _HOP_BY_HOP and name.lower() not in _SERVER_WRITTEN])
-        return _after_body(_body_pieces(rendered.body), server.config.get("post_callback"), request, answer)
+        rendered = server.render(answer, request)
+        body = _after_body(_body_pieces(rendered.payload), server.config.get("post_callback"), request, answer)
+        return rendered.response_head, body
 
 
 def to_wsgi(server: Any) -> WSGIApplication:
@@ -338,17 +343,6 @@ class _LimitedInput:
         return data
 
 
-def split_head(head: bytes) -> Tuple[str, List[Tuple[str, str]]]:
-    """A rendered head as its status line and ``(name, value)`` fields."""
-    lines = head.decode("latin-1").split("\r\n")
-    fields = []
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            fields.append((name, value.strip()))
-    return lines[0], fields
-
-
 def _body_pieces(body: Any) -> Iterable[bytes]:
     if isinstance(body, bytes):
         return [body] if body else []
@@ -369,7 +363,7 @@ def _file_pieces(span: FileSpan) -> Iterator[bytes]:
             yield piece
 
 
-def _after_body(pieces: Iterable[bytes], callback: Any, request: Request, response: Response) -> Iterator[bytes]:
+def _after_body(pieces: Iterable[bytes], callback: Any, request: Request, response: Response) -> Generator[bytes, None, None]:
     """The pieces, then ``post_callback`` (errors logged, as the engine does)."""
     try:
         yield from pieces

@@ -29,8 +29,9 @@ _NO_BODY_STATUSES = frozenset((204, 304))
 _DECIDED = frozenset(("content-type", "content-length", "connection", "transfer-encoding", "date", "server"))
 _NOTHING: Mapping[str, str] = {}
 _checked_names: dict[str, str] = {}  # valid field name -> its lower case; most repeat on every response
-_status_lines: dict[int, str] = {}
-_own_fields: tuple[int, list[tuple[str, str]]] = (-1, [])  # (second, Date and Server): one tuple, so threads never see half an update
+_status_lines: dict[int, tuple[str, str]] = {}  # status -> (its status line, its reason)
+# (second, Date and Server fields, their text): one tuple, so threads never see half an update
+_own_fields: tuple[int, list[tuple[str, str]], str] = (-1, [], "")
 
 
 class ResponseError(ValueError):
@@ -53,13 +54,13 @@ class ResponseHead:
     blank line included.
     """
 
-    __slots__ = ("data", "fields", "framing", "keep_alive", "length", "reason", "sends_body", "status", "version")
+    __slots__ = ("data", "fields", "framing", "keep_alive", "length", "reason", "sends_body", "status")
+    version = "HTTP/1.1"
 
     def __init__(self, status: int, reason: str, fields: list[tuple[str, str]], framing: str,
                  length: int | None, keep_alive: bool, sends_body: bool, data: bytes) -> None:
         self.status = status
         self.reason = reason
-        self.version = "HTTP/1.1"
         self.fields = fields
         self.framing = framing
         self.length = length
@@ -71,15 +72,15 @@ class ResponseHead:
         return f"<ResponseHead {self.status} {self.framing} keep_alive={self.keep_alive}>"
 
 
-def _date_and_server() -> list[tuple[str, str]]:
-    """``Date`` and ``Server``, formatted once per second."""
+def _date_and_server() -> tuple[int, list[tuple[str, str]], str]:
+    """``Date`` and ``Server`` as fields and as text, made once per second."""
     global _own_fields
     now = int(time.time())
-    second, fields = _own_fields
-    if now != second:
+    own = _own_fields
+    if now != own[0]:
         fields = [("Date", http_date(now)), ("Server", SERVER_NAME)]
-        _own_fields = (now, fields)
-    return fields
+        own = _own_fields = (now, fields, "".join([f"{name}: {value}\r\n" for name, value in fields]))
+    return own
 
 
 def _checked_lower(name: Any) -> str:
@@ -92,8 +93,9 @@ def _checked_lower(name: Any) -> str:
     return lower
 
 
-def _status_line(status: int) -> str:
-    line = _status_lines[status] = f"HTTP/1.1 {status} {get_description(status)}\r\n"
+def _status_line(status: int) -> tuple[str, str]:
+    reason = get_description(status)
+    line = _status_lines[status] = (f"HTTP/1.1 {status} {reason}\r\n", reason)
     return line
 
 
@@ -137,8 +139,9 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
     """
     if type(status) is not int or not 100 <= status <= 999:
         raise ResponseError(f"invalid status code {status!r}")
-    status_line = _status_lines.get(status) or _status_line(status)
-    if reason is not None:
+    if reason is None:
+        status_line, reason = _status_lines.get(status) or _status_line(status)
+    else:
         status_line = f"HTTP/1.1 {status} {reason}\r\n"
     out = []
     lengths: list[Any] | None = None
@@ -166,10 +169,6 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
             else:
                 has_server = True
         out.append((name, value))
-    own = _date_and_server()
-    if has_date or has_server:
-        own = [pair for pair in own if not (has_date if pair[0] == "Date" else has_server)]
-    out[:0] = own
     if extra:
         out.extend(extra)
     if not has_type and default_type is not None:
@@ -196,7 +195,12 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
     elif request_version == "HTTP/1.0":
         out.append(("Connection", "keep-alive"))
 
-    text = status_line + "".join([f"{name}: {value}\r\n" for name, value in out]) + "\r\n"
+    _, own, own_text = _date_and_server()
+    if has_date or has_server:
+        own = [pair for pair in own if not (has_date if pair[0] == "Date" else has_server)]
+        own_text = "".join([f"{name}: {value}\r\n" for name, value in own])
+    text = "".join((status_line, own_text, *[f"{name}: {value}\r\n" for name, value in out], "\r\n"))
+    out[:0] = own
     # One scan instead of one per field: every line break must be one of ours.
     breaks = len(out) + 2
     if text.count("\n") != breaks or text.count("\r") != breaks or "\0" in text:
@@ -206,8 +210,7 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
     except UnicodeEncodeError as exc:
         raise ResponseError("a header holds characters outside latin-1") from exc
     sends_body = framing != NO_BODY and request_method != "HEAD"
-    return ResponseHead(status, reason or get_description(status), out, framing, length, keep_alive,
-                        sends_body, data)
+    return ResponseHead(status, reason, out, framing, length, keep_alive, sends_body, data)
 
 
 def close_source(source: Any) -> None:
