@@ -11,9 +11,15 @@ import errno
 import mimetypes
 import os
 from stat import S_ISDIR, S_ISREG
-from typing import IO, Any, Dict, List, Optional, Tuple, Union
+from typing import IO, Any
 
-from .http.conditional import (UNSATISFIABLE, Range, answer_range, evaluate_preconditions, parse_range)
+from .http.conditional import (
+    UNSATISFIABLE,
+    Range,
+    answer_range,
+    evaluate_preconditions,
+    parse_range,
+)
 from .http.dates import http_date, parse_http_date
 
 __all__ = ["UNSATISFIABLE", "FilePath", "FilePlan", "FileSpan", "Range", "entity_tag", "evaluate_preconditions",
@@ -28,16 +34,16 @@ class FilePath:
     The Content-Type is guessed from the file name.
     """
 
-    def __init__(self, path: Union[str, "os.PathLike[str]"]) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self.read_start = 0
         try:
             self.read_end = os.path.getsize(self.path)
         except OSError:
             self.read_end = 0
-        self._cache: Dict[Range, bytes] = {}
+        self._cache: dict[Range, bytes] = {}
 
-    def read(self, read_range: Optional[Range] = None, twice: bool = False) -> bytes:
+    def read(self, read_range: Range | None = None, twice: bool = False) -> bytes:
         """The bytes of ``read_range`` = ``(start, end)`` (end exclusive), by default
         ``(read_start, read_end)``. The result is cached; ``twice=True`` reads the file
         again instead of answering from the cache.
@@ -63,7 +69,7 @@ class FilePath:
 class FileSpan:
     """``count`` bytes of the file at ``path`` from ``offset``: what the server sends."""
 
-    __slots__ = ("path", "offset", "count")
+    __slots__ = ("count", "offset", "path")
 
     def __init__(self, path: str, offset: int, count: int) -> None:
         self.path = path
@@ -84,9 +90,9 @@ class FileSpan:
 class FilePlan:
     """How to answer a request for a file: ``status``, extra header fields, the span to send."""
 
-    __slots__ = ("status", "headers", "span")
+    __slots__ = ("headers", "span", "status")
 
-    def __init__(self, status: int, headers: List[Tuple[str, str]], span: Optional[FileSpan]) -> None:
+    def __init__(self, status: int, headers: list[tuple[str, str]], span: FileSpan | None) -> None:
         self.status = status
         self.headers = headers
         self.span = span
@@ -105,7 +111,7 @@ def entity_tag(stat: os.stat_result) -> str:
     return f'W/"{stat.st_size:x}-{stat.st_mtime_ns:x}"'
 
 
-def plan_file(file: FilePath, method: str, headers: Any, min_range_size: Optional[int]) -> FilePlan:
+def plan_file(file: FilePath, method: str, headers: Any, min_range_size: int | None) -> FilePlan:
     """How to answer ``method`` with the file, given the request ``headers``.
 
     Ranges are honoured (and advertised) for files larger than ``min_range_size`` bytes,

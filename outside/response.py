@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from .files import FilePath, FileSpan, plan_file, regular_file_stat
 from .http.cookies import ResponseCookie
@@ -29,10 +30,10 @@ class Response:
     ``ResponseCookie`` (or a plain value string).
     """
 
-    __slots__ = ("status_code", "headers", "content", "cookies", "__dict__")  # __dict__: room for extras
+    __slots__ = ("__dict__", "content", "cookies", "headers", "status_code")  # __dict__: room for extras
 
-    def __init__(self, status_code: int = 200, headers: Optional[Dict[str, Any]] = None,
-                 content: Any = b"", cookies: Optional[Dict[str, Union[ResponseCookie, str]]] = None) -> None:
+    def __init__(self, status_code: int = 200, headers: dict[str, Any] | None = None,
+                 content: Any = b"", cookies: dict[str, ResponseCookie | str] | None = None) -> None:
         self.status_code = status_code
         self.headers = {} if headers is None else headers
         self.content = content
@@ -61,8 +62,8 @@ class Rendered:
 
     __slots__ = ("body", "head", "keep_alive", "payload", "response_head", "status")
 
-    def __init__(self, response_head: ResponseHead, body: Union[bytes, FileSpan, Iterator[bytes]],
-                 payload: Union[bytes, FileSpan, Iterator[bytes], None] = None) -> None:
+    def __init__(self, response_head: ResponseHead, body: bytes | FileSpan | Iterator[bytes],
+                 payload: bytes | FileSpan | Iterator[bytes] | None = None) -> None:
         self.response_head = response_head
         self.head = response_head.data
         self.body = body
@@ -71,7 +72,7 @@ class Rendered:
         self.status = response_head.status
 
 
-def render(response: Response, request: Request, keep_alive: bool, config: Dict[str, Any]) -> Rendered:
+def render(response: Response, request: Request, keep_alive: bool, config: dict[str, Any]) -> Rendered:
     """Serialize ``response`` to ``request`` as HTTP/1.1.
 
     ``keep_alive`` is the server's wish (request asked for it, config allows it, reuse
@@ -95,10 +96,10 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
     if not isinstance(headers, dict):
         raise ResponseError(f"headers must be a dict, not {type(headers).__name__}")
     content = response.content
-    extra: List[Tuple[str, str]] = []  # file validators, then the cookies
-    body: Union[bytes, FileSpan, Iterator[bytes]] = b""
-    length: Optional[int] = None  # None: a stream
-    default_type: Optional[str] = None
+    extra: list[tuple[str, str]] = []  # file validators, then the cookies
+    body: bytes | FileSpan | Iterator[bytes] = b""
+    length: int | None = None  # None: a stream
+    default_type: str | None = None
     streamed = False
     if type(status) is int and (status < 200 or status in _NO_BODY_STATUSES):
         _close_iterable(content)
@@ -151,8 +152,8 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
     return Rendered(head, framed, pieces if head.framing == CHUNKED else framed)
 
 
-def _file_body(file: FilePath, status: int, request: Request, config: Dict[str, Any],
-               extra: List[Tuple[str, str]]) -> Tuple[int, Union[bytes, FileSpan], Optional[int]]:
+def _file_body(file: FilePath, status: int, request: Request, config: dict[str, Any],
+               extra: list[tuple[str, str]]) -> tuple[int, bytes | FileSpan, int | None]:
     """(status, body, length) for a file; validators, preconditions and ranges for 200s."""
     try:
         if status != 200:
@@ -171,7 +172,7 @@ def _file_body(file: FilePath, status: int, request: Request, config: Dict[str, 
     return plan.status, b"", 0  # 412, 416
 
 
-def _set_cookie_fields(cookies: Dict[str, Any]) -> List[Tuple[str, str]]:
+def _set_cookie_fields(cookies: dict[str, Any]) -> list[tuple[str, str]]:
     fields = []
     for name, cookie in cookies.items():
         if not isinstance(cookie, ResponseCookie):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 import logging
 import sys
-from typing import Any, Callable, Dict, Generator, Iterable, Iterator, List, Optional, Tuple
+from collections.abc import Generator, Iterable, Iterator
+from typing import Any, Callable
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from .cookies import ResponseCookie
@@ -21,7 +22,7 @@ from .http.writer import ResponseHead
 from .request import Request
 from .response import Response
 
-Environ = Dict[str, Any]
+Environ = dict[str, Any]
 StartResponse = Callable[..., Callable[[bytes], None]]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
@@ -52,7 +53,7 @@ class WSGIMount:
     """
 
     def __init__(self, application: WSGIApp, prefix: str = "",
-                 config: Optional[Dict[str, Any]] = None) -> None:
+                 config: dict[str, Any] | None = None) -> None:
         self.application = application
         self.script_name = _latin1(prefix.rstrip("/"))
         self.config = config if config is not None else {}
@@ -121,12 +122,12 @@ class _Exchange:
 
     def __init__(self, method: str) -> None:
         self.method = method
-        self.status: Optional[str] = None
-        self.headers: List[Tuple[str, str]] = []
-        self.written: List[bytes] = []  # from write(), sent before the iterable's pieces
+        self.status: str | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.written: list[bytes] = []  # from write(), sent before the iterable's pieces
         self.committed = False  # once the head is handed to the server it cannot change
 
-    def start_response(self, status: str, headers: List[Tuple[str, str]],
+    def start_response(self, status: str, headers: list[tuple[str, str]],
                        exc_info: Any = None) -> Callable[[bytes], None]:
         if exc_info is not None:
             try:
@@ -173,12 +174,12 @@ class _Exchange:
         return response
 
 
-def _to_response(status: str, headers: List[Tuple[str, str]]) -> Response:
+def _to_response(status: str, headers: list[tuple[str, str]]) -> Response:
     code = status.split(" ", 1)[0]
     if len(code) != 3 or not code.isdigit():
         raise ValueError(f"the WSGI application gave the status {status!r}, not '200 OK'-like")
-    fields: Dict[str, str] = {}
-    cookies: Dict[str, Any] = {}
+    fields: dict[str, str] = {}
+    cookies: dict[str, Any] = {}
     for name, value in headers:
         if name.lower() == "set-cookie":
             cookie_name = key = value.partition("=")[0].strip()
@@ -212,7 +213,7 @@ class RawCookie(ResponseCookie):
         return self.header
 
 
-def _stream(pieces: List[bytes], iterator: Iterator[bytes], result: Iterable[bytes]) -> Iterator[bytes]:
+def _stream(pieces: list[bytes], iterator: Iterator[bytes], result: Iterable[bytes]) -> Iterator[bytes]:
     try:
         yield from pieces
         yield from iterator
@@ -226,7 +227,7 @@ def _close(result: Any) -> None:
         close()
 
 
-def _server_of(request: Request, default: Tuple[str, int]) -> Tuple[str, int]:
+def _server_of(request: Request, default: tuple[str, int]) -> tuple[str, int]:
     """SERVER_NAME and SERVER_PORT: from ``Host`` when sent (as gunicorn does), since
     a server on port 0 or behind a proxy does not know the name it is reached by."""
     host = request.headers.get("Host")
@@ -278,7 +279,7 @@ class WSGIApplication:
                         if name.lower() not in _HOP_BY_HOP and name.lower() not in _SERVER_WRITTEN])
         return body
 
-    def respond(self, environ: Environ) -> Tuple[ResponseHead, Generator[bytes, None, None]]:
+    def respond(self, environ: Environ) -> tuple[ResponseHead, Generator[bytes, None, None]]:
         """The response to the request ``environ`` describes: the ``ResponseHead`` the
         outside engine would send (HTTP/1.1, every field) and the body's pieces without
         transfer framing (``post_callback`` runs when they are exhausted or closed)."""
@@ -328,7 +329,7 @@ class _LimitedInput:
     past it undefined); without a length, nothing unless the server marks the input
     as terminated."""
 
-    def __init__(self, stream: Any, length: Optional[int], terminated: bool) -> None:
+    def __init__(self, stream: Any, length: int | None, terminated: bool) -> None:
         self._stream = stream
         self._left = length if length is not None else (-1 if terminated else 0)
 

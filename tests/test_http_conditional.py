@@ -3,8 +3,15 @@ from __future__ import annotations
 
 import pytest
 
-from outside.http.conditional import (UNSATISFIABLE, answer_range, evaluate_preconditions, if_range_holds,
-                                      parse_range, strong_match, weak_match)
+from outside.http.conditional import (
+    UNSATISFIABLE,
+    answer_range,
+    evaluate_preconditions,
+    if_range_holds,
+    parse_range,
+    strong_match,
+    weak_match,
+)
 from outside.http.headers import Headers
 
 MTIME = 784111777  # Sun, 06 Nov 1994 08:49:37 GMT

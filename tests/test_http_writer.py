@@ -6,8 +6,18 @@ import re
 import pytest
 
 from outside.http.cookies import ResponseCookie
-from outside.http.writer import (CHUNKED, FIXED, NO_BODY, UNTIL_CLOSE, ResponseError, chunked, exactly,
-                                 frame_body, until_close, write_head)
+from outside.http.writer import (
+    CHUNKED,
+    FIXED,
+    NO_BODY,
+    UNTIL_CLOSE,
+    ResponseError,
+    chunked,
+    exactly,
+    frame_body,
+    until_close,
+    write_head,
+)
 
 # A Date and Server of the caller's own, so that every expected head is literal.
 OWN = [("Date", "Sun, 06 Nov 1994 08:49:37 GMT"), ("Server", "test")]

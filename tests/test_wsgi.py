@@ -16,11 +16,10 @@ import wsgiref.validate
 
 import pytest
 import requests
+from servers import ROOT, start_app, start_server
 
 from outside import OutsideHTTP
 from outside.wsgi import WSGIMount, to_wsgi
-
-from servers import ROOT, start_app, start_server
 
 FLASK_APP = '''
 import flask, json, time
@@ -263,8 +262,8 @@ def test_head_keeps_the_declared_length():
 def test_mount_errors():
     app = OutsideHTTP(("127.0.0.1", 0))
     app.mount("/m", lambda environ, start_response: [])
-    from outside.rules import RouteConflictError
     from outside.routing import HandlerSignatureError
+    from outside.rules import RouteConflictError
     with pytest.raises(RouteConflictError, match="own prefix"):
         app.mount("/m", lambda environ, start_response: [])
     with pytest.raises(HandlerSignatureError, match=r"def <lambda>\(environ, start_response\)"):

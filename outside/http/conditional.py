@@ -7,11 +7,11 @@ Pure functions of the request's header fields: no files, no clock unless passed 
 from __future__ import annotations
 
 import time
-from typing import Any, Tuple, Union
+from typing import Any
 
 from .dates import parse_http_date
 
-Range = Tuple[int, int]  # (start, end), end exclusive, like a slice
+Range = tuple[int, int]  # (start, end), end exclusive, like a slice
 UNSATISFIABLE = "unsatisfiable"
 _HUGE = 10 ** 18  # stands in for numbers too long to be a file offset
 _SAFE_METHODS = ("GET", "HEAD")
@@ -77,7 +77,7 @@ def _number(digits: str) -> int | None:
     return int(digits) if len(digits) <= 18 else _HUGE
 
 
-def parse_range(field: str, size: int) -> Union[Range, str, None]:
+def parse_range(field: str, size: int) -> Range | str | None:
     """The one byte range ``field`` asks of a ``size``-byte representation (RFC 9110 section 14).
 
     Returns ``(start, end)`` (end exclusive, clipped to the size), ``UNSATISFIABLE``

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-from typing import Dict, Optional
 
 from .headers import TOKEN
 
@@ -12,12 +11,12 @@ _ESCAPE = re.compile(r"\\(?:([0-3][0-7][0-7])|(.))", re.DOTALL)
 _SAME_SITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 
 
-def _unescape(match: "re.Match[str]") -> str:
+def _unescape(match: re.Match[str]) -> str:
     octal, char = match.groups()
     return chr(int(octal, 8)) if octal else char
 
 
-def parse_cookie(header: str) -> Dict[str, str]:
+def parse_cookie(header: str) -> dict[str, str]:
     """The cookies of a ``Cookie`` header as a dict name -> value.
 
     Pairs are split on ``;``, names and values stripped of spaces, and a value in double
@@ -26,7 +25,7 @@ def parse_cookie(header: str) -> Dict[str, str]:
     skipped instead of dropping the pairs after it. When a name repeats, the first value
     wins: browsers send the cookie with the most specific path first.
     """
-    cookies: Dict[str, str] = {}
+    cookies: dict[str, str] = {}
     for pair in header.split(";"):
         name, separator, value = pair.partition("=")
         name = name.strip()
@@ -46,11 +45,11 @@ class ResponseCookie:
     ``"None"`` (any case). The name comes from the key of ``Response.cookies``.
     """
 
-    __slots__ = ("value", "max_age", "domain", "http_only", "secure", "path", "same_site")
+    __slots__ = ("value", "max_age", "domain", "http_only", "secure", "path", "same_site")  # noqa: RUF023 (repr order)
 
-    def __init__(self, value: str, max_age: Optional[int] = None, domain: Optional[str] = None,
-                 http_only: bool = False, secure: bool = False, path: Optional[str] = None,
-                 same_site: Optional[str] = None) -> None:
+    def __init__(self, value: str, max_age: int | None = None, domain: str | None = None,
+                 http_only: bool = False, secure: bool = False, path: str | None = None,
+                 same_site: str | None = None) -> None:
         self.value = value
         self.max_age = max_age
         self.domain = domain

@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations only: nothing beyond the standard library at run time
+    from typing_extensions import Self
 
 _MISSING = object()
 # RFC 9110 section 5.6.2: what a field name (and a cookie name) may be made of.
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 
 
-class Headers(Dict[Any, Any]):
+class Headers(dict[Any, Any]):
     """A ``dict`` of header fields whose lookups ignore the case of the name.
 
     Iterating, ``keys()``, ``items()``, ``repr`` and ``dict(headers)`` show each name with
@@ -24,11 +28,11 @@ class Headers(Dict[Any, Any]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
-        self._lower: Dict[str, str] = {}
+        self._lower: dict[str, str] = {}
         self.update(*args, **kwargs)
 
     @classmethod
-    def from_pairs(cls, pairs: Iterable[Tuple[str, str]]) -> "Headers":
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> Headers:
         """Headers from ``(name, value)`` pairs in wire order.
 
         Repeated names (in any case) are combined into one entry as RFC 9110 section 5.3
@@ -104,7 +108,7 @@ class Headers(Dict[Any, Any]):
         del self._lower[raw.lower()]
         return dict.pop(self, raw)
 
-    def popitem(self) -> Tuple[str, Any]:
+    def popitem(self) -> tuple[str, Any]:
         name, value = dict.popitem(self)
         del self._lower[name.lower()]
         return name, value
@@ -131,24 +135,24 @@ class Headers(Dict[Any, Any]):
         dict.clear(self)
         self._lower.clear()
 
-    def copy(self) -> "Headers":
+    def copy(self) -> Headers:
         return Headers(self)
 
-    def __or__(self, other: Any) -> "Headers":
+    def __or__(self, other: Any) -> Headers:
         if not isinstance(other, Mapping):
             return NotImplemented
         merged = self.copy()
         merged.update(other)
         return merged
 
-    def __ror__(self, other: Any) -> "Headers":
+    def __ror__(self, other: Any) -> Headers:
         if not isinstance(other, Mapping):
             return NotImplemented
         merged = Headers(other)
         merged.update(self)
         return merged
 
-    def __ior__(self, other: Any) -> "Headers":
+    def __ior__(self, other: Any) -> Self:
         self.update(other)
         return self
 
@@ -165,7 +169,7 @@ class Headers(Dict[Any, Any]):
 
     __hash__ = None
 
-    def __reduce__(self) -> Tuple[type, Tuple[List[Tuple[Any, Any]]]]:
+    def __reduce__(self) -> tuple[type, tuple[list[tuple[Any, Any]]]]:
         # The default would restore the items before ``_lower``, which ``__setitem__`` needs.
         return (Headers, (list(self.items()),))
 
@@ -173,12 +177,12 @@ class Headers(Dict[Any, Any]):
         return f"Headers({dict.__repr__(self)})"
 
 
-def _folded(headers: "Headers") -> Dict[Any, Any]:
+def _folded(headers: Headers) -> dict[Any, Any]:
     """``headers`` as a plain dict keyed by the lower-case names."""
     return {name.lower() if isinstance(name, str) else name: value for name, value in dict.items(headers)}
 
 
-def get_insensitive_header(headers: Mapping[str, Any], name: str) -> Optional[Any]:
+def get_insensitive_header(headers: Mapping[str, Any], name: str) -> Any | None:
     """The value of header ``name`` in ``headers``, matching the name case-insensitively.
 
     Works on any mapping (a plain ``dict`` too); ``None`` when the header is absent.

@@ -5,9 +5,7 @@ and the RFCs it lists). 418 is kept from RFC 2324 because users expect it.
 """
 from __future__ import annotations
 
-from typing import Dict
-
-STATUS_DESCRIPTIONS: Dict[int, str] = {
+STATUS_DESCRIPTIONS: dict[int, str] = {
     100: "Continue",
     101: "Switching Protocols",
     102: "Processing",
