@@ -252,3 +252,14 @@ def test_framing_helpers_close_their_source_when_abandoned():
         next(framed)
         framed.close()
         assert log == ["closed"]
+
+
+def test_repeated_date_fields_of_the_caller_are_all_kept():
+    head = write_head(200, [("Date", "one"), ("date", "two"), ("Server", "s")], length=0)
+    assert head.data == b"HTTP/1.1 200 OK\r\nDate: one\r\ndate: two\r\nServer: s\r\nContent-Length: 0\r\n\r\n"
+    assert head.fields == [("Date", "one"), ("date", "two"), ("Server", "s"), ("Content-Length", "0")]
+
+
+def test_fields_split_at_the_end_of_the_name():
+    head = write_head(200, [*OWN, ("X-A", "a: b"), ("X-Empty", "")], length=0)
+    assert head.fields == [*OWN, ("X-A", "a: b"), ("X-Empty", ""), ("Content-Length", "0")]

@@ -30,8 +30,8 @@ _DECIDED = frozenset(("content-type", "content-length", "connection", "transfer-
 _NOTHING: Mapping[str, str] = {}
 _checked_names: dict[str, str] = {}  # valid field name -> its lower case; most repeat on every response
 _status_lines: dict[int, tuple[str, str]] = {}  # status -> (its status line, its reason)
-# (second, Date and Server fields, their text): one tuple, so threads never see half an update
-_own_fields: tuple[int, list[tuple[str, str]], str] = (-1, [], "")
+# (second, the Date and Server lines): one tuple, so threads never see half an update
+_own_lines: tuple[int, list[str]] = (-1, [])
 
 
 class ResponseError(ValueError):
@@ -54,32 +54,41 @@ class ResponseHead:
     blank line included.
     """
 
-    __slots__ = ("data", "fields", "framing", "keep_alive", "length", "reason", "sends_body", "status")
+    __slots__ = ("_lines", "data", "framing", "keep_alive", "length", "reason", "sends_body", "status")
     version = "HTTP/1.1"
 
-    def __init__(self, status: int, reason: str, fields: list[tuple[str, str]], framing: str,
+    def __init__(self, status: int, reason: str, lines: list[str], framing: str,
                  length: int | None, keep_alive: bool, sends_body: bool, data: bytes) -> None:
         self.status = status
         self.reason = reason
-        self.fields = fields
+        self._lines = lines  # "Name: value\r\n" each, as written
         self.framing = framing
         self.length = length
         self.keep_alive = keep_alive
         self.sends_body = sends_body
         self.data = data
 
+    @property
+    def fields(self) -> list[tuple[str, str]]:
+        """The ``(name, value)`` pairs in wire order (a name is a token: the first
+        ``": "`` of a line ends it)."""
+        pairs = []
+        for line in self._lines:
+            name, _, value = line[:-2].partition(": ")
+            pairs.append((name, value))
+        return pairs
+
     def __repr__(self) -> str:
         return f"<ResponseHead {self.status} {self.framing} keep_alive={self.keep_alive}>"
 
 
-def _date_and_server() -> tuple[int, list[tuple[str, str]], str]:
-    """``Date`` and ``Server`` as fields and as text, made once per second."""
-    global _own_fields
+def _date_and_server() -> tuple[int, list[str]]:
+    """The ``Date`` and ``Server`` lines, made once per second."""
+    global _own_lines
     now = int(time.time())
-    own = _own_fields
+    own = _own_lines
     if now != own[0]:
-        fields = [("Date", http_date(now)), ("Server", SERVER_NAME)]
-        own = _own_fields = (now, fields, "".join([f"{name}: {value}\r\n" for name, value in fields]))
+        own = _own_lines = (now, [f"Date: {http_date(now)}\r\n", f"Server: {SERVER_NAME}\r\n"])
     return own
 
 
@@ -128,8 +137,8 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
     ``Content-Type`` (kept; else ``default_type`` is sent when given), ``Date`` and
     ``Server`` (kept instead of ours); ``Transfer-Encoding`` is dropped. ``extra``:
     fields sent as they are after those (``Set-Cookie``, validators), also checked.
-    ``forbidden``: lower-case names -> the message of the ``ResponseError`` raised when
-    ``fields`` holds one. ``length``: the body's size when known; ``None`` for a stream.
+    ``forbidden``: lower-case names (other than those above) -> the message of the
+    ``ResponseError`` raised when ``fields`` holds one. ``length``: the body's size when known; ``None`` for a stream.
 
     ``keep_alive`` is the caller's wish (the request allows it, limits not reached); the
     head's ``keep_alive`` is the decision: also False for ``Connection: close`` and for
@@ -143,16 +152,13 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
         status_line, reason = _status_lines.get(status) or _status_line(status)
     else:
         status_line = f"HTTP/1.1 {status} {reason}\r\n"
-    out = []
+    own = _date_and_server()[1]
+    lines = own.copy()  # "Name: value\r\n"
     lengths: list[Any] | None = None
     connection: list[Any] | None = None
-    has_type = has_date = has_server = False
+    has_type = False
     for name, value in fields:
         lower = _checked_names.get(name) or _checked_lower(name)
-        if forbidden and lower in forbidden:
-            raise ResponseError(forbidden[lower])
-        if type(value) is not str:
-            value = str(value)
         if lower in _DECIDED:
             if lower == "content-type":
                 has_type = True
@@ -164,15 +170,16 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
                 continue
             elif lower == "transfer-encoding":
                 continue
-            elif lower == "date":
-                has_date = True
-            else:
-                has_server = True
-        out.append((name, value))
+            else:  # the caller's Date or Server replaces ours
+                replaced = own[0] if lower == "date" else own[1]
+                lines = [line for line in lines if line is not replaced]
+        elif forbidden and lower in forbidden:
+            raise ResponseError(forbidden[lower])
+        lines.append(f"{name}: {value}\r\n")
     if extra:
-        out.extend(extra)
+        lines.extend([f"{name}: {value}\r\n" for name, value in extra])
     if not has_type and default_type is not None:
-        out.append(("Content-Type", default_type))
+        lines.append(f"Content-Type: {default_type}\r\n")
 
     if status < 200 or status in _NO_BODY_STATUSES:
         framing, length = NO_BODY, None
@@ -182,35 +189,30 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
         framing, length = FIXED, _declared_length(lengths)
     elif request_version == "HTTP/1.1":
         framing = CHUNKED
-        out.append(("Transfer-Encoding", "chunked"))
+        lines.append("Transfer-Encoding: chunked\r\n")
     else:
         framing = UNTIL_CLOSE
         keep_alive = keep_alive and request_method == "HEAD"  # a HEAD has no body to delimit
     if length is not None:
-        out.append(("Content-Length", str(length)))
+        lines.append(f"Content-Length: {length}\r\n")
     if connection is not None and _asks_to_close(connection):
         keep_alive = False
     if not keep_alive:
-        out.append(("Connection", "close"))
+        lines.append("Connection: close\r\n")
     elif request_version == "HTTP/1.0":
-        out.append(("Connection", "keep-alive"))
+        lines.append("Connection: keep-alive\r\n")
 
-    _, own, own_text = _date_and_server()
-    if has_date or has_server:
-        own = [pair for pair in own if not (has_date if pair[0] == "Date" else has_server)]
-        own_text = "".join([f"{name}: {value}\r\n" for name, value in own])
-    text = "".join((status_line, own_text, *[f"{name}: {value}\r\n" for name, value in out], "\r\n"))
-    out[:0] = own
+    text = status_line + "".join(lines) + "\r\n"
     # One scan instead of one per field: every line break must be one of ours.
-    breaks = len(out) + 2
+    breaks = len(lines) + 2
     if text.count("\n") != breaks or text.count("\r") != breaks or "\0" in text:
         raise ResponseError("CR, LF or NUL in a header name or value")
     try:
         data = text.encode("latin-1")
     except UnicodeEncodeError as exc:
         raise ResponseError("a header holds characters outside latin-1") from exc
-    sends_body = framing != NO_BODY and request_method != "HEAD"
-    return ResponseHead(status, reason, out, framing, length, keep_alive, sends_body, data)
+    return ResponseHead(status, reason, lines, framing, length, keep_alive,
+                        framing != NO_BODY and request_method != "HEAD", data)
 
 
 def close_source(source: Any) -> None:
