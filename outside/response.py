@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from .files import FilePath, FileSpan, plan_file, regular_file_stat
@@ -43,33 +43,30 @@ class Response:
         return f"<Response {self.status_code} {type(self.content).__name__}>"
 
 
-class Rendered:
-    """A serialized response.
+class Rendered(ResponseHead):
+    """A serialized response: the writer's ``ResponseHead`` (``status``, ``fields``,
+    ``framing``, ``keep_alive``...) with its body.
 
     ``head``: the status line and header section, ``bytes``, ending with the blank line
-    (``response_head.data``). ``body``: ``bytes`` (possibly empty), a ``FileSpan`` to send
-    with ``socket.sendfile``, or an iterator of wire-ready ``bytes`` (chunk framing
-    included when chunked). The iterator may raise midway (``ResponseError`` for a wrong
-    length or piece, or the handler's generator's own exception): the connection must
-    then be closed, and the iterator closed (``close()``) when it is abandoned, so the
-    generator can clean up. ``keep_alive``: whether the connection may carry another
-    request afterwards. ``status``: the status code sent (a file response may turn 200
-    into 206/304/412/416). ``response_head``: the ``outside.http.writer.ResponseHead``
-    (status, fields, framing). ``payload``: the body without its transfer framing (the
-    same object as ``body`` unless chunked), for a consumer that frames it itself; use
-    either ``body`` or ``payload``, never both.
+    (``data``). ``body``: ``bytes`` (possibly empty), a ``FileSpan`` to send with
+    ``socket.sendfile``, or an iterator of wire-ready ``bytes`` (chunk framing included
+    when chunked). The iterator may raise midway (``ResponseError`` for a wrong length
+    or piece, or the handler's generator's own exception): the connection must then be
+    closed, and the iterator closed (``close()``) when it is abandoned, so the generator
+    can clean up. ``keep_alive``: whether the connection may carry another request
+    afterwards. ``status``: the status code sent (a file response may turn 200 into
+    206/304/412/416). ``payload``: the body without its transfer framing (the same
+    object as ``body`` unless chunked), for a consumer that frames it itself; use either
+    ``body`` or ``payload``, never both. ``response_head``: the head itself.
     """
 
-    __slots__ = ("body", "head", "keep_alive", "payload", "response_head", "status")
+    __slots__ = ("body", "head", "payload")
+    body: bytes | FileSpan | Iterator[bytes]
+    payload: bytes | FileSpan | Iterator[bytes]
 
-    def __init__(self, response_head: ResponseHead, body: bytes | FileSpan | Iterator[bytes],
-                 payload: bytes | FileSpan | Iterator[bytes] | None = None) -> None:
-        self.response_head = response_head
-        self.head = response_head.data
-        self.body = body
-        self.payload = body if payload is None else payload
-        self.keep_alive = response_head.keep_alive
-        self.status = response_head.status
+    @property
+    def response_head(self) -> ResponseHead:
+        return self
 
 
 def render(response: Response, request: Request, keep_alive: bool, config: dict[str, Any]) -> Rendered:
@@ -96,7 +93,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: dict[
     if not isinstance(headers, dict):
         raise ResponseError(f"headers must be a dict, not {type(headers).__name__}")
     content = response.content
-    extra: list[tuple[str, str]] = []  # file validators, then the cookies
+    extra: Sequence[tuple[str, str]] = ()  # file validators, then the cookies
     body: bytes | FileSpan | Iterator[bytes] = b""
     length: int | None = None  # None: a stream
     default_type: str | None = None
@@ -119,7 +116,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: dict[
         length = len(body)
         default_type = "application/json"
     elif isinstance(content, FilePath):
-        status, body, length = _file_body(content, status, request, config, extra)
+        status, body, length, extra = _file_body(content, status, request, config)
         default_type = content.content_type() if isinstance(body, FileSpan) else None
     elif content is None:
         length = 0
@@ -133,43 +130,45 @@ def render(response: Response, request: Request, keep_alive: bool, config: dict[
     else:
         raise ResponseError(f"unsupported content type {type(content).__name__}")
     if response.cookies:
-        extra.extend(_set_cookie_fields(response.cookies))
+        extra = [*extra, *_set_cookie_fields(response.cookies)]
 
     try:
-        head = write_head(status, headers.items(), request.method, request.version, keep_alive,
-                          length, default_type, extra, _REFUSED)
+        rendered = write_head(status, headers.items(), request.method, request.version, keep_alive,
+                              length, default_type, extra, _REFUSED, None, Rendered)
     except ResponseError:
         if streamed:
             _close_iterable(content)
         raise
+    rendered.head = rendered.data
     if not streamed:
-        return Rendered(head, body if head.sends_body else b"")
-    if not head.sends_body:
+        rendered.body = rendered.payload = body if rendered.sends_body else b""
+    elif not rendered.sends_body:
         _close_iterable(content)
-        return Rendered(head, b"")
-    pieces = _bytes_pieces(content)
-    framed = frame_body(head, pieces)
-    return Rendered(head, framed, pieces if head.framing == CHUNKED else framed)
+        rendered.body = rendered.payload = b""
+    else:
+        pieces = _bytes_pieces(content)
+        rendered.body = frame_body(rendered, pieces)
+        rendered.payload = pieces if rendered.framing == CHUNKED else rendered.body
+    return rendered
 
 
-def _file_body(file: FilePath, status: int, request: Request, config: dict[str, Any],
-               extra: list[tuple[str, str]]) -> tuple[int, bytes | FileSpan, int | None]:
-    """(status, body, length) for a file; validators, preconditions and ranges for 200s."""
+def _file_body(file: FilePath, status: int, request: Request,
+               config: dict[str, Any]) -> tuple[int, bytes | FileSpan, int | None, list[tuple[str, str]]]:
+    """(status, body, length, fields) for a file; validators, preconditions and ranges for 200s."""
     try:
         if status != 200:
             size = regular_file_stat(file.path).st_size
-            return status, FileSpan(file.path, 0, size), size
+            return status, FileSpan(file.path, 0, size), size, []
         threshold_mb = config.get("allow_range_from_mb", 50)
         min_range_size = None if threshold_mb is None or threshold_mb < 0 else int(threshold_mb * _MB)
         plan = plan_file(file, request.method, request.headers, min_range_size)
     except OSError as exc:
         raise ResponseError(f"cannot send the file: {exc.strerror or type(exc).__name__}") from exc
-    extra.extend(plan.headers)
     if plan.span is not None:
-        return plan.status, plan.span, plan.span.count
+        return plan.status, plan.span, plan.span.count, plan.headers
     if plan.status == 304:
-        return 304, b"", None
-    return plan.status, b"", 0  # 412, 416
+        return 304, b"", None, plan.headers
+    return plan.status, b"", 0, plan.headers  # 412, 416
 
 
 def _set_cookie_fields(cookies: dict[str, Any]) -> list[tuple[str, str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from .dates import http_date
 from .headers import TOKEN
@@ -51,29 +51,27 @@ class ResponseHead:
     ``length``: the Content-Length sent (``None`` when there is none); ``keep_alive``:
     whether the connection may carry another request after this response;
     ``sends_body``: False for HEAD and no-body statuses; ``data``: the serialized head,
-    blank line included.
+    blank line included. Made by ``write_head``.
     """
 
     __slots__ = ("_lines", "data", "framing", "keep_alive", "length", "reason", "sends_body", "status")
     version = "HTTP/1.1"
 
-    def __init__(self, status: int, reason: str, lines: list[str], framing: str,
-                 length: int | None, keep_alive: bool, sends_body: bool, data: bytes) -> None:
-        self.status = status
-        self.reason = reason
-        self._lines = lines  # "Name: value\r\n" each, as written
-        self.framing = framing
-        self.length = length
-        self.keep_alive = keep_alive
-        self.sends_body = sends_body
-        self.data = data
+    status: int
+    reason: str
+    _lines: list[str]  # the status line, "Name: value\r\n" each, the blank line: as written
+    framing: str
+    length: int | None
+    keep_alive: bool
+    sends_body: bool
+    data: bytes
 
     @property
     def fields(self) -> list[tuple[str, str]]:
         """The ``(name, value)`` pairs in wire order (a name is a token: the first
         ``": "`` of a line ends it)."""
         pairs = []
-        for line in self._lines:
+        for line in self._lines[1:-1]:
             name, _, value = line[:-2].partition(": ")
             pairs.append((name, value))
         return pairs
@@ -82,14 +80,15 @@ class ResponseHead:
         return f"<ResponseHead {self.status} {self.framing} keep_alive={self.keep_alive}>"
 
 
-def _date_and_server() -> tuple[int, list[str]]:
-    """The ``Date`` and ``Server`` lines, made once per second."""
+_Head = TypeVar("_Head", bound=ResponseHead)
+
+
+def _date_and_server(now: int) -> list[str]:
+    """The ``Date`` and ``Server`` lines for the second ``now`` (kept until the next)."""
     global _own_lines
-    now = int(time.time())
-    own = _own_lines
-    if now != own[0]:
-        own = _own_lines = (now, [f"Date: {http_date(now)}\r\n", f"Server: {SERVER_NAME}\r\n"])
-    return own
+    lines = [f"Date: {http_date(now)}\r\n", f"Server: {SERVER_NAME}\r\n"]
+    _own_lines = (now, lines)
+    return lines
 
 
 def _checked_lower(name: Any) -> str:
@@ -128,7 +127,8 @@ def _asks_to_close(values: list[Any]) -> bool:
 def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: str = "GET",
                request_version: str = "HTTP/1.1", keep_alive: bool = True, length: int | None = None,
                default_type: str | None = None, extra: Sequence[tuple[str, str]] = (),
-               forbidden: Mapping[str, str] = _NOTHING, reason: str | None = None) -> ResponseHead:
+               forbidden: Mapping[str, str] = _NOTHING, reason: str | None = None,
+               cls: type[_Head] = ResponseHead) -> _Head:  # type: ignore[assignment]
     """The head of a response to a ``request_method`` request in ``request_version``.
 
     ``fields``: the response's own ``(name, value)`` pairs (values made ``str``). Among
@@ -144,7 +144,9 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
     head's ``keep_alive`` is the decision: also False for ``Connection: close`` and for
     a stream to an HTTP/1.0 client (delimited by the close). It writes
     ``Connection: close`` when closing, ``Connection: keep-alive`` to an HTTP/1.0
-    client that stays. Raises ``ResponseError`` (see there).
+    client that stays. ``cls``: the class made, ``ResponseHead`` or a subclass of it
+    (one that also carries the body saves an object per response). Raises
+    ``ResponseError`` (see there).
     """
     if type(status) is not int or not 100 <= status <= 999:
         raise ResponseError(f"invalid status code {status!r}")
@@ -152,8 +154,11 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
         status_line, reason = _status_lines.get(status) or _status_line(status)
     else:
         status_line = f"HTTP/1.1 {status} {reason}\r\n"
-    own = _date_and_server()[1]
-    lines = own.copy()  # "Name: value\r\n"
+    second, own = _own_lines
+    now = int(time.time())
+    if now != second:
+        own = _date_and_server(now)
+    lines = [status_line, *own]  # each ends with its CRLF, the status line's included
     lengths: list[Any] | None = None
     connection: list[Any] | None = None
     has_type = False
@@ -202,17 +207,26 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
     elif request_version == "HTTP/1.0":
         lines.append("Connection: keep-alive\r\n")
 
-    text = status_line + "".join(lines) + "\r\n"
+    lines.append("\r\n")
+    text = "".join(lines)
     # One scan instead of one per field: every line break must be one of ours.
-    breaks = len(lines) + 2
+    breaks = len(lines)
     if text.count("\n") != breaks or text.count("\r") != breaks or "\0" in text:
         raise ResponseError("CR, LF or NUL in a header name or value")
     try:
         data = text.encode("latin-1")
     except UnicodeEncodeError as exc:
         raise ResponseError("a header holds characters outside latin-1") from exc
-    return ResponseHead(status, reason, lines, framing, length, keep_alive,
-                        framing != NO_BODY and request_method != "HEAD", data)
+    head = cls.__new__(cls)  # made here only: no __init__ call on the hot path
+    head.status = status
+    head.reason = reason
+    head._lines = lines
+    head.framing = framing
+    head.length = length
+    head.keep_alive = keep_alive
+    head.sends_body = framing != NO_BODY and request_method != "HEAD"
+    head.data = data
+    return head
 
 
 def close_source(source: Any) -> None:
