@@ -7,11 +7,17 @@ from typing import Any
 
 from .files import FilePath, FileSpan, plan_file, regular_file_stat
 from .http.cookies import ResponseCookie
-from .http.writer import CHUNKED, ResponseError, ResponseHead, frame_body, write_head
+from .http.writer import (
+    CHUNKED,
+    NO_BODY_STATUSES,
+    ResponseError,
+    ResponseHead,
+    frame_body,
+    write_head,
+)
 from .request import Request
 
 _MB = 1024 * 1024
-_NO_BODY_STATUSES = frozenset((204, 304))
 # Refused in Response.headers (the writer reads the rest of its own fields from them).
 _REFUSED = {"set-cookie": "Set-Cookie belongs in Response.cookies, not in headers"}
 
@@ -98,7 +104,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: dict[
     length: int | None = None  # None: a stream
     default_type: str | None = None
     streamed = False
-    if type(status) is int and (status < 200 or status in _NO_BODY_STATUSES):
+    if type(status) is int and (status < 200 or status in NO_BODY_STATUSES):
         _close_iterable(content)
     elif isinstance(content, str):
         body = content.encode("utf-8")

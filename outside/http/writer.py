@@ -24,7 +24,7 @@ UNTIL_CLOSE = "close"    # the server closes the connection (HTTP/1.0 stream of 
 NO_BODY = "none"         # 1xx, 204, 304: no body and no framing fields
 
 SERVER_NAME = "outside"
-_NO_BODY_STATUSES = frozenset((204, 304))
+NO_BODY_STATUSES = frozenset((204, 304))  # with 1xx: never a body, never framing fields
 # Fields the writer decides; a caller's value is read from them, not copied.
 _DECIDED = frozenset(("content-type", "content-length", "connection", "transfer-encoding", "date", "server"))
 _NOTHING: Mapping[str, str] = {}
@@ -131,14 +131,15 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
                cls: type[_Head] = ResponseHead) -> _Head:  # type: ignore[assignment]
     """The head of a response to a ``request_method`` request in ``request_version``.
 
-    ``fields``: the response's own ``(name, value)`` pairs (values made ``str``). Among
-    them the writer reads, and writes itself: ``Content-Length`` (used only for a body of
-    unknown ``length``; several must agree), ``Connection`` (``close`` is honoured),
-    ``Content-Type`` (kept; else ``default_type`` is sent when given), ``Date`` and
-    ``Server`` (kept instead of ours); ``Transfer-Encoding`` is dropped. ``extra``:
-    fields sent as they are after those (``Set-Cookie``, validators), also checked.
-    ``forbidden``: lower-case names (other than those above) -> the message of the
-    ``ResponseError`` raised when ``fields`` holds one. ``length``: the body's size when known; ``None`` for a stream.
+    ``fields``: the response's own ``(name, value)`` pairs (values written as ``str``
+    writes them). Among them the writer reads, and writes itself: ``Content-Length``
+    (used only for a body of unknown ``length``; several must agree), ``Connection``
+    (``close`` is honoured), ``Content-Type`` (kept; else ``default_type`` is sent when
+    given), ``Date`` and ``Server`` (kept instead of ours); ``Transfer-Encoding`` is
+    dropped. ``extra``: fields sent as they are after those (``Set-Cookie``,
+    validators), also checked. ``forbidden``: lower-case names (other than those above)
+    -> the message of the ``ResponseError`` raised when ``fields`` holds one.
+    ``length``: the body's size when known; ``None`` for a stream.
 
     ``keep_alive`` is the caller's wish (the request allows it, limits not reached); the
     head's ``keep_alive`` is the decision: also False for ``Connection: close`` and for
@@ -186,7 +187,7 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
     if not has_type and default_type is not None:
         lines.append(f"Content-Type: {default_type}\r\n")
 
-    if status < 200 or status in _NO_BODY_STATUSES:
+    if status < 200 or status in NO_BODY_STATUSES:
         framing, length = NO_BODY, None
     elif length is not None:
         framing = FIXED
