@@ -66,7 +66,8 @@ class Rendered(ResponseHead):
     ``body`` or ``payload``, never both. ``response_head``: the head itself.
     """
 
-    __slots__ = ("body", "head", "payload")
+    __slots__ = ("body", "payload")
+    head = ResponseHead.data  # the same slot, under the name the engine reads
     body: bytes | FileSpan | Iterator[bytes]
     payload: bytes | FileSpan | Iterator[bytes]
 
@@ -145,7 +146,6 @@ def render(response: Response, request: Request, keep_alive: bool, config: dict[
         if streamed:
             _close_iterable(content)
         raise
-    rendered.head = rendered.data
     if not streamed:
         rendered.body = rendered.payload = body if rendered.sends_body else b""
     elif not rendered.sends_body:
