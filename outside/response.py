@@ -2,31 +2,24 @@
 from __future__ import annotations
 
 import json
-import time
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Union
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
-from .cookies import ResponseCookie
-from .files import FilePath, FileSpan, http_date, plan_file, regular_file_stat
-from .headers import TOKEN
+from .files import FilePath, FileSpan, plan_file, regular_file_stat
+from .http.cookies import ResponseCookie
+from .http.writer import (
+    CHUNKED,
+    NO_BODY_STATUSES,
+    ResponseError,
+    ResponseHead,
+    frame_body,
+    write_head,
+)
 from .request import Request
-from .status import get_description
 
 _MB = 1024 * 1024
-_CHECKED_NAMES: Dict[str, str] = {}  # valid header name -> its lower case; most repeat on every response
-_STATUS_LINES: Dict[int, str] = {}
-_NO_BODY_STATUSES = frozenset((204, 304))
-# Fields the server writes itself; a handler's value is read from them, not copied.
-_SERVER_FIELDS = frozenset(("content-type", "content-length", "connection", "transfer-encoding",
-                            "set-cookie", "date", "server"))
-
-
-class ResponseError(ValueError):
-    """A response that must not be sent as it is (invalid status, header injection,
-    ``Set-Cookie`` in ``headers``, unsupported content, unreadable file...).
-
-    The server answers with the app's 500 handler instead. Raised by ``render``, and by a
-    streamed body while it is being sent (then the connection is closed).
-    """
+# Refused in Response.headers (the writer reads the rest of its own fields from them).
+_REFUSED = {"set-cookie": "Set-Cookie belongs in Response.cookies, not in headers"}
 
 
 class Response:
@@ -44,10 +37,10 @@ class Response:
     False keeps the body as it is even when the client accepts gzip or brotli.
     """
 
-    __slots__ = ("status_code", "headers", "content", "cookies", "compress", "__dict__")  # __dict__: room for extras
+    __slots__ = ("__dict__", "compress", "content", "cookies", "headers", "status_code")  # __dict__: room for extras
 
-    def __init__(self, status_code: int = 200, headers: Optional[Dict[str, Any]] = None,
-                 content: Any = b"", cookies: Optional[Dict[str, Union[ResponseCookie, str]]] = None,
+    def __init__(self, status_code: int = 200, headers: dict[str, Any] | None = None,
+                 content: Any = b"", cookies: dict[str, ResponseCookie | str] | None = None,
                  compress: bool = True) -> None:
         self.status_code = status_code
         self.headers = {} if headers is None else headers
@@ -59,65 +52,34 @@ class Response:
         return f"<Response {self.status_code} {type(self.content).__name__}>"
 
 
-class Rendered:
-    """A serialized response.
+class Rendered(ResponseHead):
+    """A serialized response: the writer's ``ResponseHead`` (``status``, ``fields``,
+    ``framing``, ``keep_alive``...) with its body.
 
-    ``head``: the status line and header section, ``bytes``, ending with the blank line.
-    ``body``: ``bytes`` (possibly empty), a ``FileSpan`` to send with ``socket.sendfile``,
-    or an iterator of wire-ready ``bytes`` (chunk framing included when chunked). The
-    iterator may raise midway (``ResponseError`` for a wrong length or piece, or the
-    handler's generator's own exception): the connection must then be closed, and the
-    iterator closed (``close()``) when it is abandoned, so the generator can clean up.
-    ``keep_alive``: whether the connection may carry another request afterwards.
-    ``status``: the status code sent (a file response may turn 200 into 206/304/412/416).
+    ``head``: the status line and header section, ``bytes``, ending with the blank line
+    (``data``). ``body``: ``bytes`` (possibly empty), a ``FileSpan`` to send with
+    ``socket.sendfile``, or an iterator of wire-ready ``bytes`` (chunk framing included
+    when chunked). The iterator may raise midway (``ResponseError`` for a wrong length
+    or piece, or the handler's generator's own exception): the connection must then be
+    closed, and the iterator closed (``close()``) when it is abandoned, so the generator
+    can clean up. ``keep_alive``: whether the connection may carry another request
+    afterwards. ``status``: the status code sent (a file response may turn 200 into
+    206/304/412/416). ``payload``: the body without its transfer framing (the same
+    object as ``body`` unless chunked), for a consumer that frames it itself; use either
+    ``body`` or ``payload``, never both. ``response_head``: the head itself.
     """
 
-    __slots__ = ("head", "body", "keep_alive", "status")
+    __slots__ = ("body", "payload")
+    head = ResponseHead.data  # the same slot, under the name the engine reads
+    body: bytes | FileSpan | Iterator[bytes]
+    payload: bytes | FileSpan | Iterator[bytes]
 
-    def __init__(self, head: bytes, body: Union[bytes, FileSpan, Iterator[bytes]],
-                 keep_alive: bool, status: int) -> None:
-        self.head = head
-        self.body = body
-        self.keep_alive = keep_alive
-        self.status = status
-
-
-_date_cache = (-1, "")  # (second, fields): one tuple, so threads never see half an update
+    @property
+    def response_head(self) -> ResponseHead:
+        return self
 
 
-def _date_and_server() -> str:
-    """The ``Date`` and ``Server`` fields, formatted once per second."""
-    global _date_cache
-    now = int(time.time())
-    second, fields = _date_cache
-    if now != second:
-        fields = f"Date: {http_date(now)}\r\nServer: outside\r\n"
-        _date_cache = (now, fields)
-    return fields
-
-
-def _own_fields(overridden: List[str]) -> str:
-    """``Date``/``Server`` minus those the handler set itself."""
-    lines = _date_and_server().split("\r\n")[:2]
-    return "".join(line + "\r\n" for line in lines if line.split(":", 1)[0].lower() not in overridden)
-
-
-def _new_status_line(status: int) -> str:
-    line = _STATUS_LINES[status] = f"HTTP/1.1 {status} {get_description(status)}\r\n"
-    return line
-
-
-def _checked_lower(name: Any) -> str:
-    """``name`` in lower case, once it is known to be a token."""
-    if not isinstance(name, str) or not TOKEN.match(name):
-        raise ResponseError(f"invalid header name {name!r}")
-    lower = name.lower()
-    if len(_CHECKED_NAMES) < 4096:
-        _CHECKED_NAMES[name] = lower
-    return lower
-
-
-def render(response: Response, request: Request, keep_alive: bool, config: Dict[str, Any]) -> Rendered:
+def render(response: Response, request: Request, keep_alive: bool, config: dict[str, Any]) -> Rendered:
     """Serialize ``response`` to ``request`` as HTTP/1.1.
 
     ``keep_alive`` is the server's wish (request asked for it, config allows it, reuse
@@ -137,38 +99,16 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
     ``Set-Cookie`` header, an invalid cookie, unsupported content or an unreadable file.
     """
     status = response.status_code
-    if type(status) is not int or not 100 <= status <= 999:
-        raise ResponseError(f"invalid status code {status!r}")
     headers = response.headers
     if not isinstance(headers, dict):
         raise ResponseError(f"headers must be a dict, not {type(headers).__name__}")
-
-    lines: List[str] = []  # "Name: value", the handler's first; checked in one pass below
-    content_type_field = declared_length = None
-    closing = False
-    overridden: List[str] = []  # "date"/"server" when the handler set its own
-    for name, value in headers.items():
-        lower = _CHECKED_NAMES.get(name) or _checked_lower(name)
-        if lower in _SERVER_FIELDS:
-            if lower == "content-type":
-                content_type_field = f"{name}: {value}"
-            elif lower == "content-length":
-                declared_length = value
-            elif lower == "connection":
-                closing = "close" in str(value).lower()
-            elif lower == "set-cookie":
-                raise ResponseError("Set-Cookie belongs in Response.cookies, not in headers")
-            if lower not in ("date", "server"):
-                continue
-            overridden.append(lower)
-        lines.append(f"{name}: {value}")
-
     content = response.content
-    body: Union[bytes, FileSpan, Iterator[bytes]]
-    length: Optional[int] = None  # None: no Content-Length field
-    default_type: Optional[str] = None
-    if status < 200 or status in _NO_BODY_STATUSES:
-        body = b""
+    extra: Sequence[tuple[str, str]] = ()  # file validators, then the cookies
+    body: bytes | FileSpan | Iterator[bytes] = b""
+    length: int | None = None  # None: a stream
+    default_type: str | None = None
+    streamed = False
+    if type(status) is int and (status < 200 or status in NO_BODY_STATUSES):
         _close_iterable(content)
     elif isinstance(content, str):
         body = content.encode("utf-8")
@@ -186,10 +126,9 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
         length = len(body)
         default_type = "application/json"
     elif isinstance(content, FilePath):
-        status, body, length = _file_body(content, status, request, config, lines)
+        status, body, length, extra = _file_body(content, status, request, config)
         default_type = content.content_type() if isinstance(body, FileSpan) else None
     elif content is None:
-        body = b""
         length = 0
     elif isinstance(content, (list, tuple)):  # pieces already in memory: checked and sent at once
         body = b"".join([_as_bytes(piece) for piece in content])
@@ -197,91 +136,60 @@ def render(response: Response, request: Request, keep_alive: bool, config: Dict[
         default_type = "text/plain"
     elif hasattr(content, "__iter__"):
         default_type = "text/plain"
-        length = _declared_length(declared_length)
-        if length is not None:
-            body = _exactly(content, length)
-        elif request.version == "HTTP/1.1":
-            lines.append("Transfer-Encoding: chunked")
-            body = _chunked(content)
-        else:  # HTTP/1.0: the end of the body is the end of the connection
-            body = _pieces(content)
-            keep_alive = keep_alive and request.method == "HEAD"
+        streamed = True
     else:
         raise ResponseError(f"unsupported content type {type(content).__name__}")
-
-    if content_type_field is not None:
-        lines.append(content_type_field)
-    elif default_type is not None:
-        lines.append(f"Content-Type: {default_type}")
-    if length is not None:
-        lines.append(f"Content-Length: {length}")
     if response.cookies:
-        lines.extend(_set_cookie_fields(response.cookies))
-    keep_alive = keep_alive and not closing
-    if not keep_alive:
-        lines.append("Connection: close")
-    elif request.version == "HTTP/1.0":
-        lines.append("Connection: keep-alive")
+        extra = [*extra, *_set_cookie_fields(response.cookies)]
 
-    own = _date_and_server() if not overridden else _own_fields(overridden)
-    text = "".join((_STATUS_LINES.get(status) or _new_status_line(status), own, "\r\n".join(lines),
-                    "\r\n\r\n" if lines else "\r\n"))
-    # One scan instead of one per field: every line break must be one of ours.
-    breaks = 2 + (2 if not overridden else own.count("\n")) + len(lines)
-    if text.count("\n") != breaks or text.count("\r") != breaks or "\0" in text:
-        raise ResponseError("CR, LF or NUL in a header name or value")
     try:
-        head = text.encode("latin-1")
-    except UnicodeEncodeError as exc:
-        raise ResponseError("a header holds characters outside latin-1") from exc
-
-    if request.method == "HEAD":
-        if not isinstance(body, (bytes, FileSpan)):
-            _close_iterable(body)  # an unstarted wrapper cannot close what it wraps
+        rendered = write_head(status, headers.items(), request.method, request.version, keep_alive,
+                              length, default_type, extra, _REFUSED, None, Rendered)
+    except ResponseError:
+        if streamed:
             _close_iterable(content)
-        body = b""
-    return Rendered(head, body, keep_alive, status)
+        raise
+    if not streamed:
+        rendered.body = rendered.payload = body if rendered.sends_body else b""
+    elif not rendered.sends_body:
+        _close_iterable(content)
+        rendered.body = rendered.payload = b""
+    else:
+        pieces = _bytes_pieces(content)
+        rendered.body = frame_body(rendered, pieces)
+        rendered.payload = pieces if rendered.framing == CHUNKED else rendered.body
+    return rendered
 
 
-def _file_body(file: FilePath, status: int, request: Request, config: Dict[str, Any],
-               lines: List[str]) -> tuple:
-    """(status, body, length) for a file; validators, preconditions and ranges for 200s."""
+def _file_body(file: FilePath, status: int, request: Request,
+               config: dict[str, Any]) -> tuple[int, bytes | FileSpan, int | None, list[tuple[str, str]]]:
+    """(status, body, length, fields) for a file; validators, preconditions and ranges for 200s."""
     try:
         if status != 200:
             size = regular_file_stat(file.path).st_size
-            return status, FileSpan(file.path, 0, size), size
+            return status, FileSpan(file.path, 0, size), size, []
         threshold_mb = config.get("allow_range_from_mb", 50)
         min_range_size = None if threshold_mb is None or threshold_mb < 0 else int(threshold_mb * _MB)
         plan = plan_file(file, request.method, request.headers, min_range_size)
     except OSError as exc:
         raise ResponseError(f"cannot send the file: {exc.strerror or type(exc).__name__}") from exc
-    lines.extend(f"{name}: {value}" for name, value in plan.headers)
     if plan.span is not None:
-        return plan.status, plan.span, plan.span.count
+        return plan.status, plan.span, plan.span.count, plan.headers
     if plan.status == 304:
-        return 304, b"", None
-    return plan.status, b"", 0  # 412, 416
+        return 304, b"", None, plan.headers
+    return plan.status, b"", 0, plan.headers  # 412, 416
 
 
-def _declared_length(value: Any) -> Optional[int]:
-    if value is None:
-        return None
-    text = str(value).strip()
-    if not text.isascii() or not text.isdigit():
-        raise ResponseError(f"invalid Content-Length {value!r}")
-    return int(text)
-
-
-def _set_cookie_fields(cookies: Dict[str, Any]) -> List[str]:
-    lines = []
+def _set_cookie_fields(cookies: dict[str, Any]) -> list[tuple[str, str]]:
+    fields = []
     for name, cookie in cookies.items():
         if not isinstance(cookie, ResponseCookie):
             cookie = ResponseCookie(str(cookie))
         try:
-            lines.append(f"Set-Cookie: {cookie.header_value(name)}")
+            fields.append(("Set-Cookie", cookie.header_value(name)))
         except ValueError as exc:
             raise ResponseError(str(exc)) from exc
-    return lines
+    return fields
 
 
 def _as_bytes(piece: Any) -> bytes:
@@ -301,41 +209,10 @@ def _close_iterable(content: Any) -> None:
         close()
 
 
-def _chunked(content: Iterable[Any]) -> Iterator[bytes]:
-    """The pieces framed as HTTP/1.1 chunks, then the last chunk."""
+def _bytes_pieces(content: Iterable[Any]) -> Iterator[bytes]:
+    """The handler's pieces as bytes (``str`` sent UTF-8); ``content`` closed at the end."""
     try:
         for piece in content:
-            data = _as_bytes(piece)
-            if data:  # an empty chunk would end the body
-                yield b"%x\r\n%b\r\n" % (len(data), data)
-        yield b"0\r\n\r\n"
-    finally:
-        _close_iterable(content)
-
-
-def _exactly(content: Iterable[Any], length: int) -> Iterator[bytes]:
-    """The pieces as they are, checked to add up to the declared ``length``."""
-    sent = 0
-    try:
-        for piece in content:
-            data = _as_bytes(piece)
-            sent += len(data)
-            if sent > length:
-                raise ResponseError(f"body longer than its Content-Length {length}")
-            if data:
-                yield data
-        if sent != length:
-            raise ResponseError(f"body of {sent} bytes, shorter than its Content-Length {length}")
-    finally:
-        _close_iterable(content)
-
-
-def _pieces(content: Iterable[Any]) -> Iterator[bytes]:
-    """The pieces as they are (the connection's close ends the body)."""
-    try:
-        for piece in content:
-            data = _as_bytes(piece)
-            if data:
-                yield data
+            yield _as_bytes(piece)
     finally:
         _close_iterable(content)

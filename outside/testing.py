@@ -7,42 +7,51 @@
 The request goes through the same steps as on the wire: trusted proxies, routing,
 handlers, error handlers, ``pre_send`` and ``render`` (so HEAD, ranges, conditional
 requests and cookies behave as they do on a socket), by way of the app's WSGI adapter
-(``outside.wsgi``). WebSocket routes need a real server.
+(``outside.wsgi``), and the response shows the HTTP/1.1 head the server would send.
+WebSocket routes need a real server.
 """
 from __future__ import annotations
 
 import io
 import json as json_module
 import sys
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from collections.abc import Iterable, Mapping
+from typing import Any, Union
 from urllib.parse import unquote_to_bytes, urlencode
 
-from .cookies import parse_cookie
-from .headers import Headers
+from .http.cookies import parse_cookie
+from .http.headers import Headers
+from .http.writer import ResponseHead
 
-HeaderInput = Union[Mapping[str, str], Iterable[Tuple[str, str]], None]
-QueryInput = Union[Mapping[str, Any], Iterable[Tuple[str, Any]], None]
+HeaderInput = Union[Mapping[str, str], Iterable[tuple[str, str]], None]
+QueryInput = Union[Mapping[str, Any], Iterable[tuple[str, Any]], None]
 
 
 class TestResponse:
     """What the app answered: ``status_code``, ``status`` (``"200 OK"``), ``headers``
     (case-insensitive; repeated fields joined; ``Set-Cookie`` is left to ``cookies``),
     ``header_list`` (every field in order, ``Set-Cookie`` lines included), ``content``
-    (bytes), ``text``, ``json()`` and ``cookies`` (name -> value set by this response).
+    (bytes, without transfer framing), ``text``, ``json()`` and ``cookies`` (name ->
+    value set by this response).
 
-    ``Date``, ``Server`` and the connection's own fields (``Connection``,
-    ``Transfer-Encoding``) are not included: they belong to the socket.
+    The fields are those of the HTTP/1.1 head the server would send to a keep-alive
+    HTTP/1.1 request: ``Date``, ``Server`` and the framing (``Content-Length`` or
+    ``Transfer-Encoding: chunked``, ``Connection: close`` when the response closes)
+    included. ``head`` is that ``outside.http.writer.ResponseHead`` (``framing``,
+    ``keep_alive``...), ``None`` for a response built by hand.
     """
 
     __test__ = False  # not a pytest test class, despite the name
 
-    def __init__(self, status: str, header_list: List[Tuple[str, str]], content: bytes) -> None:
+    def __init__(self, status: str, header_list: list[tuple[str, str]], content: bytes,
+                 head: ResponseHead | None = None) -> None:
+        self.head = head
         self.status = status
         self.status_code = int(status.split(" ", 1)[0])
         self.header_list = header_list
         self.headers = Headers.from_pairs([pair for pair in header_list if pair[0].lower() != "set-cookie"])
         self.content = content
-        self.cookies: Dict[str, str] = {}
+        self.cookies: dict[str, str] = {}
         for name, value in header_list:
             if name.lower() == "set-cookie":
                 cookie_name, _, rest = value.partition("=")
@@ -80,16 +89,16 @@ class TestClient:
 
     __test__ = False
 
-    def __init__(self, app: Any, address: Tuple[str, int] = ("127.0.0.1", 50000),
+    def __init__(self, app: Any, address: tuple[str, int] = ("127.0.0.1", 50000),
                  scheme: str = "http", host: str = "localhost", use_cookies: bool = True) -> None:
         self.app = app
         self.address = address
         self.scheme = scheme
         self.host = host
-        self.cookie_jar: Optional[Dict[str, str]] = {} if use_cookies else None
+        self.cookie_jar: dict[str, str] | None = {} if use_cookies else None
 
     def request(self, method: str, path: str, *, query: QueryInput = None, headers: HeaderInput = None,
-                data: Union[bytes, str, Mapping[str, Any], None] = None, json: Any = None) -> TestResponse:
+                data: bytes | str | Mapping[str, Any] | None = None, json: Any = None) -> TestResponse:
         """Send one request and return the ``TestResponse``.
 
         ``path`` may hold a query string; ``query`` (a dict or pairs; list values
@@ -145,10 +154,10 @@ class TestClient:
         return self.request("OPTIONS", path, **options)
 
     def _environ(self, method: str, path: str, query_string: str,
-                 fields: List[Tuple[str, str]], body: bytes) -> Dict[str, Any]:
+                 fields: list[tuple[str, str]], body: bytes) -> dict[str, Any]:
         host = next(value for name, value in fields if name.lower() == "host")
         name, _, port = host.partition(":")
-        environ: Dict[str, Any] = {
+        environ: dict[str, Any] = {
             "REQUEST_METHOD": method,
             "SCRIPT_NAME": "",
             "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
@@ -177,24 +186,16 @@ class TestClient:
                 environ[key] = f"{environ[key]},{value}" if key in environ else value
         return environ
 
-    def _call(self, environ: Dict[str, Any]) -> TestResponse:
-        started: List[Any] = []
-
-        def start_response(status: str, headers: List[Tuple[str, str]], exc_info: Any = None) -> Any:
-            started[:] = [status, headers]
-            return lambda data: None
-
-        result = self.app.wsgi_app(environ, start_response)
+    def _call(self, environ: dict[str, Any]) -> TestResponse:
+        head, body = self.app.wsgi_app.respond(environ)
         try:
-            content = b"".join(result)
+            content = b"".join(body)
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
-        return TestResponse(started[0], list(started[1]), content)
+            body.close()
+        return TestResponse(f"{head.status} {head.reason}", list(head.fields), content, head)
 
 
-def _keep_cookies(jar: Dict[str, str], header_list: List[Tuple[str, str]]) -> None:
+def _keep_cookies(jar: dict[str, str], header_list: list[tuple[str, str]]) -> None:
     """Remember the cookies ``Set-Cookie`` sets; forget those it expires (``Max-Age=0``)."""
     for name, value in header_list:
         if name.lower() != "set-cookie":
@@ -208,7 +209,7 @@ def _keep_cookies(jar: Dict[str, str], header_list: List[Tuple[str, str]]) -> No
             jar[cookie_name.strip()] = cookie_value.strip()
 
 
-def _body(data: Any, json: Any) -> Tuple[bytes, Optional[str]]:
+def _body(data: Any, json: Any) -> tuple[bytes, str | None]:
     """The request body and its default Content-Type."""
     if json is not None:
         return json_module.dumps(json).encode("utf-8"), "application/json"

@@ -8,20 +8,21 @@
 """
 from __future__ import annotations
 
-import copy
 import io
 import logging
 import sys
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
+from collections.abc import Generator, Iterable, Iterator
+from typing import Any, Callable
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from .cookies import ResponseCookie
 from .files import FileSpan
 from .http.events import RequestHead
+from .http.writer import ResponseHead
 from .request import Request
 from .response import Response
 
-Environ = Dict[str, Any]
+Environ = dict[str, Any]
 StartResponse = Callable[..., Callable[[bytes], None]]
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
 
@@ -52,7 +53,7 @@ class WSGIMount:
     """
 
     def __init__(self, application: WSGIApp, prefix: str = "",
-                 config: Optional[Dict[str, Any]] = None) -> None:
+                 config: dict[str, Any] | None = None) -> None:
         self.application = application
         self.script_name = _latin1(prefix.rstrip("/"))
         self.config = config if config is not None else {}
@@ -121,12 +122,12 @@ class _Exchange:
 
     def __init__(self, method: str) -> None:
         self.method = method
-        self.status: Optional[str] = None
-        self.headers: List[Tuple[str, str]] = []
-        self.written: List[bytes] = []  # from write(), sent before the iterable's pieces
+        self.status: str | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.written: list[bytes] = []  # from write(), sent before the iterable's pieces
         self.committed = False  # once the head is handed to the server it cannot change
 
-    def start_response(self, status: str, headers: List[Tuple[str, str]],
+    def start_response(self, status: str, headers: list[tuple[str, str]],
                        exc_info: Any = None) -> Callable[[bytes], None]:
         if exc_info is not None:
             try:
@@ -173,12 +174,12 @@ class _Exchange:
         return response
 
 
-def _to_response(status: str, headers: List[Tuple[str, str]]) -> Response:
+def _to_response(status: str, headers: list[tuple[str, str]]) -> Response:
     code = status.split(" ", 1)[0]
     if len(code) != 3 or not code.isdigit():
         raise ValueError(f"the WSGI application gave the status {status!r}, not '200 OK'-like")
-    fields: Dict[str, str] = {}
-    cookies: Dict[str, Any] = {}
+    fields: dict[str, str] = {}
+    cookies: dict[str, Any] = {}
     for name, value in headers:
         if name.lower() == "set-cookie":
             cookie_name = key = value.partition("=")[0].strip()
@@ -212,7 +213,7 @@ class RawCookie(ResponseCookie):
         return self.header
 
 
-def _stream(pieces: List[bytes], iterator: Iterator[bytes], result: Iterable[bytes]) -> Iterator[bytes]:
+def _stream(pieces: list[bytes], iterator: Iterator[bytes], result: Iterable[bytes]) -> Iterator[bytes]:
     try:
         yield from pieces
         yield from iterator
@@ -226,7 +227,7 @@ def _close(result: Any) -> None:
         close()
 
 
-def _server_of(request: Request, default: Tuple[str, int]) -> Tuple[str, int]:
+def _server_of(request: Request, default: tuple[str, int]) -> tuple[str, int]:
     """SERVER_NAME and SERVER_PORT: from ``Host`` when sent (as gunicorn does), since
     a server on port 0 or behind a proxy does not know the name it is reached by."""
     host = request.headers.get("Host")
@@ -261,9 +262,10 @@ class WSGIApplication:
     ``wsgi.url_scheme``; the environ itself is ``request.environ``), runs the app's
     ``dispatch`` (routes, error handlers, ``pre_send``, trusted proxies) and serializes
     the response with the same ``render`` the outside engine uses, so HEAD, ranges,
-    conditional requests, cookies and streaming behave alike. Hop-by-hop fields and
-    ``Date``/``Server`` are left to the WSGI server. WebSocket routes cannot be served
-    through WSGI: an upgrade request to one gets the app's 501 handler.
+    conditional requests, cookies and streaming behave alike. The WSGI server gets the
+    head's fields without the hop-by-hop ones and ``Date``/``Server`` (its own to write)
+    and the body without transfer framing (it frames it). WebSocket routes cannot be
+    served through WSGI: an upgrade request to one gets the app's 501 handler.
     ``config["post_callback"]`` runs once the body has been sent.
     """
 
@@ -271,21 +273,25 @@ class WSGIApplication:
         self.server = server
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        head, body = self.respond(environ)
+        start_response(f"{head.status} {head.reason}",
+                       [(name, value) for name, value in head.fields
+                        if name.lower() not in _HOP_BY_HOP and name.lower() not in _SERVER_WRITTEN])
+        return body
+
+    def respond(self, environ: Environ) -> tuple[ResponseHead, Generator[bytes, None, None]]:
+        """The response to the request ``environ`` describes: the ``ResponseHead`` the
+        outside engine would send (HTTP/1.1, every field) and the body's pieces without
+        transfer framing (``post_callback`` runs when they are exhausted or closed)."""
         server = self.server
         request = request_from_environ(environ)
         answer = server.dispatch(request)
         if not isinstance(answer, Response):
             answer = server.error_response(
                 501, request, "WebSocket routes need the outside server; WSGI cannot upgrade.")
-        # Rendered as for HTTP/1.0, so a stream is not chunked: the WSGI server frames it.
-        view = copy.copy(request)
-        view.version = "HTTP/1.0"
-        rendered = server.render(answer, view)
-        status_line, fields = split_head(rendered.head)
-        start_response(status_line.split(" ", 1)[1],
-                       [(name, value) for name, value in fields
-                        if name.lower() not in _HOP_BY_HOP and name.lower() not in _SERVER_WRITTEN])
-        return _after_body(_body_pieces(rendered.body), server.config.get("post_callback"), request, answer)
+        rendered = server.render(answer, request)
+        body = _after_body(_body_pieces(rendered.payload), server.config.get("post_callback"), request, answer)
+        return rendered.response_head, body
 
 
 def to_wsgi(server: Any) -> WSGIApplication:
@@ -323,7 +329,7 @@ class _LimitedInput:
     past it undefined); without a length, nothing unless the server marks the input
     as terminated."""
 
-    def __init__(self, stream: Any, length: Optional[int], terminated: bool) -> None:
+    def __init__(self, stream: Any, length: int | None, terminated: bool) -> None:
         self._stream = stream
         self._left = length if length is not None else (-1 if terminated else 0)
 
@@ -336,17 +342,6 @@ class _LimitedInput:
         if self._left > 0:
             self._left = self._left - len(data) if data else 0
         return data
-
-
-def split_head(head: bytes) -> Tuple[str, List[Tuple[str, str]]]:
-    """A rendered head as its status line and ``(name, value)`` fields."""
-    lines = head.decode("latin-1").split("\r\n")
-    fields = []
-    for line in lines[1:]:
-        if line:
-            name, _, value = line.partition(":")
-            fields.append((name, value.strip()))
-    return lines[0], fields
 
 
 def _body_pieces(body: Any) -> Iterable[bytes]:
@@ -369,7 +364,7 @@ def _file_pieces(span: FileSpan) -> Iterator[bytes]:
             yield piece
 
 
-def _after_body(pieces: Iterable[bytes], callback: Any, request: Request, response: Response) -> Iterator[bytes]:
+def _after_body(pieces: Iterable[bytes], callback: Any, request: Request, response: Response) -> Generator[bytes, None, None]:
     """The pieces, then ``post_callback`` (errors logged, as the engine does)."""
     try:
         yield from pieces

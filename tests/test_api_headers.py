@@ -117,3 +117,39 @@ def test_behaves_like_a_dict_keyed_by_lower_case(ops):
         assert sorted(headers.items()) == sorted(model.values())
         for candidate in ("host", "ACCEPT", "x-ID", "cookie"):
             assert headers.get(candidate) == model.get(candidate.lower(), (None, None))[1]
+
+
+def test_merge_operators_ignore_case():
+    """``|=`` and ``|`` used to be the plain dict's: two entries, and the stale value won."""
+    headers = Headers({"Content-Type": "old", "X-A": "1"})
+    headers |= {"content-type": "new"}
+    assert dict(headers) == {"X-A": "1", "content-type": "new"} and headers.get("Content-Type") == "new"
+    merged = headers | {"CONTENT-TYPE": "third", "X-B": "2"}
+    assert type(merged) is Headers and merged["content-type"] == "third" and len(merged) == 3
+    assert headers["Content-Type"] == "new"  # ``|`` leaves its operands alone
+    left = {"x-a": "from dict", "Other": "o"} | Headers({"X-A": "from headers"})
+    assert type(left) is Headers and dict(left) == {"Other": "o", "X-A": "from headers"}
+    headers |= [("x-a", "pairs")]
+    assert headers["X-A"] == "pairs" and len(headers) == 2
+    with pytest.raises(TypeError):
+        headers | 5
+
+
+def test_fromkeys_setdefault_update_copy_stay_case_insensitive():
+    made = Headers.fromkeys(["Accept", "ACCEPT", "Host"], "v")
+    assert type(made) is Headers and dict(made) == {"ACCEPT": "v", "Host": "v"} and made["accept"] == "v"
+    headers = Headers({"Host": "h"})
+    assert headers.setdefault("HOST", "other") == "h" and len(headers) == 1
+    headers.update(Headers({"host": "h2"}), HOST="h3")
+    assert dict(headers) == {"HOST": "h3"}
+    clone = headers.copy()
+    clone["host"] = "changed"
+    assert headers["Host"] == "h3" and dict(clone) == {"host": "changed"}
+
+
+def test_equality_ignores_the_case_of_names():
+    headers = Headers({"Content-Type": "a", "X-A": "1"})
+    assert headers == {"content-type": "a", "x-a": "1"} and {"CONTENT-TYPE": "a", "X-a": "1"} == headers
+    assert headers == Headers({"CONTENT-TYPE": "a", "x-A": "1"})
+    assert headers != {"content-type": "b", "x-a": "1"} and (headers != {"content-type": "a", "X-A": "1"}) is False
+    assert headers != {"content-type": "a"} and headers != [("Content-Type", "a"), ("X-A", "1")]

@@ -266,3 +266,42 @@ def test_response_error_is_a_value_error():
 def test_latin1_values_are_sent():
     rendered = render(Response(200, {"X-Name": "café"}, ""), GET, True, CONFIG)
     assert b"X-Name: caf\xe9\r\n" in rendered.head
+
+
+def test_rendered_carries_the_writer_head_and_the_unframed_payload():
+    rendered = render(Response(200, {"X-A": "1"}, iter([b"ab", "c"])), GET, True, CONFIG)
+    head = rendered.response_head
+    assert rendered.head == head.data and (rendered.status, rendered.keep_alive) == (200, True)
+    assert head.framing == "chunked" and ("Transfer-Encoding", "chunked") in head.fields
+    assert list(rendered.payload) == [b"ab", b"c"]  # what a WSGI server or the test client takes
+    framed = render(Response(200, {}, iter([b"ab", "c"])), GET, True, CONFIG)
+    assert list(framed.body) == [b"2\r\nab\r\n", b"1\r\nc\r\n", b"0\r\n\r\n"]
+    fixed = render(Response(200, {}, "text"), GET, True, CONFIG)
+    assert fixed.payload is fixed.body and fixed.body == b"text"
+
+
+def test_moved_names_stay_importable_from_their_old_modules():
+    import outside.cookies
+    import outside.files
+    import outside.headers
+    import outside.http.conditional
+    import outside.http.cookies
+    import outside.http.dates
+    import outside.http.headers
+    import outside.http.status
+    import outside.http.writer
+    import outside.status
+
+    assert ResponseError is outside.http.writer.ResponseError
+    assert outside.headers.Headers is outside.http.headers.Headers and outside.headers.TOKEN is outside.http.headers.TOKEN
+    assert outside.headers.get_insensitive_header is outside.http.headers.get_insensitive_header
+    assert outside.cookies.ResponseCookie is outside.http.cookies.ResponseCookie
+    assert outside.cookies.parse_cookie is outside.http.cookies.parse_cookie
+    assert outside.status.get_description is outside.http.status.get_description
+    assert outside.status.STATUS_DESCRIPTIONS is outside.http.status.STATUS_DESCRIPTIONS
+    for name in ("evaluate_preconditions", "parse_range", "UNSATISFIABLE", "Range"):
+        assert getattr(outside.files, name) is getattr(outside.http.conditional, name)
+    for name in ("http_date", "parse_http_date"):
+        assert getattr(outside.files, name) is getattr(outside.http.dates, name)
+    for name in ("FilePath", "FileSpan", "FilePlan", "plan_file", "entity_tag", "regular_file_stat"):
+        assert hasattr(outside.files, name)

@@ -160,3 +160,36 @@ def test_mounted_wsgi_app_through_the_client():
     app = OutsideHTTP(("127.0.0.1", 0))
     app.mount("/w", hello)
     assert app.test_client().get("/w/x/y", query={"q": "1"}).text == "/w|/x/y|q=1"
+
+
+def test_the_client_sees_the_http11_head_the_server_sends():
+    def stream(request):
+        yield b"ab"
+        yield "c"
+
+    app = OutsideHTTP(("127.0.0.1", 0))
+    app.set_route("/text", lambda request: Response(200, {"X-A": "1"}, "hi"))
+    app.set_route("/stream", lambda request: Response(200, {}, stream(request)))
+    app.set_route("/closing", lambda request: Response(200, {"Connection": "close"}, b""))
+    app.set_route("/empty", lambda request: Response(204, {}, "dropped"))
+    client = app.test_client()
+
+    text = client.get("/text")
+    names = [name for name, _ in text.header_list]
+    assert names == ["Date", "Server", "X-A", "Content-Type", "Content-Length"]
+    assert text.headers["Server"] == "outside" and text.headers["Content-Length"] == "2"
+    assert (text.head.version, text.head.framing, text.head.keep_alive) == ("HTTP/1.1", "fixed", True)
+
+    streamed = client.get("/stream")  # chunked on the wire; the content arrives unframed
+    assert streamed.headers["Transfer-Encoding"] == "chunked" and "Content-Length" not in streamed.headers
+    assert streamed.content == b"abc" and streamed.head.framing == "chunked"
+
+    closing = client.get("/closing")
+    assert closing.headers["Connection"] == "close" and closing.head.keep_alive is False
+    assert "Connection" not in text.headers  # HTTP/1.1 keeps the connection without saying so
+
+    empty = client.get("/empty")
+    assert [name for name, _ in empty.header_list] == ["Date", "Server"] and empty.content == b""
+
+    head = client.head("/stream")
+    assert head.headers["Transfer-Encoding"] == "chunked" and head.content == b"" and not head.head.sends_body

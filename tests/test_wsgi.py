@@ -359,3 +359,38 @@ def test_iterable_closed_when_the_client_leaves(tmp_path):
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert marker.exists()
+
+
+@pytest.mark.parametrize("protocol", ["HTTP/1.1", "HTTP/1.0"])
+def test_to_wsgi_hands_over_the_head_without_hop_by_hop_fields(protocol):
+    """The WSGI server frames the body and writes Date/Server and Connection itself."""
+    import wsgiref.util
+
+    from outside import Response
+
+    def pieces():
+        yield b"a"
+        yield b"bc"
+
+    app = OutsideHTTP(("127.0.0.1", 0))
+    app.set_route("/stream", lambda request: Response(200, {"X-A": "1", "Connection": "close"}, pieces()))
+    app.set_route("/text", lambda request: Response(201, {}, "hi"))
+    started = []
+
+    def start_response(status, headers, exc_info=None):
+        started.append((status, headers))
+        return lambda data: None
+
+    for path, status, fields, body in [
+        ("/stream", "200 OK", [("X-A", "1"), ("Vary", "Accept-Encoding"), ("Content-Type", "text/plain")],
+         b"abc"),  # a stream of text may be compressed: Vary
+        ("/text", "201 Created", [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", "2")], b"hi"),
+    ]:
+        environ = {"PATH_INFO": path, "SERVER_PROTOCOL": protocol}
+        wsgiref.util.setup_testing_defaults(environ)
+        result = to_wsgi(app)(environ, start_response)
+        try:
+            assert b"".join(result) == body  # unframed: no chunk sizes
+        finally:
+            result.close()
+        assert started.pop() == (status, fields)

@@ -14,7 +14,7 @@ class HttpParserError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.events: list = []  # events produced by the failing feed() before the error
+        self.events: list[object] = []  # events produced by the failing feed() before the error
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.reason!r})"

@@ -5,9 +5,7 @@ return instances of these very classes, so results compare with ``==``.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
-
-Headers = List[Tuple[str, str]]
+Headers = list[tuple[str, str]]
 
 
 class RequestHead:
@@ -18,12 +16,12 @@ class RequestHead:
     target (origin-form ``/a?b``, absolute-form ``http://h/a``, ``*`` or authority-form).
     """
 
-    __slots__ = ("method", "target", "version", "headers", "keep_alive", "upgrade",
+    __slots__ = ("method", "target", "version", "headers", "keep_alive", "upgrade",  # noqa: RUF023 (the repr's order)
                  "expect_continue", "chunked", "content_length")
 
     def __init__(self, method: str, target: str, version: str, headers: Headers,
                  keep_alive: bool, upgrade: bool, expect_continue: bool,
-                 chunked: bool, content_length: Optional[int]) -> None:
+                 chunked: bool, content_length: int | None) -> None:
         self.method = method
         self.target = target
         self.version = version            # "HTTP/1.1" or "HTTP/1.0"
@@ -34,7 +32,7 @@ class RequestHead:
         self.chunked = chunked            # Transfer-Encoding: chunked
         self.content_length = content_length  # None when absent (or chunked)
 
-    def _key(self) -> Tuple[object, ...]:
+    def _key(self) -> tuple[object, ...]:
         return tuple(getattr(self, name) for name in self.__slots__)
 
     def __eq__(self, other: object) -> bool:
@@ -50,7 +48,7 @@ class MessageEnd:
 
     __slots__ = ("trailers",)
 
-    def __init__(self, trailers: Optional[Headers] = None) -> None:
+    def __init__(self, trailers: Headers | None = None) -> None:
         self.trailers = trailers or []
 
     def __eq__(self, other: object) -> bool:

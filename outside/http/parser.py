@@ -41,7 +41,7 @@ arrive in pieces or are invalid, to find where (and so which) error llhttp would
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple, Union
 
 from .errors import (
     BadRequest, HeaderFieldsTooLarge, HttpParserError, NotImplementedMethodOrCoding,
@@ -118,6 +118,7 @@ _VALUE_RUN = re.compile(rb"[" + _VALUE + rb"]*")
 _TARGET_BYTES = re.compile(rb"[" + _TARGET + rb"]*")
 
 Fields = List[Tuple[str, str]]
+Events = List[Any]  # RequestHead, bytes (body pieces), MessageEnd
 
 
 class _Framing:
@@ -153,7 +154,7 @@ class _Framing:
                 return "Content-Length can't be present with Transfer-Encoding", 0
             if lead < len(value) and self.content_length is not None:
                 return "Duplicate Content-Length", lead
-            valid = _CONTENT_LENGTH.match(value).end()
+            valid = _CONTENT_LENGTH.match(value).end()  # type: ignore[union-attr]  # cannot fail here
             if valid < len(value):
                 return "Invalid character in Content-Length", valid
             digits = value.strip(" \t")
@@ -255,7 +256,7 @@ class _Scan:
             newline = data.find(b"\n", start)
             if newline < 0 and self.plain and self.offset + self.plain <= size <= self.plain_limit:
                 # Only new bytes of a field value or a path: no need to read it all again.
-                if self.plain_run.match(data, start + self.plain).end() == len(data):
+                if self.plain_run.match(data, start + self.plain).end() == len(data):  # type: ignore[union-attr]  # cannot fail here
                     self.plain = size - self.offset
                     return self.too_large() if size > limit else None
             self.plain = 0
@@ -301,7 +302,7 @@ class _Scan:
                 return None, len(line)
             return BadRequest("Expected LF after headers"), 1
         match = _FIELD_START.match(line)
-        name, rest, ending = match.group(1, 2, 3)
+        name, rest, ending = match.group(1, 2, 3)  # type: ignore[union-attr]  # cannot fail here
         if name and self.framing.count >= self.parser.max_headers:
             return HeaderFieldsTooLarge("too many trailer fields" if self.trailers
                                         else "too many header fields"), 0
@@ -312,19 +313,19 @@ class _Scan:
                 line[:1] in b" \t" and self.after_empty_value)
             return BadRequest("Invalid header token"), int(late)
         if rest is None:               # the name so far, or a byte that cannot be in it
-            if match.end() < len(line):
-                return BadRequest("Invalid header token"), match.end()
+            if match.end() < len(line):  # type: ignore[union-attr]  # cannot fail here
+                return BadRequest("Invalid header token"), match.end()  # type: ignore[union-attr]  # cannot fail here
             return None, len(line)
         value = rest[1:len(rest) - len(ending or b"")]
         problem = self.framing.field_error(name.decode("latin-1").lower(), value.decode("latin-1"),
-                                           complete and match.end() == len(line))
+                                           complete and match.end() == len(line))  # type: ignore[union-attr]  # cannot fail here
         if problem is not None:
             if problem[1] > len(value) and following in (b" ", b"\t"):
                 # An empty value folded onto the next line: the fold is what llhttp reports.
                 return BadRequest("Invalid header value char"), len(line) + 1
             return BadRequest(problem[0]), len(name) + 1 + problem[1]
-        if match.end() < len(line):
-            return BadRequest("Invalid header value char"), match.end()
+        if match.end() < len(line):  # type: ignore[union-attr]  # cannot fail here
+            return BadRequest("Invalid header value char"), match.end()  # type: ignore[union-attr]  # cannot fail here
         if complete:
             self.framing.count += 1
             self.after_empty_value = not rest[1:].strip(b" \t\r\n")
@@ -350,10 +351,10 @@ class _Scan:
             position += 1
         if position == len(line):
             return None, position
-        target_end = _TARGET_BYTES.match(line, position).end()
+        target_end = _TARGET_BYTES.match(line, position).end()  # type: ignore[union-attr]  # cannot fail here
         target = line[position:target_end]
         pattern = _AUTHORITY_START if method == b"CONNECT" else _TARGET_START
-        good = pattern.match(target).end()
+        good = pattern.match(target).end()  # type: ignore[union-attr]  # cannot fail here
         # llhttp reports a second "@" in a row after taking it: it counts in the target.
         taken = good + 1 if target[good - 1:good + 1] == b"@@" else good
         if taken > self.parser.max_url_size:
@@ -378,13 +379,13 @@ class _Scan:
         while position < len(line) and line[position] == 32:
             position += 1
         version = _VERSION_START.match(line, position)
-        major, minor = version.group(1, 2)
+        major, minor = version.group(1, 2)  # type: ignore[union-attr]  # cannot fail here
         if minor is not None and (major, minor) not in ((b"1", b"0"), (b"1", b"1")):
-            return VersionNotSupported("Invalid HTTP version"), version.end(2)
-        if version.end() < len(line):
+            return VersionNotSupported("Invalid HTTP version"), version.end(2)  # type: ignore[union-attr]  # cannot fail here
+        if version.end() < len(line):  # type: ignore[union-attr]  # cannot fail here
             # llhttp takes a bare LF after the version before refusing it.
-            late = minor is not None and line[version.end():version.end() + 1] == b"\n"
-            return BadRequest("Expected HTTP/ and a version, then CRLF"), version.end() + late
+            late = minor is not None and line[version.end():version.end() + 1] == b"\n"  # type: ignore[union-attr]  # cannot fail here
+            return BadRequest("Expected HTTP/ and a version, then CRLF"), version.end() + late  # type: ignore[union-attr]  # cannot fail here
         return None, len(line)
 
 
@@ -422,7 +423,7 @@ class RequestParser:
         self._upgrade_data = []
         return data
 
-    def feed(self, data: Union[bytes, bytearray, memoryview]) -> list:
+    def feed(self, data: Union[bytes, bytearray, memoryview]) -> Events:
         """Parse ``data``; return the events it completes (RequestHead, bytes, MessageEnd)."""
         if self._error is not None:
             raise self._repeat_error()
@@ -430,14 +431,14 @@ class RequestParser:
             if data:
                 self._upgrade_data.append(bytes(data))
             return []
-        events: list = []
+        events: Events = []
         try:
             if self._buffer:
                 # An incomplete head, trailer section or chunk line: it grows in place, so
                 # a head sent a byte at a time costs linear time.
                 kept = self._buffer
                 kept += data
-                position = self._step(kept, 0, events)
+                position = self._step(kept, 0, events)  # type: ignore[arg-type]  # a bytearray, read like bytes
                 if position < 0:
                     del kept[:~position]
                     self._compact_kept()
@@ -484,7 +485,7 @@ class RequestParser:
     # -- steps: each takes (buffer, position, events) and returns the new position, or
     # ~start when it needs more bytes and the buffer must be kept from ``start`` --------
 
-    def _read_head(self, buffer: bytes, position: int, events: list) -> int:
+    def _read_head(self, buffer: bytes, position: int, events: Events) -> int:
         if self._scan is None:
             if buffer[position] in (13, 10):
                 while position < len(buffer) and buffer[position] in (13, 10):
@@ -519,7 +520,7 @@ class RequestParser:
             fields = _without_trailing_ows(fields)
         return self._head(method, target, minor == b"1", fields, summary)
 
-    def _scan_head(self, buffer: bytes, position: int, events: list) -> int:
+    def _scan_head(self, buffer: bytes, position: int, events: Events) -> int:
         """The slow way: check the head as far as it arrived; emit it once complete."""
         if self._scan is None:
             self._framing = _Framing()
@@ -576,7 +577,7 @@ class RequestParser:
                            fields, framing.keeps_alive(http11), upgrade, expect_continue, framing.chunked,
                            framing.content_length)
 
-    def _start_body(self, head: RequestHead, position: int, events: list) -> int:
+    def _start_body(self, head: RequestHead, position: int, events: Events) -> int:
         """After a head: choose how the body is framed, as llhttp does."""
         events.append(head)
         framing = self._framing
@@ -597,7 +598,7 @@ class RequestParser:
             return self._end_message(position, events, None)
         return position
 
-    def _end_message(self, position: int, events: list, trailers: Optional[Fields]) -> int:
+    def _end_message(self, position: int, events: Events, trailers: Optional[Fields]) -> int:
         events.append(MessageEnd(trailers))
         if self._upgrade:
             self._upgraded = True
@@ -606,23 +607,23 @@ class RequestParser:
             self._step = self._read_head if self._framing.keeps_alive(self._http11) else self._read_closed
         return position
 
-    def _body_piece(self, buffer: bytes, position: int, events: list) -> int:
+    def _body_piece(self, buffer: bytes, position: int, events: Events) -> int:
         piece = buffer[position:position + self._remaining]
         events.append(piece)
         self._remaining -= len(piece)
         return position + len(piece)
 
-    def _read_body(self, buffer: bytes, position: int, events: list) -> int:
+    def _read_body(self, buffer: bytes, position: int, events: Events) -> int:
         position = self._body_piece(buffer, position, events)
         if self._remaining:
             return position
         return self._end_message(position, events, None)
 
-    def _read_chunk_size(self, buffer: bytes, position: int, events: list) -> int:
+    def _read_chunk_size(self, buffer: bytes, position: int, events: Events) -> int:
         match = _CHUNK_LINE.match(buffer, position)
         if match is None:
             start = _CHUNK_LINE_START.fullmatch(buffer, position)
-            digits = _HEX.match(buffer, position).group()
+            digits = _HEX.match(buffer, position).group()  # type: ignore[union-attr]  # cannot fail here
             if start is None or (digits and int(digits, 16) >= _MAX_LENGTH):
                 raise BadRequest("Invalid chunk size line")
             return ~position
@@ -642,13 +643,13 @@ class RequestParser:
         self._step = self._read_trailers
         return match.end()
 
-    def _read_chunk(self, buffer: bytes, position: int, events: list) -> int:
+    def _read_chunk(self, buffer: bytes, position: int, events: Events) -> int:
         position = self._body_piece(buffer, position, events)
         if not self._remaining:
             self._step = self._read_chunk_end
         return position
 
-    def _read_chunk_end(self, buffer: bytes, position: int, events: list) -> int:
+    def _read_chunk_end(self, buffer: bytes, position: int, events: Events) -> int:
         ending = buffer[position:position + 2]
         if ending == b"\r\n":
             self._step = self._read_chunk_size
@@ -657,7 +658,7 @@ class RequestParser:
             raise BadRequest("Expected CRLF after chunk data")
         return ~position
 
-    def _read_trailers(self, buffer: bytes, position: int, events: list) -> int:
+    def _read_trailers(self, buffer: bytes, position: int, events: Events) -> int:
         end = self._run_scan(buffer, position)
         if end < 0:
             return ~position
@@ -665,7 +666,7 @@ class RequestParser:
         trailers = _without_trailing_ows(_FIELDS.findall(section.decode("latin-1")))
         return self._end_message(position + end, events, trailers or None)
 
-    def _read_closed(self, buffer: bytes, position: int, events: list) -> int:
+    def _read_closed(self, buffer: bytes, position: int, events: Events) -> int:
         rest = buffer[position:].lstrip(b"\r\n")
         if rest:
             raise BadRequest("Data after `Connection: close`")
@@ -737,7 +738,7 @@ _PARTIAL_QUOTED = re.compile(rb'"(?:' + _QUOTED_BYTE + rb')*(?:(")|(\\))?')
 def _compact_chunk_line(line: bytearray) -> bytearray:
     """A short chunk-size line that continues exactly as the (valid) partial ``line`` would:
     the same size, then the last extension cut down to what decides the next byte."""
-    digits = _HEX.match(line).group()
+    digits = _HEX.match(line).group()  # type: ignore[union-attr]  # cannot fail here
     extensions = line[len(digits):]
     ending = extensions[-1:] if extensions[-1:] == b"\r" else b""
     last = b""
@@ -748,7 +749,7 @@ def _compact_chunk_line(line: bytearray) -> bytearray:
         last = name[:2]                 # ";" and ";x" differ: only a name may end the line
     elif b'"' in value:
         quoted = _PARTIAL_QUOTED.fullmatch(value[value.index(b'"'):])
-        last = b';x="' + (b'"' if quoted.group(1) else b"\\" if quoted.group(2) else b"")
+        last = b';x="' + (b'"' if quoted.group(1) else b"\\" if quoted.group(2) else b"")  # type: ignore[union-attr]  # cannot fail here
     else:
         last = b";x=" + value[:1]
     return bytearray(b"%x" % int(digits, 16) + last + ending)
