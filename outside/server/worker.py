@@ -19,6 +19,7 @@ Only the leader reads the ready queue; any thread may (un)register a connection 
 from __future__ import annotations
 
 import logging
+import os
 import selectors
 import socket
 import ssl
@@ -34,6 +35,8 @@ logger = logging.getLogger("outside")
 
 WATCH_INTERVAL = 0.005  # seconds a handler may block before the loop moves on without it
 ACCEPT_PAUSE = 0.5      # seconds without accepting after accept() failed (e.g. no descriptors)
+ACCEPT_BATCH = 512      # most accepts per turn: empties a burst's queue, yet the loop moves on
+STOP_GRACE = 0.5        # seconds an idle connection may still send a request once a stop begins
 _ACCEPT = object()      # selector marks for the listening socket and the wake-up pipe
 _WAKE = object()
 
@@ -76,6 +79,10 @@ class Worker:
         self._accepting = False       # the listener is in the selector
         self._stop_callbacks: Set[Callable[[], None]] = set()  # long-lived work to end on stop
         self._resume_accept_at = 0.0  # accepting is paused until then (0: not paused)
+        # recycling: the supervisor sets on_retire; it is called once, at the limit
+        self.on_retire: Optional[Callable[[], None]] = None
+        self._requests_left = settings.requests_budget() or -1  # -1: no limit
+        self._memory_limit = int(settings.max_worker_memory_mb * 1024 * 1024)
 
     # -- public --------------------------------------------------------------------
 
@@ -111,11 +118,22 @@ class Worker:
 
     def dispatch(self, request: Any) -> Any:
         """The app's answer to ``request``; a 500 if even the error handling failed."""
+        if self._requests_left > 0:
+            self._requests_left -= 1  # races between threads only shift the limit a little
+            if self._requests_left == 0:
+                self.retire("served its max_requests")
         try:
             return self.app.dispatch(request)
         except Exception as exc:
             logger.exception("unhandled error serving %s %s", request.method, request.target)
             return self.app.error_response(500, request, type(exc).__name__)
+
+    def retire(self, why: str) -> None:
+        """Ask the supervisor for a successor (once); this worker then stops gracefully."""
+        callback, self.on_retire = self.on_retire, None
+        if callback is not None:
+            logger.info("worker %s: %s", os.getpid(), why)
+            callback()
 
     def post_callback(self, request: Any, response: Any) -> None:
         try:
@@ -303,7 +321,7 @@ class Worker:
             seen = -1
 
     def _accept(self) -> None:
-        for _ in range(64):
+        for _ in range(ACCEPT_BATCH):
             try:
                 sock, address = self.listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -356,12 +374,16 @@ class Worker:
     def _begin_stop(self) -> None:
         self._stop_deadline = time.monotonic() + self.settings.termination_timeout
         self._set_accepting(False)
+        self._accept()  # what waits in the queue is served, not reset (a successor may share it)
         self.listener.close()
+        grace = time.monotonic() + STOP_GRACE
         for conn in list(self.connections):
-            # idle or mid-head: nothing in flight to finish; an event-driven WebSocket
-            # gets its close frame from a stop callback and ends with the peer's answer
+            # idle or mid-head: nothing in flight to finish, but a request may be on its
+            # way; the sweep closes the connection once it is quiet past the grace. An
+            # event-driven WebSocket gets its close frame from a stop callback.
             if not conn.busy and conn.websocket is None:
-                conn.close()
+                conn.deadline = min(conn.deadline, grace)
+        self._next_sweep = min(self._next_sweep, grace)
         callbacks, self._stop_callbacks = list(self._stop_callbacks), set()
         if callbacks:
             threading.Thread(target=_call_all, args=(callbacks,), name="outside-stop",
@@ -371,7 +393,9 @@ class Worker:
     def _sweep(self, now: float) -> None:
         """Close connections past their deadline (idle, slow head, linger); end requests
         whose handler is stuck."""
-        self._next_sweep = now + self.settings.sweep_interval
+        self._next_sweep = now + (0.05 if self.stopping else self.settings.sweep_interval)
+        if self._memory_limit and self.on_retire is not None and rss_bytes() > self._memory_limit:
+            self.retire(f"uses more than max_worker_memory_mb ({self.settings.max_worker_memory_mb})")
         stuck_since = now - self.settings.process_timeout
         for conn in list(self.connections):
             if not conn.busy:
@@ -387,3 +411,15 @@ def _call_all(callbacks: List[Callable[[], None]]) -> None:
             callback()
         except Exception:
             logger.exception("stop callback %r failed", callback)
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def rss_bytes() -> int:
+    """This process's resident memory (Linux ``/proc``; 0 where unknown)."""
+    try:
+        with open("/proc/self/statm", "rb") as file:
+            return int(file.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
