@@ -90,7 +90,7 @@ def test_sigttin_and_sigttou_add_and_remove_a_worker():
         assert wait_until(lambda: len(server.children()) == 3), server.log()
         for count in (2, 1):  # one at a time: the same signal sent twice at once arrives once
             server.send_signal(signal.SIGTTOU)
-            assert wait_until(lambda: len(server.children()) == count), server.log()
+            assert wait_until(lambda count=count: len(server.children()) == count), server.log()
         server.send_signal(signal.SIGTTOU)  # never below one
         time.sleep(0.5)
         assert len(server.children()) == 1

@@ -14,7 +14,10 @@ import logging
 import socket
 import ssl
 import struct
+import sys
+import threading
 import time
+import traceback
 from collections import deque
 from typing import IO, TYPE_CHECKING, Any, Deque, Optional, Union
 
@@ -25,7 +28,7 @@ from ..http.events import MessageEnd, RequestHead
 from ..request import Request
 from ..response import Response, ResponseError
 from . import io
-from .access_log import log_access
+from .access_log import log_access, with_request_id
 from .body import CONTINUE, BodyStream
 from .transport import Transport
 from .websocket_bridge import serve_websocket
@@ -46,7 +49,8 @@ class Connection:
 
     __slots__ = ("sock", "address", "worker", "settings", "parser", "events", "error",
                  "served", "deadline", "idle", "closed", "closing", "handshaking",
-                 "busy", "registered", "scheme", "handler_since", "websocket")
+                 "busy", "registered", "scheme", "handler_since", "websocket",
+                 "started", "handler_thread", "writing", "send_mark")
 
     def __init__(self, sock: socket.socket, address: Any, worker: "Worker") -> None:
         settings = worker.settings
@@ -70,6 +74,10 @@ class Connection:
         self.scheme = "https" if self.handshaking else "http"
         self.handler_since = 0.0   # while the app handles a request: its start or last body read
         self.websocket: Any = None  # an event-driven WebSocket session, after its upgrade
+        self.started = 0.0         # when the current request's head was taken up (access log)
+        self.handler_thread = 0    # the thread running the current handler (its stack if stuck)
+        self.writing = False       # a response is being written (the slow-reader check)
+        self.send_mark: Any = None  # (time, bytes acknowledged) for the slow-reader check
 
     # -- reading -------------------------------------------------------------------
 
@@ -189,7 +197,8 @@ class Connection:
         self.served += 1
         body = self._body(head)
         request = Request.from_head(head, self.address, body, self.scheme)
-        self.handler_since = time.monotonic()
+        self.started = self.handler_since = time.monotonic()
+        self.handler_thread = threading.get_ident()
         try:
             response = worker.dispatch(request)
         finally:
@@ -228,13 +237,18 @@ class Connection:
         """Render and write ``response``; the ``Rendered`` sent, or None if the write failed."""
         app = self.worker.app
         target = request if request is not None else Request.blank()  # a request that could not be parsed
+        if request is not None and self.worker.access_log_format == "json":
+            _ = request.id  # made before the head is rendered, so the response carries it
         rendered = app.render(response, target, keep_alive)
+        if request is not None and "_request_id" in request.__dict__:
+            rendered.head = with_request_id(rendered.head, request.__dict__["_request_id"])
         try:
             file = _open_file(rendered.body)
         except ResponseError as exc:
             logger.error("invalid response to %s: %s", request, exc)
             rendered = app.render(app.error_response(500, target, str(exc)), target, False)
             file = None
+        self.writing = True
         try:
             self._write(rendered, file)
         except (OSError, EOFError) as exc:  # the client left or stalled (ClientTimeout)
@@ -246,10 +260,12 @@ class Connection:
             self.abort()
             return None
         finally:
+            self.writing = False
+            self.send_mark = None
             if file is not None:
                 file.close()
         if self.worker.access_log:
-            log_access(self.address, request, rendered)
+            log_access(self.address, request, rendered, self.started, self.worker.access_log_format)
         return rendered
 
     def _write(self, rendered: Any, file: Optional[IO[bytes]]) -> None:
@@ -314,8 +330,21 @@ class Connection:
         client sees the connection end; the handler's thread gets it back (and closes
         it) if the handler ever returns."""
         self.handler_since = 0.0
-        logger.warning("a handler for %s ran %.0f s without returning: connection ended",
-                       self.address, self.settings.process_timeout)
+        frame = sys._current_frames().get(self.handler_thread)
+        stack = "".join(traceback.format_stack(frame)) if frame is not None else "(unknown)\n"
+        logger.warning("a handler for %s ran %.0f s without returning: connection ended; "
+                       "its thread is at:\n%s", self.address, self.settings.process_timeout,
+                       stack.rstrip("\n"))
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # not close(): another thread owns the fd
+        except OSError:
+            pass
+
+    def cut_off_slow_reader(self, rate: float, grace: float) -> None:
+        """End a response the client reads slower than ``min_send_rate``: the blocked
+        write fails, and its thread resets the connection."""
+        logger.warning("%s read a response slower than %g bytes/s for %g s: connection ended",
+                       self.address, rate, grace)
         try:
             self.sock.shutdown(socket.SHUT_RDWR)  # not close(): another thread owns the fd
         except OSError:

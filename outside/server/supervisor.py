@@ -265,7 +265,7 @@ class Supervisor:
         for slot in range(self._wanted):
             if slot not in serving:
                 self._spawn(slot)
-        for slot, (pid, child) in serving.items():
+        for slot in serving:
             if slot >= self._wanted:
                 for other_pid, other in list(self._children.items()):
                     if other.slot == slot and not other.draining:
@@ -288,7 +288,7 @@ class Supervisor:
         if tuple(settings.host) != tuple(self.settings.host) and settings.host[1] != 0:
             logger.warning("reload: a new host or port needs a restart; keeping %s:%s", *self.address)
         self.app, self.settings, self.ssl_context = app, settings, ssl_context
-        for slot, (pid, child) in self._serving().items():
+        for pid, child in self._serving().values():
             self._replace(pid, child, "reloading")
 
     # -- processes -------------------------------------------------------------------

@@ -28,6 +28,7 @@ import time
 from collections import deque
 from typing import Any, Callable, Deque, List, Optional, Set
 
+from . import slow_readers
 from .connection import Connection
 from .settings import Settings
 
@@ -52,6 +53,7 @@ class Worker:
         self.ssl_context = ssl_context
         self.access_log = bool(app.config.get("access_log")) and \
             logging.getLogger("outside.access").isEnabledFor(logging.INFO)
+        self.access_log_format = settings.access_log_format
         self.stopping = False
         self.connections: Set[Connection] = set()
         self._selector = selectors.DefaultSelector()
@@ -397,12 +399,15 @@ class Worker:
         if self._memory_limit and self.on_retire is not None and rss_bytes() > self._memory_limit:
             self.retire(f"uses more than max_worker_memory_mb ({self.settings.max_worker_memory_mb})")
         stuck_since = now - self.settings.process_timeout
+        rate, grace = self.settings.min_send_rate, self.settings.min_send_rate_grace
         for conn in list(self.connections):
             if not conn.busy:
                 if conn.expired(now):
                     conn.close()
             elif 0.0 < conn.handler_since < stuck_since:
                 conn.cut_off_stuck_handler()
+            elif rate and conn.writing and slow_readers.too_slow(conn, now, rate, grace):
+                conn.cut_off_slow_reader(rate, grace)
 
 
 def _call_all(callbacks: List[Callable[[], None]]) -> None:
