@@ -12,7 +12,7 @@ import ssl
 import threading
 from typing import Any, Callable, Dict, Optional, Union
 
-from . import logs, sockets
+from . import logs, metrics, sockets
 from .settings import ConfigError, Settings
 from .supervisor import Supervisor
 from .tls import TLSConfigError, server_context
@@ -48,12 +48,23 @@ class Server:
         sockets.raise_descriptor_limit()
         try:
             previous: Dict[int, Any] = {}
+            metrics_server: Any = None
+            cells = metrics.Cells() if settings.metrics else None
             if settings.workers > 1 and hasattr(os, "fork"):
                 self._runner = Supervisor(self.app, settings, ssl_context,
-                                          getattr(self.app, RELOAD_ATTRIBUTE, None))
+                                          getattr(self.app, RELOAD_ATTRIBUTE, None), cells)
             else:
                 listener = sockets.listen(settings.host, settings.backlog)
-                self._runner = Worker(self.app, listener, settings, ssl_context)
+                self._runner = worker = Worker(self.app, listener, settings, ssl_context)
+                if cells is not None:
+                    worker.metrics = metrics.WorkerMetrics(cells, cells.take(), self.app)
+                    page = metrics.Exposition(cells).page
+                    if settings.metrics_port is None:
+                        worker.metrics_page = page
+                    else:
+                        metrics_server = metrics.MetricsServer(
+                            (settings.host[0], settings.metrics_port), settings.metrics_path, page)
+                        metrics_server.start()
                 logger.info("Listening on %s", sockets.url(listener, ssl_context is not None))
                 if settings.max_requests or settings.max_worker_memory_mb:
                     logger.warning("max_requests and max_worker_memory_mb need workers >= 2 "
@@ -66,6 +77,8 @@ class Server:
             finally:
                 for signum, handler in previous.items():
                     signal.signal(signum, handler)
+                if metrics_server is not None:
+                    metrics_server.stop()
             logger.info("Stopped")
         finally:
             cleanup = config.get("server_cleanup")

@@ -23,7 +23,8 @@ access_logger = logging.getLogger("outside.access")
 _UNSAFE = re.compile(r'["\\\x00-\x1f\x7f-\uffff]')
 
 
-def _size(body: Any) -> Optional[int]:
+def body_size(body: Any) -> Optional[int]:
+    """The bytes a rendered body holds, when known (not for a streamed iterable)."""
     if type(body) is bytes:
         return len(body)
     return getattr(body, "count", None)
@@ -43,7 +44,7 @@ def log_access(address: Any, request: Optional[Any], rendered: Any, started: flo
     parsed; ``started``: its ``time.monotonic()`` when it arrived, for the duration)."""
     client = request.address if request is not None else address
     host = client[0] if isinstance(client, tuple) and client else "-"
-    size = _size(rendered.body)
+    size = body_size(rendered.body)
     if style == "json":
         headers = request.headers if request is not None else {}
         record = {

@@ -28,7 +28,7 @@ from ..http.events import MessageEnd, RequestHead
 from ..request import Request
 from ..response import Response, ResponseError
 from . import io
-from .access_log import log_access, with_request_id
+from .access_log import body_size, log_access, with_request_id
 from .body import CONTINUE, BodyStream
 from .transport import Transport
 from .websocket_bridge import serve_websocket
@@ -102,6 +102,8 @@ class Connection:
         if not data:
             self.close()
             return
+        if self.worker.metrics is not None:
+            self.worker.metrics.bytes_in += len(data)
         if self.closing:
             return  # lingering: drop what the client still sends
         self._feed(data)
@@ -144,6 +146,8 @@ class Connection:
         data = io.receive(self.sock, self.settings.recv_size, self.settings.process_timeout)
         if not data:
             raise BadRequest("the connection closed before the body ended")
+        if self.worker.metrics is not None:
+            self.worker.metrics.bytes_in += len(data)
         if self.handler_since:  # the upload progresses: the handler is not stuck
             self.handler_since = time.monotonic()
         self._feed(data)
@@ -266,6 +270,9 @@ class Connection:
                 file.close()
         if self.worker.access_log:
             log_access(self.address, request, rendered, self.started, self.worker.access_log_format)
+        if self.worker.metrics is not None:
+            self.worker.metrics.observe(request, rendered.status, len(rendered.head) +
+                                        (body_size(rendered.body) or 0), self.started if request else 0.0)
         return rendered
 
     def _write(self, rendered: Any, file: Optional[IO[bytes]]) -> None:

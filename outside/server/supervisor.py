@@ -48,10 +48,11 @@ _SIGNALS = ("SIGHUP", "SIGTTIN", "SIGTTOU")
 class _Child:
     """What the supervisor knows of one worker process."""
 
-    __slots__ = ("slot", "ready", "draining", "replaces", "started")
+    __slots__ = ("slot", "ready", "draining", "replaces", "started", "cell")
 
-    def __init__(self, slot: int, replaces: Optional[int]) -> None:
+    def __init__(self, slot: int, replaces: Optional[int], cell: int) -> None:
         self.slot = slot
+        self.cell = cell           # its metrics cell (0: metrics off)
         self.ready = False         # it reported that it serves
         self.draining = False      # told to stop (replaced, removed, or the server stops)
         self.replaces = replaces   # the pid it takes over from, stopped once this one is ready
@@ -66,13 +67,16 @@ class Supervisor:
     """
 
     def __init__(self, app: Any, settings: Settings, ssl_context: Optional[ssl.SSLContext],
-                 load_app: Optional[Callable[[], Any]] = None) -> None:
+                 load_app: Optional[Callable[[], Any]] = None, cells: Any = None) -> None:
         self.app = app
         self.settings = settings
         self.ssl_context = ssl_context
         self.load_app = load_app
         self.stopping = False
-        self.on_worker_event: Callable[[str], None] = lambda event: None  # "start"/"exit"/"restart"
+        self.cells = cells  # metrics.Cells when config["metrics"] is on
+        self._retired: Dict[str, Any] = {}  # the counters of workers that have exited
+        self._events = {"starts": 0, "exits": 0, "restarts": 0}
+        self._metrics_server: Any = None
         self._children: Dict[int, _Child] = {}
         self._wanted = settings.workers  # how many slots should serve (SIGTTIN/SIGTTOU)
         self._pending: List[str] = []    # signals to act on, in order
@@ -128,7 +132,25 @@ class Supervisor:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
+    def _event(self, name: str) -> None:
+        self._events[name] += 1
+        self._publish()
+
+    def _publish(self) -> None:
+        if self.cells is not None:
+            from .metrics import publish_supervisor
+            publish_supervisor(self.cells, self._retired, self._events)
+
+    def _start_metrics(self) -> None:
+        if self.cells is None or self.settings.metrics_port is None:
+            return
+        from .metrics import Exposition, MetricsServer
+        self._metrics_server = MetricsServer((self.address[0], self.settings.metrics_port),
+                                             self.settings.metrics_path, Exposition(self.cells).page)
+        self._metrics_server.start()
+
     def _run(self) -> None:
+        self._start_metrics()
         for slot in range(self._wanted):
             self._spawn(slot)
         deadline = time.monotonic() + READY_TIMEOUT
@@ -148,6 +170,8 @@ class Supervisor:
                 self._act(self._pending.pop(0))
             self._keep_count()
         self._stop_workers()
+        if self._metrics_server is not None:
+            self._metrics_server.stop()
         for sock in {id(s): s for s in [self._socket, *self._sockets.values()]}.values():
             sock.close()
         for fd in (self._wake_r, self._wake_w, self._control_r, self._control_w):
@@ -195,7 +219,7 @@ class Supervisor:
             return  # one is already on its way
         logger.info("worker %d: %s; starting its successor", pid, why)
         self._spawn(child.slot, replaces=pid)
-        self.on_worker_event("restart")
+        self._event("restarts")
 
     def _drain(self, pid: int, child: _Child) -> None:
         child.draining = True
@@ -207,7 +231,8 @@ class Supervisor:
     def _reap_and_restart(self) -> None:
         for pid, status in self._reap():
             child = self._children.pop(pid)
-            self.on_worker_event("exit")
+            self._forget_cell(child)
+            self._event("exits")
             if child.draining or self.stopping:
                 continue
             successor = next((p for p, c in self._children.items() if c.replaces == pid), None)
@@ -226,7 +251,14 @@ class Supervisor:
                 time.sleep(pause)
             self._last_restart = time.monotonic()
             self._spawn(child.slot)
-            self.on_worker_event("restart")
+            self._event("restarts")
+
+    def _forget_cell(self, child: _Child) -> None:
+        """Keep what an exited worker counted (counters never go down); free its cell."""
+        if self.cells is not None and child.cell:
+            from .metrics import merge
+            merge(self._retired, self.cells.release(child.cell), counters_only=True)
+            child.cell = 0
 
     def _reap(self) -> Iterator[Tuple[int, int]]:
         while self._children:
@@ -308,7 +340,7 @@ class Supervisor:
         deadline = time.monotonic() + self.settings.termination_timeout + 2
         while self._children and time.monotonic() < deadline:
             for pid, _ in self._reap():
-                del self._children[pid]
+                self._forget_cell(self._children.pop(pid))
             time.sleep(0.05)
         for pid in self._children:  # past the deadline: in-flight work is abandoned
             logger.error("worker %d did not stop in time: killing it", pid)
@@ -318,21 +350,22 @@ class Supervisor:
 
     def _spawn(self, slot: int, replaces: Optional[int] = None) -> None:
         listener = self._slot_socket(slot)
+        cell = self.cells.take() if self.cells is not None else 0
         pid = os.fork()
         if pid:
-            self._children[pid] = _Child(slot, replaces)
-            self.on_worker_event("start")
+            self._children[pid] = _Child(slot, replaces, cell)
+            self._event("starts")
             return
         status = 1
         try:
-            self._run_worker(listener)
+            self._run_worker(listener, cell)
             status = 0
         except BaseException:
             logger.exception("worker %d failed", os.getpid())
         finally:
             os._exit(status)
 
-    def _run_worker(self, listener: socket.socket) -> None:
+    def _run_worker(self, listener: socket.socket, cell: int) -> None:
         """The body of a worker process (after fork)."""
         for name in _SIGNALS:  # the supervisor's handlers mean nothing here
             signum = getattr(signal, name, None)
@@ -348,6 +381,13 @@ class Supervisor:
         pid = os.getpid()
         worker = Worker(self.app, listener, self.settings, self.ssl_context)
         worker.on_retire = lambda: _tell(control, f"retire {pid}")
+        if self._metrics_server is not None:
+            self._metrics_server.close()  # the supervisor serves the page, not this process
+        if self.cells is not None:
+            from .metrics import Exposition, WorkerMetrics
+            worker.metrics = WorkerMetrics(self.cells, cell, self.app)
+            if self.settings.metrics_port is None:
+                worker.metrics_page = Exposition(self.cells).page
         signal.signal(signal.SIGTERM, lambda *_: worker.stop())
         signal.signal(signal.SIGINT, lambda *_: worker.stop())
         threading.Thread(target=_stop_when_orphaned, args=(worker, os.getppid()),

@@ -85,6 +85,9 @@ class Worker:
         self.on_retire: Optional[Callable[[], None]] = None
         self._requests_left = settings.requests_budget() or -1  # -1: no limit
         self._memory_limit = int(settings.max_worker_memory_mb * 1024 * 1024)
+        # metrics: set by the server when config["metrics"] is on (a WorkerMetrics)
+        self.metrics: Any = None
+        self.metrics_page: Optional[Callable[[], str]] = None  # set to serve them on this port
 
     # -- public --------------------------------------------------------------------
 
@@ -98,6 +101,8 @@ class Worker:
         self._next_sweep = time.monotonic() + self.settings.sweep_interval
         self._start_thread(self._token)
         threading.Thread(target=self._watch, name="outside-watchdog", daemon=True).start()
+        if self.metrics is not None:
+            self.metrics.start(self)
         while not self._done.wait(0.5):  # short waits keep signal handlers responsive
             if self._stop_requested_at and time.monotonic() > \
                     self._stop_requested_at + self.settings.termination_timeout + 1:
@@ -107,6 +112,8 @@ class Worker:
             self._promotion.notify_all()
         for conn in list(self.connections):
             conn.close()
+        if self.metrics is not None:
+            self.metrics.stop()
         self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
@@ -124,11 +131,24 @@ class Worker:
             self._requests_left -= 1  # races between threads only shift the limit a little
             if self._requests_left == 0:
                 self.retire("served its max_requests")
+        if self.metrics_page is not None and request.url == self.settings.metrics_path:
+            from .metrics import response_for
+            return response_for(self.metrics_page())
         try:
             return self.app.dispatch(request)
         except Exception as exc:
             logger.exception("unhandled error serving %s %s", request.method, request.target)
             return self.app.error_response(500, request, type(exc).__name__)
+
+    def load(self) -> dict:
+        """Gauges for the metrics: what this worker holds now."""
+        connections = list(self.connections)
+        idle = self._idle_followers
+        busy = max(0, self._threads - idle - (0 if self._serving else 1))
+        return {"in_flight": sum(1 for conn in connections if conn.busy and conn.websocket is None),
+                "connections": len(connections), "websockets": self.websockets,
+                "threads_busy": busy, "threads_idle": self._threads - busy,
+                "threads_max": self.settings.max_workers}
 
     def retire(self, why: str) -> None:
         """Ask the supervisor for a successor (once); this worker then stops gracefully."""
@@ -318,6 +338,8 @@ class Worker:
                 if not (self._serving and self._job == job):
                     continue
                 if not self._idle_followers and self._threads >= self.settings.max_workers:
+                    if self.metrics is not None:
+                        self.metrics.blocked += WATCH_INTERVAL
                     continue  # every thread is in a handler: the loop waits (backpressure)
                 self._promote()  # when no thread can be had, the loop waits as above
             seen = -1
