@@ -115,48 +115,53 @@ class WorkerMetrics:
         self.index = index
         self.app = app
         self.lock = threading.Lock()
-        self.requests: Dict[Tuple[str, str, str], int] = {}
+        self.requests: Dict[Tuple[str, str], List[int]] = {}  # (method, route) -> by status class
         self.errors: Dict[str, int] = {}
         self.buckets = [0] * (len(BUCKETS) + 1)
         self.duration_sum = 0.0
         self.bytes_in = 0       # added to from the loop's reads (a lost add under a race is tolerable)
         self.bytes_out = 0
         self.blocked = 0.0      # seconds the loop waited because every handler thread was busy
-        self._routes: Dict[Tuple[str, str], str] = {}
+        self._rows: Dict[Tuple[str, str], List[int]] = {}
         self._worker: Any = None
         self._stopped = threading.Event()
 
     def observe(self, request: Any, status: int, sent: int, started: float) -> None:
         """Count one answered request (``request`` None: the parser refused it)."""
-        duration = time.monotonic() - started if started else 0.0
         if request is None:
             with self.lock:
                 self.errors[str(status)] = self.errors.get(str(status), 0) + 1
                 self.bytes_out += sent
             return
-        method = request.method if request.method in METHODS else "other"
-        key = (method, self._route(request.url, request.method), STATUS_CLASSES[min(status // 100, 5)])
+        duration = time.monotonic() - started
+        # per (method, path): a row of counts by status class, found with one dict lookup
+        row = self._rows.get((request.method, request.url))
+        if row is None:
+            row = self._row(request.method, request.url)
         slot = bisect.bisect_left(BUCKETS, duration)
         with self.lock:
-            self.requests[key] = self.requests.get(key, 0) + 1
+            row[status // 100 if status < 600 else 5] += 1
             self.buckets[slot] += 1
             self.duration_sum += duration
             self.bytes_out += sent
 
-    def _route(self, path: str, method: str) -> str:
-        cache_key = (path, method)
-        label = self._routes.get(cache_key)
-        if label is None:
-            label = route_label(self.app, path, method)
-            if len(self._routes) >= MAX_ROUTE_CACHE:
-                self._routes.clear()
-            self._routes[cache_key] = label
-        return label
+    def _row(self, method: str, path: str) -> List[int]:
+        """The counts row of a (method, path) seen for the first time; paths that map to
+        the same labels share it."""
+        label = (method if method in METHODS else "other", route_label(self.app, path, method))
+        with self.lock:
+            row = self.requests.setdefault(label, [0] * 6)
+            if len(self._rows) >= MAX_ROUTE_CACHE:
+                self._rows.clear()
+            self._rows[(method, path)] = row
+        return row
 
     def snapshot(self) -> Dict[str, Any]:
         with self.lock:
             snapshot: Dict[str, Any] = {
-                "requests": {"\0".join(key): count for key, count in self.requests.items()},
+                "requests": {"\0".join((*key, STATUS_CLASSES[index])): count
+                             for key, row in self.requests.items()
+                             for index, count in enumerate(row) if count},
                 "errors": dict(self.errors), "buckets": list(self.buckets),
                 "sum": self.duration_sum, "bytes_out": self.bytes_out,
             }

@@ -1,0 +1,80 @@
+"""What metrics cost on hello-world: requests/s with metrics off and on (and, given a
+second checkout, the same app on it), server pinned to CPU 0 and wrk to CPU 1,
+alternating rounds, medians.
+
+    python scripts/metrics_overhead.py [--rounds 3] [--baseline /path/to/other/checkout]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+APP = """
+import logging
+from outside import OutsideHTTP, Response
+app = OutsideHTTP(("127.0.0.1", 0))
+app.config.update(workers=1, {config})
+app.set_route("/", lambda request: Response(200, {{"Content-Type": "text/plain"}}, "Hello, World!"))
+app.run()
+"""
+
+
+def serve(tree: str, config: str):
+    log = tempfile.NamedTemporaryFile("w+", delete=False)
+    env = dict(os.environ, PYTHONPATH=tree)
+    process = subprocess.Popen(["taskset", "-c", "0", sys.executable, "-c", APP.format(config=config)],
+                               cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        match = re.search(r"Listening on http://([\d.]+):(\d+)", open(log.name).read())
+        if match:
+            return process, f"http://{match.group(1)}:{match.group(2)}/"
+        time.sleep(0.05)
+    process.kill()
+    raise RuntimeError(open(log.name).read())
+
+
+def wrk(url: str, seconds: int) -> float:
+    output = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c50", f"-d{seconds}s", url],
+                            capture_output=True, text=True, check=True).stdout
+    errors = re.search(r"Socket errors: (.*)", output)
+    if errors or "Non-2xx" in output:
+        raise RuntimeError(output)
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--baseline", help="another checkout to compare (metrics keys left out)")
+    options = parser.parse_args()
+    variants = {"metrics off": (ROOT, "metrics=False"), "metrics on": (ROOT, "metrics=True, metrics_port=0")}
+    if options.baseline:
+        variants = {"baseline": (options.baseline, "keep_alive=True"), **variants}
+    results = {name: [] for name in variants}
+    for _ in range(options.rounds):
+        for name, (tree, config) in variants.items():
+            process, url = serve(tree, config)
+            try:
+                wrk(url, 1)  # warm up
+                results[name].append(wrk(url, options.seconds))
+            finally:
+                process.terminate()
+                process.wait(10)
+    reference = statistics.median(results["metrics off"])
+    for name, values in results.items():
+        median = statistics.median(values)
+        print(f"{name:12s} median {median:9.0f} req/s  ({median / reference:.3f} of metrics off)  "
+              f"rounds: {', '.join(f'{v:.0f}' for v in values)}")
+
+
+if __name__ == "__main__":
+    main()
