@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("outside")
 
+STOP_GRACE = 0.5  # seconds a kept-alive connection may still send a request once a stop began
 LINGER = 2.0  # seconds to drain a client's input after an error, so it reads our answer
 _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 _SERVER_ERROR = (b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
@@ -165,11 +166,12 @@ class Connection:
                 continue
             if not self._serve(head):
                 return
-        if self.worker.stopping:  # the stop was waiting for this response
-            self.close()
-        elif not self.closed and not self.closing:
+        if not self.closed and not self.closing:
+            # kept alive, even when a stop began meanwhile: the response promised it, so
+            # the client may send another request now; the stop's grace bounds the wait
             self.idle = True
-            self.deadline = time.monotonic() + self.settings.keep_alive_timeout
+            self.deadline = time.monotonic() + (STOP_GRACE if self.worker.stopping
+                                                else self.settings.keep_alive_timeout)
 
     def _body(self, head: RequestHead) -> Union[bytes, BodyStream]:
         """The body as bytes when it has all arrived, else a stream the handler pulls."""

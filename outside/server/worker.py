@@ -29,7 +29,7 @@ from collections import deque
 from typing import Any, Callable, Deque, List, Optional, Set
 
 from . import slow_readers
-from .connection import Connection
+from .connection import STOP_GRACE, Connection
 from .settings import Settings
 
 logger = logging.getLogger("outside")
@@ -37,7 +37,6 @@ logger = logging.getLogger("outside")
 WATCH_INTERVAL = 0.005  # seconds a handler may block before the loop moves on without it
 ACCEPT_PAUSE = 0.5      # seconds without accepting after accept() failed (e.g. no descriptors)
 ACCEPT_BATCH = 512      # most accepts per turn: empties a burst's queue, yet the loop moves on
-STOP_GRACE = 0.5        # seconds an idle connection may still send a request once a stop begins
 _ACCEPT = object()      # selector marks for the listening socket and the wake-up pipe
 _WAKE = object()
 
