@@ -205,7 +205,7 @@ def route_label(app: Any, path: str, method: str) -> str:
             return str(found.rule.pattern)
     for router in (getattr(app, "_mounts", None), getattr(app, "_router", None)):
         routes = getattr(router, "routes", None)
-        if not routes:
+        if router is None or not routes:
             continue
         if path in routes:
             return path
@@ -316,7 +316,7 @@ class MetricsServer:
             family = IPv6Server
         self.server = family(address, Handler)
         self.server.daemon_threads = True
-        host, port = self.server.server_address[:2]
+        host, port = str(self.server.server_address[0]), self.server.server_address[1]
         self.url = f"http://{'[' + host + ']' if ':' in host else host}:{port}{path}"
 
     def start(self) -> None:

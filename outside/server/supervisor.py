@@ -119,8 +119,11 @@ class Supervisor:
         for name in _SIGNALS:
             signum = getattr(signal, name, None)
             if signum is not None:
-                previous[signum] = signal.signal(signum, lambda _s, _f, name=name: self.request(name))
+                previous[signum] = signal.signal(signum, self._signal_handler(name))
         return previous
+
+    def _signal_handler(self, name: str) -> Callable[[int, Any], None]:
+        return lambda signum, frame: self.request(name)
 
     # -- the loop ------------------------------------------------------------------
 
