@@ -172,11 +172,13 @@ class Supervisor:
             while self._pending and not self.stopping:
                 self._act(self._pending.pop(0))
             self._keep_count()
+        # a stop refuses new connections at once: the workers close their copies as
+        # their stop begins (after taking what waits in the queue)
+        for sock in {id(s): s for s in [self._socket, *self._sockets.values()]}.values():
+            sock.close()
         self._stop_workers()
         if self._metrics_server is not None:
             self._metrics_server.stop()
-        for sock in {id(s): s for s in [self._socket, *self._sockets.values()]}.values():
-            sock.close()
         for fd in (self._wake_r, self._wake_w, self._control_r, self._control_w):
             os.close(fd)
 
