@@ -140,11 +140,14 @@ def test_counters_survive_recycled_and_reloaded_workers():
         deadline = time.monotonic() + 15
         while set(server.children()) & old and time.monotonic() < deadline:
             time.sleep(0.05)
-        samples = wait_for_count(server, "outside_worker_exits_total", 6)
+        # 4 or 5 retirements (60 of the 300 requests each) and a reload of both workers;
+        # a worker already retiring when the reload comes is replaced once, not twice
+        samples = wait_for_count(server, "outside_worker_exits_total", 5)
     assert value(samples, "outside_requests_total", method="GET", route="/users/<int:user_id>",
                  status_class="2xx") == 300
-    assert value(samples, "outside_worker_restarts_total") >= 6
-    assert value(samples, "outside_worker_exits_total") >= 6
+    assert value(samples, "outside_worker_restarts_total") >= 5
+    assert value(samples, "outside_worker_exits_total") >= 5
+    assert value(samples, "outside_worker_starts_total") == 2 + value(samples, "outside_worker_restarts_total")
     assert value(samples, "outside_worker_processes") == 2
 
 
