@@ -26,19 +26,24 @@ app.run()
 """
 
 
+def _read(path: str) -> str:
+    with open(path) as file:
+        return file.read()
+
+
 def serve(tree: str, config: str):
-    log = tempfile.NamedTemporaryFile("w+", delete=False)
-    env = dict(os.environ, PYTHONPATH=tree)
-    process = subprocess.Popen(["taskset", "-c", "0", sys.executable, "-c", APP.format(config=config)],
-                               cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with tempfile.NamedTemporaryFile("w+", delete=False) as log:
+        env = dict(os.environ, PYTHONPATH=tree)
+        process = subprocess.Popen(["taskset", "-c", "0", sys.executable, "-c", APP.format(config=config)],
+                                   cwd=tree, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        match = re.search(r"Listening on http://([\d.]+):(\d+)", open(log.name).read())
+        match = re.search(r"Listening on http://([\d.]+):(\d+)", _read(log.name))
         if match:
             return process, f"http://{match.group(1)}:{match.group(2)}/"
         time.sleep(0.05)
     process.kill()
-    raise RuntimeError(open(log.name).read())
+    raise RuntimeError(_read(log.name))
 
 
 def wrk(url: str, seconds: int) -> float:

@@ -65,7 +65,7 @@ class Load:
             thread.start()
         return self
 
-    def __exit__(self, *exc_info: Any) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._stop.set()
         for thread in self._threads:
             thread.join(30)

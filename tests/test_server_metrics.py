@@ -26,7 +26,7 @@ def parse(text: str) -> dict:
     """{(name, frozenset(labels)): value} of an exposition; every line must parse."""
     samples = {}
     for line in text.splitlines():
-        if line.startswith("# HELP ") or line.startswith("# TYPE "):
+        if line.startswith(("# HELP ", "# TYPE ")):
             continue
         match = SAMPLE.match(line)
         assert match, f"not a sample line: {line!r}"

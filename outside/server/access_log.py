@@ -63,8 +63,7 @@ def log_access(address: Any, request: Optional[Any], rendered: Any, started: flo
         return
     line = f"{request.method} {request.target} {request.version}" if request is not None else "-"
     stamp = time.strftime("%d/%b/%Y:%H:%M:%S %z")
-    text = '%s - - [%s] %s %d %s' % (host, stamp, _quoted(line), rendered.status,
-                                     size if size else "-")
+    text = f'{host} - - [{stamp}] {_quoted(line)} {rendered.status} {size if size else "-"}'
     if style == "combined":
         headers = request.headers if request is not None else {}
         text += f' {_quoted(headers.get("Referer"))} {_quoted(headers.get("User-Agent"))}'

@@ -295,7 +295,7 @@ class MetricsServer:
 
     def __init__(self, address: Tuple[str, int], path: str, page: Any) -> None:
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+            def do_GET(self) -> None:
                 if self.path.partition("?")[0] != path:
                     self.send_error(404)
                     return
@@ -357,5 +357,13 @@ def response_for(page: str) -> Any:
     return Response(200, {"Content-Type": CONTENT_TYPE}, page)
 
 
-__all__ = ["Cells", "Exposition", "MetricsServer", "WorkerMetrics", "render", "route_label",
-           "publish_supervisor", "response_for"]
+__all__ = [
+    "Cells",
+    "Exposition",
+    "MetricsServer",
+    "WorkerMetrics",
+    "publish_supervisor",
+    "render",
+    "response_for",
+    "route_label",
+]

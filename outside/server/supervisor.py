@@ -48,7 +48,7 @@ _SIGNALS = ("SIGHUP", "SIGTTIN", "SIGTTOU")
 class _Child:
     """What the supervisor knows of one worker process."""
 
-    __slots__ = ("slot", "ready", "draining", "replaces", "started", "cell")
+    __slots__ = ("cell", "draining", "ready", "replaces", "slot", "started")
 
     def __init__(self, slot: int, replaces: Optional[int], cell: int) -> None:
         self.slot = slot
