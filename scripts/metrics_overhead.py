@@ -1,6 +1,7 @@
 """What metrics cost on hello-world: requests/s with metrics off and on (and, given a
 second checkout, the same app on it), server pinned to CPU 0 and wrk to CPU 1,
-alternating rounds, medians.
+alternating rounds, medians. Also the server's CPU time per request (user + system,
+from /proc), which other load on the machine disturbs far less than requests/s.
 
     python scripts/metrics_overhead.py [--rounds 3] [--baseline /path/to/other/checkout]
 """
@@ -46,13 +47,23 @@ def serve(tree: str, config: str):
     raise RuntimeError(_read(log.name))
 
 
-def wrk(url: str, seconds: int) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of ``pid`` so far."""
+    fields = _read(f"/proc/{pid}/stat").rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(url: str, seconds: int, pid: int):
+    """(requests/s, server CPU microseconds per request)."""
+    cpu = cpu_seconds(pid)
     output = subprocess.run(["taskset", "-c", "1", "wrk", "-t1", "-c50", f"-d{seconds}s", url],
                             capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(pid) - cpu
     errors = re.search(r"Socket errors: (.*)", output)
     if errors or "Non-2xx" in output:
         raise RuntimeError(output)
-    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    count = int(re.search(r"(\d+) requests in", output).group(1))
+    return float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)), cpu / count * 1e6
 
 
 def main() -> None:
@@ -65,20 +76,33 @@ def main() -> None:
     if options.baseline:
         variants = {"baseline": (options.baseline, "keep_alive=True"), **variants}
     results = {name: [] for name in variants}
+    costs = {name: [] for name in variants}
     for _ in range(options.rounds):
         for name, (tree, config) in variants.items():
             process, url = serve(tree, config)
             try:
-                wrk(url, 1)  # warm up
-                results[name].append(wrk(url, options.seconds))
+                wrk(url, 1, process.pid)  # warm up
+                rate, cost = wrk(url, options.seconds, process.pid)
+                results[name].append(rate)
+                costs[name].append(cost)
             finally:
                 process.terminate()
                 process.wait(10)
     reference = statistics.median(results["metrics off"])
+    reference_cost = statistics.median(costs["metrics off"])
     for name, values in results.items():
-        median = statistics.median(values)
-        print(f"{name:12s} median {median:9.0f} req/s  ({median / reference:.3f} of metrics off)  "
+        median, cost = statistics.median(values), statistics.median(costs[name])
+        print(f"{name:12s} median {median:9.0f} req/s ({median / reference:.3f} of metrics off), "
+              f"{cost:6.1f} us CPU/request ({cost / reference_cost:.3f}); "
               f"rounds: {', '.join(f'{v:.0f}' for v in values)}")
+    # Other load on the machine drifts slowly: the ratio within each round (runs a few
+    # seconds apart) is steadier than the ratio of medians.
+    for name in results:
+        if name != "metrics off":
+            paired = [on / off for on, off in zip(results[name], results["metrics off"])]
+            cpu = [on / off for on, off in zip(costs[name], costs["metrics off"])]
+            print(f"{name:12s} / metrics off, per round: req/s median {statistics.median(paired):.3f}, "
+                  f"CPU/request median {statistics.median(cpu):.3f}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from ..http.events import MessageEnd, RequestHead
 from ..request import Request
 from ..response import Response, ResponseError
 from . import io
-from .access_log import body_size, log_access, with_request_id
+from .access_log import log_access, with_request_id
 from .body import CONTINUE, BodyStream
 from .transport import Transport
 from .websocket_bridge import serve_websocket
@@ -272,9 +272,9 @@ class Connection:
                 file.close()
         if self.worker.access_log:
             log_access(self.address, request, rendered, self.started, self.worker.access_log_format)
-        if self.worker.metrics is not None:
-            self.worker.metrics.observe(request, rendered.status, len(rendered.head) +
-                                        (body_size(rendered.body) or 0), self.started if request else 0.0)
+        metrics = self.worker.metrics
+        if metrics is not None:
+            metrics.observe(request, rendered, self.started)
         return rendered
 
     def _write(self, rendered: Any, file: Optional[IO[bytes]]) -> None:

@@ -1,8 +1,8 @@
 """Prometheus metrics (text exposition format 0.0.4), summed over every worker process.
 
-No IPC per request and no lock shared between processes: each worker counts in plain
-Python dicts (under a lock of its own, uncontended but for its handler threads) and a
-thread writes a snapshot of them, every ``FLUSH_INTERVAL`` seconds and once at exit,
+No IPC per request and no lock: each worker counts in plain Python dicts and lists
+(an increment may be lost when two of its handler threads finish at the very same
+instant; a lock per request would cost more than the counting) and a thread writes a snapshot of them, every ``FLUSH_INTERVAL`` seconds and once at exit,
 into its cell of an anonymous shared ``mmap`` made before the workers are forked.
 A scrape reads every cell and sums. Cell 0 holds what the supervisor adds: the
 counters of workers that have exited (so counters never go down) and the worker
@@ -114,7 +114,6 @@ class WorkerMetrics:
         self.cells = cells
         self.index = index
         self.app = app
-        self.lock = threading.Lock()
         self.requests: Dict[Tuple[str, str], List[int]] = {}  # (method, route) -> by status class
         self.errors: Dict[str, int] = {}
         self.buckets = [0] * (len(BUCKETS) + 1)
@@ -126,45 +125,46 @@ class WorkerMetrics:
         self._worker: Any = None
         self._stopped = threading.Event()
 
-    def observe(self, request: Any, status: int, sent: int, started: float) -> None:
-        """Count one answered request (``request`` None: the parser refused it)."""
+    def observe(self, request: Any, rendered: Any, started: float) -> None:
+        """Count one answered request (``request`` None: the parser refused it).
+
+        No lock: the loop's thread serves most requests, and an increment lost when two
+        handler threads finish at the same instant is a price worth no lock per request.
+        """
+        body = rendered.body
+        sent = len(rendered.head) + (len(body) if type(body) is bytes else getattr(body, "count", 0))
+        self.bytes_out += sent
+        status = rendered.status
         if request is None:
-            with self.lock:
-                self.errors[str(status)] = self.errors.get(str(status), 0) + 1
-                self.bytes_out += sent
+            self.errors[str(status)] = self.errors.get(str(status), 0) + 1
             return
-        duration = time.monotonic() - started
         # per (method, path): a row of counts by status class, found with one dict lookup
         row = self._rows.get((request.method, request.url))
         if row is None:
             row = self._row(request.method, request.url)
-        slot = bisect.bisect_left(BUCKETS, duration)
-        with self.lock:
-            row[status // 100 if status < 600 else 5] += 1
-            self.buckets[slot] += 1
-            self.duration_sum += duration
-            self.bytes_out += sent
+        row[status // 100 if status < 600 else 5] += 1
+        duration = time.monotonic() - started
+        self.buckets[bisect.bisect_left(BUCKETS, duration)] += 1
+        self.duration_sum += duration
 
     def _row(self, method: str, path: str) -> List[int]:
         """The counts row of a (method, path) seen for the first time; paths that map to
         the same labels share it."""
         label = (method if method in METHODS else "other", route_label(self.app, path, method))
-        with self.lock:
-            row = self.requests.setdefault(label, [0] * 6)
-            if len(self._rows) >= MAX_ROUTE_CACHE:
-                self._rows.clear()
-            self._rows[(method, path)] = row
+        row = self.requests.setdefault(label, [0] * 6)
+        if len(self._rows) >= MAX_ROUTE_CACHE:
+            self._rows.clear()
+        self._rows[(method, path)] = row
         return row
 
     def snapshot(self) -> Dict[str, Any]:
-        with self.lock:
-            snapshot: Dict[str, Any] = {
-                "requests": {"\0".join((*key, STATUS_CLASSES[index])): count
-                             for key, row in self.requests.items()
-                             for index, count in enumerate(row) if count},
-                "errors": dict(self.errors), "buckets": list(self.buckets),
-                "sum": self.duration_sum, "bytes_out": self.bytes_out,
-            }
+        snapshot: Dict[str, Any] = {
+            "requests": {"\0".join((*key, STATUS_CLASSES[index])): count
+                         for key, row in list(self.requests.items())
+                         for index, count in enumerate(row) if count},
+            "errors": dict(self.errors), "buckets": list(self.buckets),
+            "sum": self.duration_sum, "bytes_out": self.bytes_out,
+        }
         snapshot["bytes_in"] = self.bytes_in
         snapshot["blocked"] = self.blocked
         worker = self._worker
