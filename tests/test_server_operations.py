@@ -140,3 +140,45 @@ def test_a_burst_of_2000_connects_waits_for_no_syn_retry():
                 sock.close()
         assert slowest < 0.9  # a dropped SYN is retried after 1 s
         assert requests.get(server.url, timeout=5).status_code == 200
+
+
+def _issue(ca, directory, name: str):
+    """A certificate for 127.0.0.1 from ``ca``: (cert path, key path)."""
+    cert = ca.issue_cert("127.0.0.1", common_name=name)
+    key_path, cert_path = directory / f"{name}.key", directory / f"{name}.pem"
+    cert.private_key_pem.write_to_path(str(key_path))
+    with open(cert_path, "wb") as chain:
+        for pem in cert.cert_chain_pems:
+            chain.write(pem.bytes())
+    return cert_path, key_path
+
+
+def _served_common_name(address, cafile: str) -> str:
+    import ssl
+    context = ssl.create_default_context(cafile=cafile)
+    with socket.create_connection(address, timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+            subject = dict(item[0] for item in tls.getpeercert()["subject"])
+            return subject["commonName"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sighup_reads_a_renewed_certificate(tmp_path, workers):
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    cert_path, key_path = _issue(ca, tmp_path, "first")
+    config = {"workers": workers, "ssl_enabled": True, "ssl_certfile": str(cert_path),
+              "ssl_keyfile": str(key_path)}
+    with start_app("pid", config) as server:
+        assert _served_common_name(server.address, str(tmp_path / "ca.pem")) == "first"
+        renewed_cert, renewed_key = _issue(ca, tmp_path, "renewed")
+        os.replace(renewed_cert, cert_path)  # as certbot renews: same paths, new files
+        os.replace(renewed_key, key_path)
+        old = set(server.children())
+        server.send_signal(signal.SIGHUP)
+        if workers == 1:
+            server.wait_for_log("SIGHUP: TLS certificate reloaded")
+        else:
+            assert wait_until(replaced(server, old, 2)), server.log()
+        assert _served_common_name(server.address, str(tmp_path / "ca.pem")) == "renewed"
