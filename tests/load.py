@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from typing import Any, Callable, List, Optional
+from typing import Any, List
 
 import requests
 
@@ -17,8 +17,7 @@ class Load:
     (a Counter) and ``bodies`` (a Counter of response texts) say what the clients saw.
     """
 
-    def __init__(self, url: str, threads: int = 4, limit: int = 20_000,
-                 check: Optional[Callable[[Any], None]] = None) -> None:
+    def __init__(self, url: str, threads: int = 4, limit: int = 20_000) -> None:
         self.url = url
         self.limit = limit
         self.errors: List[str] = []
