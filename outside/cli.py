@@ -133,7 +133,30 @@ def run_command(options: argparse.Namespace) -> int:
         from .reloader import run_with_reload
         child = [sys.executable, "-m", "outside"] + [word for word in options.argv if word != "--reload"]
         return run_with_reload(child, os.getcwd())
-    return serve(load_app(options.app, os.getcwd()), options)
+    directory = os.getcwd()
+    app = load_app(options.app, directory)
+
+    def load_again() -> BaseApp:  # SIGHUP (workers >= 2): the new code, with the same options
+        forget_modules(directory)
+        fresh = load_app(options.app, directory)
+        apply_options(fresh, options)
+        return fresh
+
+    from .server import RELOAD_ATTRIBUTE
+    setattr(app, RELOAD_ATTRIBUTE, load_again)
+    return serve(app, options)
+
+
+def forget_modules(directory: str) -> None:
+    """Drop the imported modules whose files are under ``directory``, so the next import
+    reads them again (a reload)."""
+    root = os.path.abspath(directory) + os.sep
+    for name, module in list(sys.modules.items()):
+        if name == __package__ or name.startswith(__package__ + "."):
+            continue  # the server itself stays (its classes must stay the same)
+        path = getattr(module, "__file__", None)
+        if path and os.path.abspath(path).startswith(root) and "site-packages" not in path:
+            del sys.modules[name]
 
 
 def echo_command(options: argparse.Namespace) -> int:
@@ -208,6 +231,13 @@ def _user_line(exc: BaseException) -> str:
 
 def serve(app: BaseApp, options: argparse.Namespace) -> int:
     """Apply the command-line options to ``app`` and run it until it is stopped."""
+    host, port = apply_options(app, options)
+    _explained(app.run, host, port)
+    return 0
+
+
+def apply_options(app: BaseApp, options: argparse.Namespace) -> tuple:
+    """Set the command-line options in ``app.config``; the (host, port) to listen on."""
     host, port = app.config["host"]
     host = host if options.host is None else options.host
     port = port if options.port is None else options.port
@@ -224,17 +254,16 @@ def serve(app: BaseApp, options: argparse.Namespace) -> int:
         app.config["forwarded_allow_ips"] = options.forwarded_allow_ips
     if options.log_level:
         app.config["log_level"] = options.log_level.upper()
-    _explained(app.run, host, port)
-    return 0
+    return host, port
 
 
 def _explained(run: Callable[[], None], host: str, port: int) -> None:
     """``run()``, with start-up failures the user can fix turned into ``CommandError``."""
     from .proxy import ProxyConfigError
-    from .server import TLSConfigError
+    from .server import ConfigError, TLSConfigError
     try:
         run()
-    except (TLSConfigError, ProxyConfigError) as exc:
+    except (TLSConfigError, ProxyConfigError, ConfigError) as exc:
         raise CommandError(str(exc)) from None
     except socket.gaierror as exc:
         raise CommandError(f"cannot listen on {host!r}: {exc.strerror}") from None

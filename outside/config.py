@@ -14,20 +14,20 @@ def default_config(host: tuple) -> Dict[str, Any]:
     return {
         # --- 1.5.x keys ---
         "host": host,
-        "backlog_length": 50,
+        "backlog_length": 50,       # a floor: the engine listens with at least 2,048 (somaxconn caps it)
         "max_workers": 150,           # HTTP handlers running at once, per worker process
         "process_timeout": 60,        # seconds of no progress before a request/connection is ended
         "termination_timeout": 5,     # seconds in-flight work gets on a graceful stop
         "recv_size": 1024,            # minimum socket read size (the engine may read more at once)
         "send_size": 1024,            # minimum socket write size
         "keep_alive": True,
-        "max_socket_reuse": 100,      # most requests on one connection
+        "max_socket_reuse": 1000,     # most requests on one connection (1.5.x: 100)
         "ssl_enabled": False,
         "ssl_keyfile": "",
         "ssl_certfile": "",
         "accept_timeout": 1,          # seconds between inactivity sweeps
         "max_body_size_mb": 250,
-        "allow_range_from_mb": 50,    # files larger than this honour Range (-1: never)
+        "allow_range_from_mb": 0,     # files larger than this honour Range (-1: never; 1.5.x: 50)
         "big_definition_mb": 50,
         "big_send_limit_mb": 100,
         "post_callback": None,        # f(request, response) after each response is sent
@@ -58,4 +58,14 @@ def default_config(host: tuple) -> Dict[str, Any]:
         "compression": True,             # gzip/brotli for text bodies of 1 KiB or more the client accepts
         "sse_heartbeat": 15,             # seconds of silence before an EventStream sends a comment
         "sse_max_buffer": 1024 * 1024,   # bytes queued for a slow EventStream client before it is dropped
+        # --- operations ---
+        "access_log_format": "common",   # "common", "combined" or "json" (one object per line)
+        "min_send_rate": 1024,           # bytes/s a client must read a large response at...
+        "min_send_rate_grace": 10,       # ...measured over windows of this many seconds
+        "max_requests": 0,               # requests before a worker process is replaced (0: never)
+        "max_requests_jitter": 0,        # plus a random 0..jitter, so workers do not recycle at once
+        "max_worker_memory_mb": 0,       # resident memory (MB) past which a worker is replaced (0: never)
+        "metrics": False,                # Prometheus metrics (text format 0.0.4)
+        "metrics_port": 9180,            # their own port on the same address, or "same"; 0: any free one
+        "metrics_path": "/metrics",
     }

@@ -16,12 +16,15 @@ trusted proxy is the client: values a client wrote itself, further left, are ign
 The port reads 0 unless the hop gives one (``192.0.2.1:4711``, ``[2001:db8::1]:4711``).
 ``X-Forwarded-Proto`` (``http``/``https``) sets ``request.scheme``.
 ``Forwarded`` is read the same way, but only when there is no ``X-Forwarded-For``: make
-your proxy set (not pass through) the header family it uses.
+your proxy set (not pass through) the header family it uses. A trusted peer's
+``X-Request-ID`` becomes ``request.id`` (see ``outside/request_id.py``).
 """
 from __future__ import annotations
 
 import ipaddress
 from typing import Any, List, Optional, Sequence, Tuple, Union
+
+from .request_id import trusted_id
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 _SCHEMES = ("http", "https")
@@ -70,6 +73,9 @@ class TrustedProxies:
         if not address or not self.trusts(str(address[0])):
             return
         headers = request.headers
+        request_id = trusted_id(headers)
+        if request_id is not None:
+            request.__dict__["_request_id"] = request_id
         forwarded_for = headers.get("X-Forwarded-For")
         if forwarded_for is not None:
             hops = [_host_and_port(hop.strip()) for hop in forwarded_for.split(",")]

@@ -130,6 +130,16 @@ class Request:
             request._set_body(body)
         return request
 
+    @property
+    def id(self) -> str:
+        """This request's id: the ``X-Request-ID`` of a trusted proxy, else one made on
+        first use (``outside/request_id.py``). The response carries it back."""
+        value = self.__dict__.get("_request_id")
+        if value is None:
+            from .request_id import new_id
+            value = self.__dict__["_request_id"] = new_id()
+        return value
+
     @classmethod
     def blank(cls, method: str = "GET", url: str = "/") -> Request:
         """A minimal request (no headers, no body), for handlers called without one."""

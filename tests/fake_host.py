@@ -41,6 +41,8 @@ class FakeHost:
         self.app = app
         self.settings = Settings(app.config)
         self.access_log = False
+        self.access_log_format = "common"
+        self.metrics = None
         self.stopping = False
         self.forgotten: list[Any] = []
         self.replaced: list[tuple[Any, Any]] = []

@@ -7,17 +7,24 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Optional, Union
+import signal
+import ssl
+import threading
+from typing import Any, Callable, Dict, Optional, Union
 
-from . import logs, sockets
-from .settings import Settings
+from . import logs, metrics, sockets
+from .settings import ConfigError, Settings
 from .supervisor import Supervisor
 from .tls import TLSConfigError, server_context
 from .worker import Worker
 
 logger = logging.getLogger("outside")
 
-__all__ = ["Server", "TLSConfigError"]
+__all__ = ["ConfigError", "Server", "TLSConfigError"]
+
+# An app may carry a function that builds it anew (``outside run`` sets it): SIGHUP
+# then reloads the code, not only the certificates.
+RELOAD_ATTRIBUTE = "_outside_load_again"
 
 
 class Server:
@@ -40,15 +47,38 @@ class Server:
         ssl_context = server_context(config) if settings.ssl_enabled else None
         sockets.raise_descriptor_limit()
         try:
+            previous: Dict[int, Any] = {}
+            metrics_server: Any = None
+            cells = metrics.Cells() if settings.metrics else None
             if settings.workers > 1 and hasattr(os, "fork"):
-                self._runner = Supervisor(self.app, settings, ssl_context)
+                self._runner = Supervisor(self.app, settings, ssl_context,
+                                          getattr(self.app, RELOAD_ATTRIBUTE, None), cells)
             else:
                 listener = sockets.listen(settings.host, settings.backlog)
-                self._runner = Worker(self.app, listener, settings, ssl_context)
+                self._runner = worker = Worker(self.app, listener, settings, ssl_context)
+                if cells is not None:
+                    worker.metrics = metrics.WorkerMetrics(cells, cells.take(), self.app)
+                    page = metrics.Exposition(cells).page
+                    if settings.metrics_port is None:
+                        worker.metrics_page = page
+                    else:
+                        metrics_server = metrics.MetricsServer(
+                            (settings.host[0], settings.metrics_port), settings.metrics_path, page)
+                        metrics_server.start()
                 logger.info("Listening on %s", sockets.url(listener, ssl_context is not None))
+                if settings.max_requests or settings.max_worker_memory_mb:
+                    logger.warning("max_requests and max_worker_memory_mb need workers >= 2 "
+                                   "(a supervisor replaces the worker); ignored")
+                previous = _on_sighup(lambda: _reload_in_process(config, ssl_context))
             if self._stop_requested:
                 self._runner.stop()
-            self._runner.run()
+            try:
+                self._runner.run()
+            finally:
+                for signum, handler in previous.items():
+                    signal.signal(signum, handler)
+                if metrics_server is not None:
+                    metrics_server.stop()
             logger.info("Stopped")
         finally:
             cleanup = config.get("server_cleanup")
@@ -61,3 +91,25 @@ class Server:
         self._stop_requested = True
         if self._runner is not None:
             self._runner.stop()
+
+
+def _on_sighup(handler: Callable[[], None]) -> Dict[int, Any]:
+    """Route SIGHUP to ``handler`` (main thread only); the replaced handler."""
+    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
+        return {}
+    return {signal.SIGHUP: signal.signal(signal.SIGHUP, lambda *_: handler())}
+
+
+def _reload_in_process(config: Any, ssl_context: Optional[ssl.SSLContext]) -> None:
+    """SIGHUP with one process: load the TLS files again (new connections use them);
+    code is not reloaded in place, that takes ``workers`` >= 2 (see docs/deployment.md)."""
+    if ssl_context is None:
+        logger.info("SIGHUP: nothing to reload with workers = 1 (code reloads need workers >= 2)")
+        return
+    try:
+        ssl_context.load_cert_chain(config["ssl_certfile"], config["ssl_keyfile"] or None,
+                                    config.get("ssl_password"))
+    except (OSError, ssl.SSLError) as exc:
+        logger.error("SIGHUP: cannot load the TLS certificate again, keeping the old one: %s", exc)
+        return
+    logger.info("SIGHUP: TLS certificate reloaded (code reloads need workers >= 2)")

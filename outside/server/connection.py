@@ -42,7 +42,10 @@ import logging
 import socket
 import ssl
 import struct
+import sys
+import threading
 import time
+import traceback
 from collections import deque
 from typing import IO, Any, Callable
 
@@ -54,7 +57,7 @@ from ..request import Request
 from ..response import Response, ResponseError
 from ..sse import EventStream
 from . import io
-from .access_log import log_access
+from .access_log import log_access, with_request_id
 from .body import CONTINUE, BodyStream
 from .host import Host
 from .sse import start_event_stream
@@ -63,6 +66,7 @@ from .websocket_bridge import serve_websocket
 
 logger = logging.getLogger("outside")
 
+STOP_GRACE = 0.5  # seconds a kept-alive connection may still send a request once a stop began
 LINGER = 2.0  # seconds to drain a client's input after an error, so it reads our answer
 FEED_SLICE = 1024  # a larger read is parsed in slices, to stop at max_pipeline
 _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
@@ -107,14 +111,18 @@ class Connection:
         "error",
         "events",
         "handler_since",
+        "handler_thread",
         "host",
         "parser",
         "scheme",
+        "send_mark",
         "served",
         "settings",
         "sock",
+        "started",
         "state",
         "unparsed",
+        "writing",
     )
 
     def __init__(self, sock: socket.socket, address: Any, host: Host,
@@ -137,6 +145,10 @@ class Connection:
         self.state = HANDSHAKING if tls else READING_HEAD
         self.scheme = "https" if tls else "http"
         self.handler_since = 0.0   # while the app handles a request: its start or last body read
+        self.started = 0.0         # when the current request's head was taken up (access log)
+        self.handler_thread = 0    # the thread running the current handler (its stack if stuck)
+        self.writing = False       # a response is being written (the slow-reader check)
+        self.send_mark: Any = None  # (time, bytes acknowledged) for the slow-reader check
 
     def __repr__(self) -> str:
         return f"<Connection {self.address} {self.state.name}>"
@@ -172,6 +184,9 @@ class Connection:
         if not data:
             self.close()
             return
+        metrics = self.host.metrics
+        if metrics is not None:
+            metrics.bytes_in += len(data)
         if state is LINGERING:
             return  # drop what the client still sends
         self._feed(data)
@@ -257,6 +272,9 @@ class Connection:
             data = io.receive(self.sock, self.settings.recv_size, self.settings.process_timeout)
             if not data:
                 raise BadRequest("the connection closed before the body ended")
+            metrics = self.host.metrics
+            if metrics is not None:
+                metrics.bytes_in += len(data)
             if self.handler_since:  # the upload progresses: the handler is not stuck
                 self.handler_since = self._clock()
             self._feed(data)
@@ -282,11 +300,11 @@ class Connection:
             if not self.unparsed:
                 break
             self._feed_unparsed()
-        if self.host.stopping:  # the stop was waiting for this response
-            self.close()
-        else:
-            self.state = IDLE  # SERVING -> IDLE, a move in the table
-            self.deadline = self._clock() + self.settings.keep_alive_timeout
+        # kept alive, even when a stop began meanwhile: the response promised it, so the
+        # client may send another request now; the stop's grace bounds the wait
+        self.state = IDLE  # SERVING -> IDLE, a move in the table
+        self.deadline = self._clock() + (STOP_GRACE if self.host.stopping
+                                         else self.settings.keep_alive_timeout)
 
     def _body(self, head: RequestHead) -> bytes | BodyStream:
         """The body as bytes when it has all arrived, else a stream the handler pulls."""
@@ -321,7 +339,8 @@ class Connection:
         self.served += 1
         body = self._body(head)
         request = Request.from_head(head, self.address, body, self.scheme)
-        self.handler_since = self._clock()
+        self.started = self.handler_since = self._clock()
+        self.handler_thread = threading.get_ident()
         try:
             response = host.dispatch(request)
         finally:
@@ -385,7 +404,11 @@ class Connection:
         """Render and write ``response``; the ``Rendered`` sent, or None if the write failed."""
         app = self.host.app
         target = request if request is not None else Request.blank()  # a request that could not be parsed
+        if request is not None and self.host.access_log_format == "json":
+            _ = request.id  # made before the head is rendered, so the response carries it
         rendered = app.render(response, target, keep_alive)
+        if request is not None and "_request_id" in request.__dict__:
+            rendered.head = with_request_id(rendered.head, request.__dict__["_request_id"])
         file: IO[bytes] | None
         try:
             file = _open_file(rendered.body)
@@ -393,6 +416,7 @@ class Connection:
             logger.error("invalid response to %s: %s", request, exc)
             rendered = app.render(app.error_response(500, target, str(exc)), target, False)
             file = None
+        self.writing = True
         try:
             self._write(rendered, file)
         except (OSError, EOFError) as exc:  # the client left or stalled (ClientTimeout)
@@ -404,10 +428,16 @@ class Connection:
             self.abort()
             return None
         finally:
+            self.writing = False
+            self.send_mark = None
             if file is not None:
                 file.close()
-        if self.host.access_log:
-            log_access(self.address, request, rendered)
+        host = self.host
+        if host.access_log:
+            log_access(self.address, request, rendered, self.started, host.access_log_format)
+        metrics = host.metrics
+        if metrics is not None:
+            metrics.observe(request, rendered, self.started)
         return rendered
 
     def _write(self, rendered: Any, file: IO[bytes] | None) -> None:
@@ -471,8 +501,21 @@ class Connection:
         client sees the connection end; the handler's thread gets it back (and closes
         it) if the handler ever returns."""
         self.handler_since = 0.0
-        logger.warning("a handler for %s ran %.0f s without returning: connection ended",
-                       self.address, self.settings.process_timeout)
+        frame = sys._current_frames().get(self.handler_thread)
+        stack = "".join(traceback.format_stack(frame)) if frame is not None else "(unknown)\n"
+        logger.warning("a handler for %s ran %.0f s without returning: connection ended; "
+                       "its thread is at:\n%s", self.address, self.settings.process_timeout,
+                       stack.rstrip("\n"))
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)  # not close(): another thread owns the fd
+        except OSError:
+            pass
+
+    def cut_off_slow_reader(self, rate: float, grace: float) -> None:
+        """End a response the client reads slower than ``min_send_rate``: the blocked
+        write fails, and its thread resets the connection."""
+        logger.warning("%s read a response slower than %g bytes/s for %g s: connection ended",
+                       self.address, rate, grace)
         try:
             self.sock.shutdown(socket.SHUT_RDWR)  # not close(): another thread owns the fd
         except OSError:

@@ -39,6 +39,8 @@ class Host(Protocol):
     settings: Settings
     app: Any            # renders responses and makes error responses
     access_log: bool    # whether to write an access line per response
+    access_log_format: str  # "common", "combined" or "json"
+    metrics: Any        # the worker's metrics counters (WorkerMetrics), or None when off
 
     @property
     def stopping(self) -> bool:

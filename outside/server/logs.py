@@ -29,4 +29,6 @@ def configure(config: Mapping[str, Any]) -> None:
     logger.addHandler(handler)
     logger.setLevel(level)
     # Access lines stay off unless the application configures outside.access itself.
-    logging.getLogger("outside.access").setLevel(logging.WARNING)
+    access = logging.getLogger("outside.access")
+    if not access.handlers and access.level == logging.NOTSET:
+        access.setLevel(logging.WARNING)

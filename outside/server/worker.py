@@ -22,6 +22,7 @@ thread at a time (``_Slot.busy``). The worker is the connections' ``Host``.
 from __future__ import annotations
 
 import logging
+import os
 import selectors
 import socket
 import ssl
@@ -30,7 +31,8 @@ import time
 from collections import deque
 from typing import Any, Callable
 
-from .connection import Connection
+from . import slow_readers
+from .connection import STOP_GRACE, Connection
 from .host import Watched
 from .settings import Settings
 
@@ -38,6 +40,7 @@ logger = logging.getLogger("outside")
 
 WATCH_INTERVAL = 0.005  # seconds a handler may block before the loop moves on without it
 ACCEPT_PAUSE = 0.5      # seconds without accepting after accept() failed (e.g. no descriptors)
+ACCEPT_BATCH = 512      # most accepts per turn: empties a burst's queue, yet the loop moves on
 _ACCEPT = object()      # selector marks for the listening socket and the wake-up pipe
 _WAKE = object()
 
@@ -66,6 +69,7 @@ class Worker:
         self.ssl_context = ssl_context
         self.access_log = bool(app.config.get("access_log")) and \
             logging.getLogger("outside.access").isEnabledFor(logging.INFO)
+        self.access_log_format = settings.access_log_format
         self.stopping = False
         self._slots: dict[Watched, _Slot] = {}  # everything open, by what is watched
         self._selector = selectors.DefaultSelector()
@@ -93,6 +97,13 @@ class Worker:
         self._accepting = False       # the listener is in the selector
         self._stop_callbacks: set[Callable[[], None]] = set()  # long-lived work to end on stop
         self._resume_accept_at = 0.0  # accepting is paused until then (0: not paused)
+        # recycling: the supervisor sets on_retire; it is called once, at the limit
+        self.on_retire: Optional[Callable[[], None]] = None
+        self._requests_left = settings.requests_budget() or -1  # -1: no limit
+        self._memory_limit = int(settings.max_worker_memory_mb * 1024 * 1024)
+        # metrics: set by the server when config["metrics"] is on (a WorkerMetrics)
+        self.metrics: Any = None
+        self.metrics_page: Optional[Callable[[], str]] = None  # set to serve them on this port
 
     # -- public --------------------------------------------------------------------
 
@@ -106,6 +117,8 @@ class Worker:
         self._next_sweep = time.monotonic() + self.settings.sweep_interval
         self._start_thread(self._token)
         threading.Thread(target=self._watch, name="outside-watchdog", daemon=True).start()
+        if self.metrics is not None:
+            self.metrics.start(self)
         while not self._done.wait(0.5):  # short waits keep signal handlers responsive
             if self._stop_requested_at and time.monotonic() > \
                     self._stop_requested_at + self.settings.termination_timeout + 1:
@@ -115,6 +128,8 @@ class Worker:
             self._promotion.notify_all()
         for slot in list(self._slots.values()):
             slot.watched.ended()
+        if self.metrics is not None:
+            self.metrics.stop()
         self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
@@ -128,11 +143,35 @@ class Worker:
 
     def dispatch(self, request: Any) -> Any:
         """The app's answer to ``request``; a 500 if even the error handling failed."""
+        if self._requests_left > 0:
+            self._requests_left -= 1  # races between threads only shift the limit a little
+            if self._requests_left == 0:
+                self.retire("served its max_requests")
+        if self.metrics_page is not None and request.url == self.settings.metrics_path:
+            from .metrics import response_for
+            return response_for(self.metrics_page())
         try:
             return self.app.dispatch(request)
         except Exception as exc:
             logger.exception("unhandled error serving %s %s", request.method, request.target)
             return self.app.error_response(500, request, type(exc).__name__)
+
+    def load(self) -> dict:
+        """Gauges for the metrics: what this worker holds now."""
+        slots = list(self._slots.values())
+        idle = self._idle_followers
+        busy = max(0, self._threads - idle - (0 if self._serving else 1))
+        return {"in_flight": sum(1 for slot in slots if slot.busy and isinstance(slot.watched, Connection)),
+                "connections": len(slots), "websockets": self.websockets,
+                "threads_busy": busy, "threads_idle": self._threads - busy,
+                "threads_max": self.settings.max_workers}
+
+    def retire(self, why: str) -> None:
+        """Ask the supervisor for a successor (once); this worker then stops gracefully."""
+        callback, self.on_retire = self.on_retire, None
+        if callback is not None:
+            logger.info("worker %s: %s", os.getpid(), why)
+            callback()
 
     def post_callback(self, request: Any, response: Any) -> None:
         """Run the config's ``post_callback`` (a failure is logged, not raised)."""
@@ -343,12 +382,14 @@ class Worker:
                 if not (self._serving and self._job == job):
                     continue
                 if not self._idle_followers and self._threads >= self.settings.max_workers:
+                    if self.metrics is not None:
+                        self.metrics.blocked += WATCH_INTERVAL
                     continue  # every thread is in a handler: the loop waits (backpressure)
                 self._promote()  # when no thread can be had, the loop waits as above
             seen = -1
 
     def _accept(self) -> None:
-        for _ in range(64):
+        for _ in range(ACCEPT_BATCH):
             try:
                 sock, address = self.listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -400,13 +441,17 @@ class Worker:
     def _begin_stop(self) -> None:
         self._stop_deadline = time.monotonic() + self.settings.termination_timeout
         self._set_accepting(False)
+        self._accept()  # what waits in the queue is served, not reset (a successor may share it)
         self.listener.close()
+        grace = time.monotonic() + STOP_GRACE
         for slot in list(self._slots.values()):
-            # an idle HTTP connection (or one mid-head) has nothing in flight to finish;
-            # a long-lived session (an event-driven WebSocket) gets its close frame from
-            # a stop callback and ends with the peer's answer
+            # idle or mid-head: nothing in flight to finish, but a request may be on its
+            # way; the sweep closes the connection once it is quiet past the grace. A
+            # long-lived session (an event-driven WebSocket) gets its close frame from a
+            # stop callback and ends with the peer's answer.
             if not slot.busy and isinstance(slot.watched, Connection):
-                slot.watched.close()
+                slot.watched.deadline = min(slot.watched.deadline, grace)
+        self._next_sweep = min(self._next_sweep, grace)
         callbacks, self._stop_callbacks = list(self._stop_callbacks), set()
         if callbacks:
             threading.Thread(target=_call_all, args=(callbacks,), name="outside-stop",
@@ -416,15 +461,21 @@ class Worker:
     def _sweep(self, now: float) -> None:
         """Close connections past their deadline (idle, slow head, linger); end requests
         whose handler is stuck."""
-        self._next_sweep = now + self.settings.sweep_interval
+        self._next_sweep = now + (0.05 if self.stopping else self.settings.sweep_interval)
+        if self._memory_limit and self.on_retire is not None and rss_bytes() > self._memory_limit:
+            self.retire(f"uses more than max_worker_memory_mb ({self.settings.max_worker_memory_mb})")
         stuck_since = now - self.settings.process_timeout
+        rate, grace = self.settings.min_send_rate, self.settings.min_send_rate_grace
         for slot in list(self._slots.values()):
             watched = slot.watched
             if not slot.busy:
                 if watched.expired(now):
                     watched.ended()
-            elif isinstance(watched, Connection) and 0.0 < watched.handler_since < stuck_since:
-                watched.cut_off_stuck_handler()
+            elif isinstance(watched, Connection):
+                if 0.0 < watched.handler_since < stuck_since:
+                    watched.cut_off_stuck_handler()
+                elif rate and watched.writing and slow_readers.too_slow(watched, now, rate, grace):
+                    watched.cut_off_slow_reader(rate, grace)
 
 
 def _call_all(callbacks: list[Callable[[], None]]) -> None:
@@ -433,3 +484,15 @@ def _call_all(callbacks: list[Callable[[], None]]) -> None:
             callback()
         except Exception:
             logger.exception("stop callback %r failed", callback)
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def rss_bytes() -> int:
+    """This process's resident memory (Linux ``/proc``; 0 where unknown)."""
+    try:
+        with open("/proc/self/statm", "rb") as file:
+            return int(file.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        return 0
