@@ -18,7 +18,9 @@ from .server.tls import TLSConfigError
 from .static import StaticFiles
 from .status import get_description
 from .testing import TestClient, TestResponse
-from .websocket import ConnectionEnded, WebSocket, WebSocketConnection
+from .server.websocket.blocking import WebSocketConnection
+from .websocket.errors import ConnectionEnded
+from .websocket_route import WebSocket
 from .wsgi import WSGIApplication, to_wsgi
 
 __all__ = [

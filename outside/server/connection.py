@@ -28,7 +28,7 @@ from . import io
 from .access_log import log_access
 from .body import CONTINUE, BodyStream
 from .transport import Transport
-from .websocket_bridge import serve_websocket
+from .websocket.upgrade import serve_websocket
 
 if TYPE_CHECKING:
     from .worker import Worker

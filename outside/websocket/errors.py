@@ -44,3 +44,13 @@ class ProtocolError(Exception):
 
 class ConnectionClosed(Exception):
     """Sending on a connection whose close handshake has started or ended."""
+
+
+class ConnectionEnded(ConnectionClosed):
+    """The connection is over; ``code`` and ``reason`` are the peer's close frame (1006
+    when it vanished without one). Raised by ``recv`` and by sends on an ended connection."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(f"WebSocket connection ended ({code} {reason})".rstrip())
+        self.code = code
+        self.reason = reason

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import List, Optional, Tuple, Union
 
-from ..speedups import WebSocketFrames
+from .twins import WebSocketFrames
 from .deflate import DeflateParameters, PerMessageDeflate
 from .errors import (ABNORMAL_CLOSURE, INVALID_PAYLOAD, MESSAGE_TOO_BIG, NO_STATUS_RECEIVED,
                      NORMAL_CLOSURE, PROTOCOL_ERROR, ConnectionClosed, ProtocolError,

@@ -1,11 +1,15 @@
-"""``WebSocket``: the route target users create, with the options of its connections."""
+"""``WebSocket``: the route target users create, with the options of its connections.
+
+It belongs to the app layer: the handlers it holds run in the server's WebSocket
+adapters (``outside.server.websocket``) over the sans-I/O core (``outside.websocket``).
+"""
 from __future__ import annotations
 
 import inspect
 from typing import Any, Callable, Iterable, Optional, Sequence, Tuple, Union
 
-from .handshake import Handshake, accept
-from .protocol import DEFAULT_MAX_SIZE, WebSocketProtocol
+from .websocket.handshake import Handshake, accept
+from .websocket.protocol import DEFAULT_MAX_SIZE, WebSocketProtocol
 
 ConnectionHandler = Callable[[Any], None]
 MessageHandler = Callable[[Any, Union[str, bytes]], None]
