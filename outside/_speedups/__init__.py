@@ -11,13 +11,12 @@ from __future__ import annotations
 import importlib
 import os
 from types import ModuleType
-from typing import Dict, Optional
 
 NO_EXTENSIONS: bool = os.environ.get("OUTSIDE_NO_EXTENSIONS", "") not in ("", "0")
-IMPORT_ERRORS: Dict[str, str] = {}
+IMPORT_ERRORS: dict[str, str] = {}
 
 
-def compiled_module(module: str) -> Optional[ModuleType]:
+def compiled_module(module: str) -> ModuleType | None:
     """The extension module ``outside._speedups.<module>``, or None (the reason is
     recorded in ``IMPORT_ERRORS``); a plain .py copy of a source (frames) does not count."""
     if NO_EXTENSIONS:

@@ -8,15 +8,14 @@ standard library. ``outside.speedups`` re-exports these names.
 from __future__ import annotations
 
 from types import ModuleType
-from typing import Optional
 
 from .._speedups import compiled_module
 from . import frames as WebSocketFramesPy
 from . import mask as WebSocketMaskPy
 
-WebSocketMaskC: Optional[ModuleType] = compiled_module("_mask")
+WebSocketMaskC: ModuleType | None = compiled_module("_mask")
 WebSocketMask: ModuleType = WebSocketMaskC or WebSocketMaskPy
-WebSocketFramesC: Optional[ModuleType] = compiled_module("_frames")
+WebSocketFramesC: ModuleType | None = compiled_module("_frames")
 WebSocketFrames: ModuleType = WebSocketFramesC or WebSocketFramesPy
 
 __all__ = ["WebSocketFrames", "WebSocketFramesC", "WebSocketFramesPy",

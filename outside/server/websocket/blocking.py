@@ -18,10 +18,17 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Deque, Iterator, List, Optional, Union
+from collections.abc import Iterator
+from typing import Any, Callable, Union
 
-from ...websocket.errors import (ABNORMAL_CLOSURE, GOING_AWAY, NORMAL_CLOSURE, ConnectionClosed,
-                                 ConnectionEnded, ProtocolError)
+from ...websocket.errors import (
+    ABNORMAL_CLOSURE,
+    GOING_AWAY,
+    NORMAL_CLOSURE,
+    ConnectionClosed,
+    ConnectionEnded,
+    ProtocolError,
+)
 from ...websocket.protocol import BinaryMessage, State, TextMessage, WebSocketProtocol
 from .transport import StreamTransport
 
@@ -60,7 +67,7 @@ class WebSocketConnection:
     """
 
     def __init__(self, transport: StreamTransport, protocol: WebSocketProtocol, request: Any,
-                 subprotocol: Optional[str] = None, timeout: Optional[float] = None,
+                 subprotocol: str | None = None, timeout: float | None = None,
                  event_driven: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.request = request
@@ -69,8 +76,8 @@ class WebSocketConnection:
         self._transport = transport
         self._protocol = protocol
         self._lock = threading.Lock()  # protocol calls plus the writes of their bytes
-        self._events: Deque[Any] = deque()
-        self._ended: Optional[ConnectionEnded] = None
+        self._events: deque[Any] = deque()
+        self._ended: ConnectionEnded | None = None
         self._clock = clock
         self._last_activity = clock()
         self._close_deadline = 0.0  # set when our close frame is sent
@@ -92,7 +99,7 @@ class WebSocketConnection:
         message = self.recv_message()
         return message.encode("utf-8") if type(message) is str else message
 
-    def recv_message(self) -> Union[str, bytes]:
+    def recv_message(self) -> str | bytes:
         """The next whole message: ``str`` for text, ``bytes`` for binary; blocks.
 
         Pings are answered on the way. Raises ``ConnectionEnded`` once the connection
@@ -116,7 +123,7 @@ class WebSocketConnection:
                 raise self._ended
             self._read()
 
-    def __iter__(self) -> Iterator[Union[str, bytes]]:
+    def __iter__(self) -> Iterator[str | bytes]:
         """Each incoming message (``str`` or ``bytes``) until the connection ends."""
         while True:
             try:
@@ -139,7 +146,7 @@ class WebSocketConnection:
             return
         self._feed(data)
 
-    def _receive(self) -> Optional[bytes]:
+    def _receive(self) -> bytes | None:
         """Bytes (``b""`` at the end of the stream), or None when the idle timeout ended it."""
         closing = self._protocol.state is State.CLOSING
         while True:
@@ -195,7 +202,7 @@ class WebSocketConnection:
 
     # --- the event loop's side (event_driven connections; outside.server.websocket.event) ---
 
-    def _take_messages(self, data: bytes = b"") -> List[Union[str, bytes]]:
+    def _take_messages(self, data: bytes = b"") -> list[str | bytes]:
         """Feed ``data`` from the peer (if any); return the whole messages waiting.
 
         Pings are answered on the way. A protocol error stays queued behind the messages
@@ -204,7 +211,7 @@ class WebSocketConnection:
         if data:
             self._last_activity = self._clock()
             self._feed(data)
-        messages: List[Union[str, bytes]] = []
+        messages: list[str | bytes] = []
         events = self._events
         while events:
             kind = type(events[0])
@@ -258,7 +265,7 @@ class WebSocketConnection:
         Raises ``ConnectionEnded`` when the connection is over (or the write failed).
         """
         protocol = self._protocol
-        send: Optional[Callable[[Any], None]] = None
+        send: Callable[[Any], None] | None = None
         with self._lock:
             try:
                 if type(data) is str:
@@ -322,7 +329,7 @@ class WebSocketConnection:
             except ConnectionEnded:  # the peer is gone: the reader ends the connection
                 pass
 
-    def _write(self, data: Any, send: Optional[Callable[[Any], None]] = None) -> None:
+    def _write(self, data: Any, send: Callable[[Any], None] | None = None) -> None:
         """Write under ``_lock``; a failed write means the peer is gone."""
         try:
             (send or self._transport.send)(data)
@@ -350,12 +357,12 @@ class WebSocketConnection:
         return self._close_deadline > 0.0
 
     @property
-    def close_code(self) -> Optional[int]:
+    def close_code(self) -> int | None:
         """The peer's close code (1005: none given, 1006: it vanished), None while open."""
         return self._protocol.close_code
 
     @property
-    def close_reason(self) -> Optional[str]:
+    def close_reason(self) -> str | None:
         """The peer's close reason, None while open."""
         return self._protocol.close_reason
 

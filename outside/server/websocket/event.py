@@ -9,7 +9,7 @@ run inline on the loop's thread (the watchdog moves the loop on if one blocks).
 from __future__ import annotations
 
 import threading
-from typing import Any, List, Union
+from typing import Any
 
 from .blocking import SMALL_READ, WebSocketConnection, next_read_size
 from .handlers import call_handler, run_exit_handler
@@ -59,7 +59,7 @@ class EventDrivenSession:
         self._transport.close_websocket()
         run_exit_handler(self._route, self.connection)
 
-    def _deliver(self, messages: List[Union[str, bytes]]) -> None:
+    def _deliver(self, messages: list[str | bytes]) -> None:
         connection = self.connection
         handler = self._route.message_handler
         for message in messages:

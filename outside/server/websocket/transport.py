@@ -7,7 +7,8 @@ upgrade an ``UpgradeTransport``. The names are those of ``Transport``.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Optional, Protocol, Sequence
+from collections.abc import Sequence
+from typing import Any, Callable, Protocol
 
 
 class StreamTransport(Protocol):
@@ -15,7 +16,7 @@ class StreamTransport(Protocol):
 
     initial_data: bytes  # bytes that came after the upgrade request, before any recv
 
-    def recv(self, size: Optional[int] = None, timeout: Optional[float] = None) -> bytes:
+    def recv(self, size: int | None = None, timeout: float | None = None) -> bytes:
         """The next bytes (blocking, raises ``TimeoutError`` after ``timeout``); b"" at the end."""
 
     def send(self, data: bytes) -> None:
@@ -35,7 +36,7 @@ class StreamTransport(Protocol):
 class EventTransport(StreamTransport, Protocol):
     """A stream the worker's event loop reads, and that counts as an open WebSocket."""
 
-    def receive_ready(self, size: int) -> Optional[bytes]:
+    def receive_ready(self, size: int) -> bytes | None:
         """What has arrived, without waiting: None if nothing, b"" at the end."""
 
     def writable(self) -> bool:

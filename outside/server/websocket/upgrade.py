@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ...request import Request
 
 
-def serve_websocket(route: Any, request: "Request", transport: UpgradeTransport) -> None:
+def serve_websocket(route: Any, request: Request, transport: UpgradeTransport) -> None:
     """Open the WebSocket ``route`` over ``transport``.
 
     A request that is not a valid handshake is answered by the app's error handler for
@@ -81,7 +81,7 @@ def _socket(transport: Any) -> Any:
     return getattr(transport, "sock", None) or getattr(transport, "_sock", None)
 
 
-def _refuse(transport: UpgradeTransport, request: "Request", reason: str) -> None:
+def _refuse(transport: UpgradeTransport, request: Request, reason: str) -> None:
     logger.warning("WebSocket %s refused: %s", request.url, reason)
     response = transport.app.error_response(503, request, reason)
     response.headers["Retry-After"] = "1"
