@@ -97,7 +97,7 @@ class WebSocketConnection:
         Raises ``ConnectionEnded`` once the connection is over.
         """
         message = self.recv_message()
-        return message.encode("utf-8") if type(message) is str else message
+        return message.encode("utf-8") if isinstance(message, str) else message
 
     def recv_message(self) -> str | bytes:
         """The next whole message: ``str`` for text, ``bytes`` for binary; blocks.
@@ -114,9 +114,9 @@ class WebSocketConnection:
                 event = events.popleft()
                 kind = type(event)
                 if kind is BinaryMessage:
-                    return event.data
+                    return event.data  # type: ignore[no-any-return]  # (the deque holds Any)
                 if kind is TextMessage:
-                    return event.text
+                    return event.text  # type: ignore[no-any-return]
                 if kind is ConnectionEnded:  # queued after a protocol error
                     self._end(event.code, event.reason)
             if self._ended is not None:
@@ -266,9 +266,10 @@ class WebSocketConnection:
         """
         protocol = self._protocol
         send: Callable[[Any], None] | None = None
+        frame: Any
         with self._lock:
             try:
-                if type(data) is str:
+                if isinstance(data, str):
                     frame = protocol.send_text(data)
                 elif len(data) >= GATHER_SIZE:
                     frame, send = protocol.send_binary_pieces(data), self._send_pieces
