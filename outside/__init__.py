@@ -15,10 +15,10 @@ from .response import Response, ResponseError
 from .routing import HandlerSignatureError
 from .rules import BuildError, RouteConflictError, RuleError
 from .server.tls import TLSConfigError
+from .server.websocket.blocking import WebSocketConnection
 from .static import StaticFiles
 from .status import get_description
 from .testing import TestClient, TestResponse
-from .server.websocket.blocking import WebSocketConnection
 from .websocket.errors import ConnectionEnded
 from .websocket_route import WebSocket
 from .wsgi import WSGIApplication, to_wsgi

@@ -14,21 +14,24 @@ extension is missing).
 from __future__ import annotations
 
 from ._speedups import IMPORT_ERRORS, NO_EXTENSIONS, compiled_module
+from .http.parser import RequestParser as RequestParserPy
+from .websocket.twins import (
+    WebSocketFrames,
+    WebSocketFramesC,
+    WebSocketFramesPy,
+    WebSocketMask,
+    WebSocketMaskC,
+    WebSocketMaskPy,
+)
 
 # HTTP/1.1 request parser (llhttp in C; outside.http.parser in Python).
-from .http.parser import RequestParser as RequestParserPy  # noqa: E402
-
 _http_parser = compiled_module("_http_parser")
 RequestParserC = _http_parser.RequestParser if _http_parser else None
 RequestParser = RequestParserC or RequestParserPy
 
-# WebSocket mask and frame codec, each twin a module with the same functions and classes
-# (outside.websocket.mask and .frames in Python; _mask.pyx and a Cython build of frames.py),
-# chosen by the WebSocket core itself (outside.websocket.twins), which needs no HTTP code.
-from .websocket.twins import (WebSocketFrames, WebSocketFramesC,  # noqa: E402
-                              WebSocketFramesPy, WebSocketMask, WebSocketMaskC,
-                              WebSocketMaskPy)
-
+# The WebSocket mask and frame codec (outside.websocket.mask and .frames in Python;
+# _mask.pyx and a Cython build of frames.py) are chosen by the WebSocket core itself,
+# in outside.websocket.twins, which needs no HTTP code; they are re-exported here.
 _COMPILED = [RequestParserC, WebSocketMaskC, WebSocketFramesC]
 ACTIVE: str = "c" if all(twin is not None for twin in _COMPILED) else "python"
 
