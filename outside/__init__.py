@@ -28,16 +28,19 @@ from .sessions import Session, flash, get_flashed_messages
 from .sse import EventStream
 from .static import StaticFiles
 from .status import get_description
-from .websocket import ConnectionEnded, WebSocket, WebSocketConnection
+from .websocket.errors import ConnectionEnded
+from .websocket_route import WebSocket
 
 if TYPE_CHECKING:
     from .server.tls import TLSConfigError
+    from .server.websocket.blocking import WebSocketConnection
     from .testing import TestClient, TestResponse
     from .wsgi import WSGIApplication, to_wsgi
 
 # name -> the module that defines it, imported by ``__getattr__`` on first access
 _LAZY = {
     "TLSConfigError": ".server.tls",
+    "WebSocketConnection": ".server.websocket.blocking",
     "TestClient": ".testing",
     "TestResponse": ".testing",
     "WSGIApplication": ".wsgi",

@@ -36,7 +36,7 @@ from .request import Request
 from .response import Rendered, Response, ResponseError, render
 from .routing import MountRouter, PrefixRouter, RouteConflictError, Rule, RuleMap, check_handler
 from .status import STATUS_DESCRIPTIONS, get_description
-from .websocket import WebSocket
+from .websocket_route import WebSocket
 
 if TYPE_CHECKING:  # imported where used: the engine, the test client and WSGI load on demand
     from .routing import RuleMatch

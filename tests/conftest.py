@@ -1,21 +1,29 @@
-"""Parser fixtures: every parser test runs against both twins.
+"""Twin fixtures: every parser, mask and frame codec test runs against both twins.
 
-The C twin must be there unless ``OUTSIDE_NO_EXTENSIONS`` is set: a build that silently
-fell back to pure Python fails these tests instead of skipping them.
+The compiled twin must be there unless ``OUTSIDE_NO_EXTENSIONS`` is set: a build that
+silently fell back to pure Python fails these tests instead of skipping them.
 """
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from outside import speedups
 
 
-def _c_parser():
-    if speedups.RequestParserC is None:
+def _compiled(twin: Any, name: str, module: str) -> Any:
+    """The compiled twin ``twin``; skipped when extensions are off on purpose, failed
+    when they should be there and are not."""
+    if twin is None:
         if speedups.NO_EXTENSIONS:
-            pytest.skip("OUTSIDE_NO_EXTENSIONS is set: the C parser is not in use")
-        pytest.fail(f"the C parser is not built: {speedups.IMPORT_ERRORS.get('_http_parser')}")
-    return speedups.RequestParserC
+            pytest.skip(f"OUTSIDE_NO_EXTENSIONS is set: the C {name} is not in use")
+        pytest.fail(f"the C {name} is not built: {speedups.IMPORT_ERRORS.get(module)}")
+    return twin
+
+
+def _c_parser():
+    return _compiled(speedups.RequestParserC, "parser", "_http_parser")
 
 
 @pytest.fixture(params=["py-parser", "c-parser"])
@@ -30,3 +38,26 @@ def parser_class(request):
 def twins():
     """(pure, compiled) RequestParser classes, for differential tests."""
     return speedups.RequestParserPy, _c_parser()
+
+
+@pytest.fixture(params=["py-mask", "c-mask"])
+def mask(request):
+    """The WebSocket mask module of one twin (``apply_mask``, ``mask_in_place``)."""
+    if request.param == "c-mask":
+        return _compiled(speedups.WebSocketMaskC, "mask", "_mask")
+    return speedups.WebSocketMaskPy
+
+
+@pytest.fixture(params=["py-frames", "c-frames"])
+def frames(request):
+    """The WebSocket frame codec module of one twin (``FrameParser``, ``serialize_frame``...)."""
+    if request.param == "c-frames":
+        return _compiled(speedups.WebSocketFramesC, "frame codec", "_frames")
+    return speedups.WebSocketFramesPy
+
+
+@pytest.fixture
+def frames_twins():
+    """(pure, compiled) frame codec modules, for differential tests."""
+    return speedups.WebSocketFramesPy, _compiled(speedups.WebSocketFramesC, "frame codec",
+                                                 "_frames")

@@ -14,7 +14,6 @@ from outside.websocket.deflate import DeflateParameters, PerMessageDeflate, nego
 from outside.websocket.errors import ProtocolError
 from outside.websocket.frames import OP_BINARY, OP_CONTINUATION, OP_TEXT
 from outside.websocket.protocol import BinaryMessage, TextMessage, WebSocketProtocol
-from test_websocket_twins import frames  # noqa: F401  (fixture)
 
 NEGOTIATIONS = [
     ("permessage-deflate", "permessage-deflate"),

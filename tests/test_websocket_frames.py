@@ -12,7 +12,6 @@ from outside.websocket import frames as frames_py
 from outside.websocket.errors import ProtocolError
 from outside.websocket.frames import (OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG,
                                       OP_TEXT)
-from test_websocket_twins import frames  # noqa: F401  (fixture)
 
 KEY = bytes.fromhex("37fa213d")
 

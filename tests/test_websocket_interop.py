@@ -21,7 +21,6 @@ from outside.websocket.errors import ProtocolError
 from outside.websocket.handshake import accept
 from outside.websocket.protocol import (BinaryMessage, Close, Ping, Pong, TextMessage,
                                         WebSocketProtocol)
-from test_websocket_twins import frames  # noqa: F401  (fixture)
 
 
 def split_request(data: bytes) -> Tuple[str, str, List[Tuple[str, str]]]:

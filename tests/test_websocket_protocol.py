@@ -16,7 +16,6 @@ from outside.websocket.frames import (OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_P
                                       OP_TEXT)
 from outside.websocket.protocol import (BinaryMessage, Close, Ping, Pong, State, TextMessage,
                                         WebSocketProtocol)
-from test_websocket_twins import frames  # noqa: F401  (fixture)
 
 
 def client_frame(opcode: int, payload: bytes, fin: bool = True, rsv1: bool = False) -> bytes:

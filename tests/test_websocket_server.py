@@ -5,62 +5,37 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import os
 import socket
 import struct
 import threading
 import time
-from typing import Optional, Tuple
 
 import pytest
 import requests
 import websocket as websocket_client
+from servers import Wire, start_app, start_server
+from typing_extensions import Self
 from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from outside.server.sockets import raise_descriptor_limit
-from servers import Wire, start_app, start_server
 
 pytestmark = pytest.mark.timeout(120)
 
 # Both shapes of route: a blocking handler on a thread of its own, and on_message
-# handlers run by the event loop. Both echo every message back as binary (recv() bytes).
+# handlers run by the event loop. The apps are in tests/apps/ws_*.py.
 MODES = ["blocking", "events"]
 
-ECHO = """
-ws = WebSocket(**ROUTE_OPTIONS)
-if MODE == "blocking":
-    def websocket_handler(connection):
-        while True:
-            message = connection.recv()
-            connection.send(message)
-    ws.on_connection(websocket_handler)
-else:
-    @ws.on_message
-    def echo_message(connection, message):
-        connection.send(message.encode() if isinstance(message, str) else message)
-ws.on_exit(lambda: print("EXIT echo", flush=True))
-app.set_route("/ws", ws)
-
-def page(request):
-    return Response(200, {"Content-Type": "text/plain"}, "plain HTTP")
-app.set_route("/page", page)
-"""
-
-
-def echo_server(route_options: Optional[dict] = None, config: Optional[dict] = None,
-                mode: str = "blocking", env_prelude: str = ""):
-    return start_app(env_prelude + f"MODE = {mode!r}\nROUTE_OPTIONS = {route_options or {}!r}\n"
-                     + ECHO, config=config)
-
-
-# A low soft limit on open files (the common default is 1,024), set before the server
-# starts: the server lifts it to the hard limit.
-SOFT_FILE_LIMIT = """
-import resource
-resource.setrlimit(resource.RLIMIT_NOFILE, (512, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
-"""
+def echo_server(route_options: dict | None = None, config: dict | None = None,
+                mode: str = "blocking", soft_file_limit: int | None = None):
+    """``tests/apps/ws_echo.py``: an echo on ``/ws`` in ``mode``, plain HTTP on ``/page``."""
+    env = {"WS_MODE": mode, "WS_ROUTE_OPTIONS": json.dumps(route_options or {})}
+    if soft_file_limit:
+        env["WS_SOFT_FILE_LIMIT"] = str(soft_file_limit)
+    return start_app("ws_echo", config=config, env=env)
 
 
 @pytest.fixture(scope="module", params=MODES)
@@ -129,7 +104,7 @@ class RawClient:
         data, self.buffer = self.buffer[:size], self.buffer[size:]
         return data
 
-    def read_frame(self) -> Tuple[int, bytes]:
+    def read_frame(self) -> tuple[int, bytes]:
         """(opcode, payload) of the next frame from the server (never masked)."""
         first, second = self._take(2)
         assert not second & 0x80, "the server masked a frame"
@@ -140,7 +115,7 @@ class RawClient:
             length = struct.unpack("!Q", self._take(8))[0]
         return first & 0x0F, self._take(length)
 
-    def read_close(self) -> Tuple[int, bytes]:
+    def read_close(self) -> tuple[int, bytes]:
         """Skip to the server's close frame: (code, reason); then the socket must end."""
         while True:
             opcode, payload = self.read_frame()
@@ -163,7 +138,7 @@ class RawClient:
     def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> "RawClient":
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -237,8 +212,8 @@ def test_compressed_text_round_trip(echo):
 
 def test_fragmented_message_with_interleaved_pings(echo):
     with RawClient(echo) as client:
-        client.send(frame(0x1, "frag".encode(), fin=False) + frame(0x9, b"p1")
-                    + frame(0x0, "ment".encode(), fin=False) + frame(0x9, b"p2")
+        client.send(frame(0x1, b"frag", fin=False) + frame(0x9, b"p1")
+                    + frame(0x0, b"ment", fin=False) + frame(0x9, b"p2")
                     + frame(0x0, "ed é".encode(), fin=True))
         assert client.read_frame() == (0xA, b"p1")
         assert client.read_frame() == (0xA, b"p2")
@@ -282,7 +257,7 @@ def test_plain_request_to_websocket_route_gets_400(echo):
 @pytest.mark.parametrize("data, code", [
     (frame(0x2, b"unmasked", masked=False), 1002),
     (frame(0x1, b"\xff\xfe not UTF-8"), 1007),
-    (frame(0x1, "caf".encode() + b"\xc3", fin=False) + frame(0x0, b"(", fin=True), 1007),
+    (frame(0x1, b"caf" + b"\xc3", fin=False) + frame(0x0, b"(", fin=True), 1007),
     (frame(0x3, b"reserved opcode"), 1002),
     (frame(0x0, b"continuation without a start"), 1002),
     (frame(0x9, b"x" * 126), 1002),
@@ -302,13 +277,13 @@ def test_protocol_violation_closes_with_code(data, code, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_oversize_message_gets_1009(mode):
-    with echo_server(route_options={"max_message_size": 1000}, mode=mode) as server:
-        with RawClient(server) as client:
-            client.send(frame(0x2, b"x" * 1000))
-            assert client.read_frame() == (0x2, b"x" * 1000)  # at the limit: fine
-            client.send(frame(0x2, b"x" * 600, fin=False) + frame(0x0, b"x" * 600))
-            assert client.read_close()[0] == 1009
-            assert client.ended()
+    with echo_server(route_options={"max_message_size": 1000}, mode=mode) as server, \
+            RawClient(server) as client:
+        client.send(frame(0x2, b"x" * 1000))
+        assert client.read_frame() == (0x2, b"x" * 1000)  # at the limit: fine
+        client.send(frame(0x2, b"x" * 600, fin=False) + frame(0x0, b"x" * 600))
+        assert client.read_close()[0] == 1009
+        assert client.ended()
 
 
 def handshake(server, headers: str, path: str = "/ws", method: str = "GET"):
@@ -332,20 +307,8 @@ def test_handshake_answers(echo):
     assert refused.headers["sec-websocket-version"] == "13"
 
 
-ORIGIN_APP = """
-ws = WebSocket(allowed_origins=["https://good.example"], subprotocols=["chat.v2", "chat"])
-@ws.on_connection
-def hello(connection):
-    connection.send(f"{connection.subprotocol} {connection.request.url} {connection.request.params}")
-    for message in connection:
-        connection.send(message)
-app.set_route("/ws", ws)
-app.set_errorhandler(403, lambda request, message=None: Response(403, {}, "custom refusal"))
-"""
-
-
 def test_origin_check_uses_the_app_error_handler():
-    with start_app(ORIGIN_APP) as server:
+    with start_app("ws_origin") as server:
         refused = handshake(server, GOOD + "Origin: https://evil.example\r\n")
         assert (refused.status, refused.body) == (403, b"custom refusal")
         assert handshake(server, GOOD + "Origin: https://good.example\r\n").status == 101
@@ -359,64 +322,7 @@ def test_origin_check_uses_the_app_error_handler():
 
 # --- the connection API and every way a connection ends ------------------------------
 
-API_APP = """
-import logging
-def track(name):
-    ws = WebSocket()
-    ws.on_exit(lambda: print("EXIT", name, flush=True))
-    app.set_route("/" + name, ws)
-    return ws
-
-@track("kinds").on_connection
-def kinds(connection):
-    while True:
-        message = connection.recv_message()
-        connection.send(type(message).__name__)
-        connection.send(message)
-
-@track("exit").on_connection
-def exit_at_once(connection):
-    connection.recv()
-    connection.exit()
-    print("NOT REACHED", flush=True)
-
-@track("returns").on_connection
-def returns(connection):
-    connection.send(connection.recv())
-
-@track("raises").on_connection
-def raises(connection):
-    connection.recv()
-    raise RuntimeError("handler bug")
-
-@track("closes").on_connection
-def closes(connection):
-    connection.recv()
-    connection.close(4001, "done here")
-    print("AFTER CLOSE", connection.closed, flush=True)
-
-@track("pings").on_connection
-def pings(connection):
-    connection.ping(b"hb")
-    for message in connection:
-        connection.send(message)
-    print("ITERATION ENDED", connection.close_code, flush=True)
-
-@track("echo").on_connection
-def echo(connection):
-    for message in connection:
-        connection.send(message)
-
-def raising_exit():
-    raise ValueError("exit bug")
-ws = WebSocket()
-ws.on_connection(echo)
-ws.on_exit(raising_exit)
-app.set_route("/exit-raises", ws)
-"""
-
-
-def close_after(server, path: str, message: Optional[str]) -> Tuple[int, str]:
+def close_after(server, path: str, message: str | None) -> tuple[int, str]:
     """Send ``message`` (if any) on a new connection to ``path``: the (code, reason) of
     the close frame the server answers with."""
     with connect(ws_url(server, path)) as client:
@@ -427,24 +333,63 @@ def close_after(server, path: str, message: Optional[str]) -> Tuple[int, str]:
     return caught.value.rcvd.code, caught.value.rcvd.reason
 
 
-@pytest.fixture(scope="module")
-def api():
-    with start_app(API_APP, config={"max_workers": 50, "process_timeout": 30}) as server:
+@pytest.fixture(scope="module", params=MODES)
+def contract(request):
+    """``tests/apps/ws_contract.py`` in one route shape; ``contract.mode`` names it."""
+    with start_app("ws_contract", config={"max_workers": 50, "process_timeout": 30},
+                   env={"WS_MODE": request.param}) as server:
+        server.mode = request.param
         yield server
 
 
-def test_recv_message_tells_text_from_binary(api):
-    with connect(ws_url(api, "/kinds")) as client:
-        client.send("text")
-        assert (client.recv(), client.recv()) == ("str", "text")
-        client.send(b"bytes")
-        assert (client.recv(), client.recv()) == ("bytes", b"bytes")
+def test_messages_arrive_as_str_for_text_and_bytes_for_binary(contract):
+    with connect(ws_url(contract, "/kinds")) as client:
+        client.send("text é")
+        assert (client.recv(), client.recv()) == ("str", "text é")
+        client.send(b"\x00bytes")
+        assert (client.recv(), client.recv()) == ("bytes", b"\x00bytes")
+    wait_for_log(contract, "EXIT kinds 1000")  # on_exit(connection) sees the client's close
 
 
-def test_exit_from_the_handler(api):
-    assert close_after(api, "/exit", "bye")[0] == 1000
-    log = wait_for_log(api, "EXIT exit")
-    assert "NOT REACHED" not in log
+def test_exit_closes_normally(contract):
+    assert close_after(contract, "/exit", "bye")[0] == 1000
+    log = wait_for_log(contract, "EXIT exit 1000")
+    if contract.mode == "blocking":  # exit() ends the handler
+        assert "AFTER EXIT" not in log
+    else:  # an on_message handler just returns later
+        wait_for_log(contract, "AFTER EXIT True")
+
+
+def test_handler_error_closes_with_1011_and_is_logged(contract):
+    assert close_after(contract, "/raises", "boom")[0] == 1011
+    log = wait_for_log(contract, "EXIT raises")
+    assert "RuntimeError: handler bug" in log
+
+
+def test_close_with_code_and_reason(contract):
+    assert close_after(contract, "/closes", "close please") == (4001, "done here")
+    wait_for_log(contract, "AFTER CLOSE True")
+    wait_for_log(contract, "EXIT closes")
+
+
+def test_messages_after_the_server_closed_are_dropped(contract):
+    before = contract.log().count("AFTER CLOSE")
+    with RawClient(contract, "/closes") as client:
+        # three messages in one write: the first makes the handler close, the others
+        # arrive after the close frame went out and must not reach the handler
+        client.send(frame(0x1, b"one") + frame(0x1, b"two") + frame(0x1, b"three"))
+        assert client.read_close() == (4001, b"done here")
+        client.send(frame(0x8, struct.pack("!H", 4001)))
+        assert client.ended()
+    time.sleep(0.3)
+    assert contract.log().count("AFTER CLOSE") == before + 1
+
+
+@pytest.fixture(scope="module")
+def api():
+    """``tests/apps/ws_blocking.py``: blocking handlers beyond the shared contract."""
+    with start_app("ws_blocking", config={"max_workers": 50, "process_timeout": 30}) as server:
+        yield server
 
 
 def test_handler_returning_closes_normally(api):
@@ -455,18 +400,6 @@ def test_handler_returning_closes_normally(api):
             client.recv(timeout=10)
         assert caught.value.rcvd.code == 1000
     wait_for_log(api, "EXIT returns")
-
-
-def test_handler_error_closes_with_1011_and_is_logged(api):
-    assert close_after(api, "/raises", "boom")[0] == 1011
-    log = wait_for_log(api, "EXIT raises")
-    assert "RuntimeError: handler bug" in log
-
-
-def test_close_with_code_and_reason(api):
-    assert close_after(api, "/closes", "close please") == (4001, "done here")
-    wait_for_log(api, "AFTER CLOSE True")
-    wait_for_log(api, "EXIT closes")
 
 
 def test_ping_then_iteration_ends_when_the_client_closes(api):
@@ -519,109 +452,45 @@ def test_idle_timeout_closes_with_1001(mode):
         wait_for_log(server, "EXIT echo")
 
 
-BROADCAST_APP = """
-connections = set()
-lock = threading.Lock()
-ws = WebSocket()
-
-def reply(connection, message):
-    connection.send(b"echo:" + message if isinstance(message, bytes) else "echo:" + message)
-
-if MODE == "blocking":
-    @ws.on_connection
-    def join(connection):
-        with lock:
-            connections.add(connection)
-        try:
-            for message in connection:
-                reply(connection, message)
-        finally:
-            with lock:
-                connections.discard(connection)
-    ws.on_exit(lambda: print("EXIT broadcast", flush=True))
-else:
-    @ws.on_connection
-    def join(connection):
-        with lock:
-            connections.add(connection)
-    ws.on_message(reply)
-    @ws.on_exit
-    def leave(connection):
-        with lock:
-            connections.discard(connection)
-        print("EXIT broadcast", flush=True)
-
-def broadcast(text):
-    with lock:
-        targets = list(connections)
-    for connection in targets:
-        try:
-            connection.send(text)
-        except Exception:
-            pass
-    return len(targets)
-
-def announce(request):  # HTTP handler: runs on another thread than the WebSockets
-    return Response(200, {}, str(broadcast(request.params.get("text", ""))))
-
-def kick(request):  # exit() from a thread that is not the connection's handler
-    with lock:
-        targets = list(connections)
-    for connection in targets:
-        connection.exit()
-    return Response(200, {}, str(len(targets)))
-
-def ticker():
-    for number in range(1000000):
-        broadcast(f"tick {number}")
-        time.sleep(0.01)
-
-app.set_route("/ws", ws)
-app.set_route("/announce", announce)
-app.set_route("/kick", kick)
-threading.Thread(target=ticker, daemon=True).start()
-"""
-
-
-def broadcast_app(mode: str) -> str:
-    return f"MODE = {mode!r}\n" + BROADCAST_APP
+def broadcast_server(mode: str, config: dict | None = None):
+    """``tests/apps/ws_broadcast.py`` in ``mode``."""
+    return start_app("ws_broadcast", config=config, env={"WS_MODE": mode})
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_broadcast_from_other_threads(mode):
-    with start_app(broadcast_app(mode), config={"max_workers": 50}) as server:
-        with contextlib.ExitStack() as stack:
-            clients = [stack.enter_context(connect(ws_url(server))) for _ in range(5)]
-            for number, client in enumerate(clients):  # echoes interleave with ticks
-                client.send(f"mine {number}")
-            for number, client in enumerate(clients):
-                seen = [client.recv(timeout=10) for _ in range(40)]
-                assert f"echo:mine {number}" in seen
-                ticks = [int(text.split()[1]) for text in seen if text.startswith("tick")]
-                assert ticks == sorted(ticks) and len(ticks) >= 30
-            counted = requests.get(f"http://127.0.0.1:{server.port}/announce?text=hello",
-                                   timeout=10).text
-            assert counted == "5"
-            for client in clients:
-                while client.recv(timeout=10) != "hello":
-                    pass
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_sends_count_as_activity_for_the_idle_timeout(mode):
-    with start_app(broadcast_app(mode), config={"process_timeout": 1}) as server:
-        with connect(ws_url(server)) as client:
-            started = time.monotonic()
-            while time.monotonic() - started < 2.5:  # silent, only reading ticks
-                assert client.recv(timeout=10).startswith("tick")
-            client.send("still open")
-            while client.recv(timeout=10) != "echo:still open":
+    with broadcast_server(mode, config={"max_workers": 50}) as server, contextlib.ExitStack() as stack:
+        clients = [stack.enter_context(connect(ws_url(server))) for _ in range(5)]
+        for number, client in enumerate(clients):  # echoes interleave with ticks
+            client.send(f"mine {number}")
+        for number, client in enumerate(clients):
+            seen = [client.recv(timeout=10) for _ in range(40)]
+            assert f"echo:mine {number}" in seen
+            ticks = [int(text.split()[1]) for text in seen if text.startswith("tick")]
+            assert ticks == sorted(ticks) and len(ticks) >= 30
+        counted = requests.get(f"http://127.0.0.1:{server.port}/announce?text=hello",
+                               timeout=10).text
+        assert counted == "5"
+        for client in clients:
+            while client.recv(timeout=10) != "hello":
                 pass
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_sends_count_as_activity_for_the_idle_timeout(mode):
+    with broadcast_server(mode, config={"process_timeout": 1}) as server, \
+            connect(ws_url(server)) as client:
+        started = time.monotonic()
+        while time.monotonic() - started < 2.5:  # silent, only reading ticks
+            assert client.recv(timeout=10).startswith("tick")
+        client.send("still open")
+        while client.recv(timeout=10) != "echo:still open":
+            pass
+
+
+@pytest.mark.parametrize("mode", MODES)
 def test_exit_from_another_thread_closes_normally(mode):
-    with start_app(broadcast_app(mode)) as server:
+    with broadcast_server(mode) as server:
         with connect(ws_url(server)) as client:
             client.recv(timeout=10)
             kicked = requests.get(f"http://127.0.0.1:{server.port}/kick", timeout=10).text
@@ -633,34 +502,9 @@ def test_exit_from_another_thread_closes_normally(mode):
         wait_for_log(server, "EXIT broadcast")
 
 
-STALE_APP = """
-from outside.websocket import ConnectionEnded
-stale = []
-ws = WebSocket()
-@ws.on_connection
-def keep(connection):
-    stale.append(connection)  # never removed: the broadcaster finds out
-    for message in connection:
-        pass
-
-def broadcaster():
-    while True:
-        for connection in list(stale):
-            try:
-                connection.send("tick")
-            except ConnectionEnded as exc:
-                print("SEND REFUSED", exc.code, flush=True)
-                stale.remove(connection)
-        time.sleep(0.01)
-
-app.set_route("/ws", ws)
-threading.Thread(target=broadcaster, daemon=True).start()
-"""
-
-
 def test_send_from_another_thread_after_the_client_left():
     """A broadcaster gets ConnectionEnded from a connection whose client is gone."""
-    with start_app(STALE_APP) as server:
+    with start_app("ws_stale") as server:
         client = RawClient(server)
         assert client.read_frame() == (0x1, b"tick")
         client.close()  # no close frame: the server sees the stream end
@@ -735,7 +579,7 @@ def test_secure_websocket_with_broadcasts_while_reading(tmp_path, mode):
     context = ssl.create_default_context()
     authority.configure_trust(context)
     config = {"ssl_enabled": True, "ssl_keyfile": str(key_path), "ssl_certfile": str(cert_path)}
-    with start_app(broadcast_app(mode), config=config) as server:
+    with broadcast_server(mode, config=config) as server:
         assert server.scheme == "https"
         with connect(f"wss://127.0.0.1:{server.port}/ws", ssl=context, open_timeout=10) as client:
             for number in range(30):
@@ -751,76 +595,10 @@ def test_secure_websocket_with_broadcasts_while_reading(tmp_path, mode):
 
 # --- event-driven routes (on_message) --------------------------------------------------
 
-EVENTS_APP = """
-def track(name):
-    ws = WebSocket()
-    ws.on_exit(lambda connection: print("EXIT", name, connection.close_code, flush=True))
-    app.set_route("/" + name, ws)
-    return ws
-
-@track("kinds").on_message
-def kinds(connection, message):
-    connection.send(type(message).__name__)
-    connection.send(message)
-
-greets = track("greets")
-@greets.on_connection
-def greet(connection):
-    connection.send("hello " + connection.request.params.get("name", "?"))
-greets.on_message(lambda connection, message: connection.send(message))
-
-@track("exit").on_message
-def exit_now(connection, message):
-    connection.exit()
-    print("AFTER EXIT", connection.closed, flush=True)
-
-@track("raises").on_message
-def raises(connection, message):
-    raise RuntimeError("handler bug")
-
-@track("closes").on_message
-def closes(connection, message):
-    connection.close(4001, "done here")
-    print("AFTER CLOSE", connection.closed, flush=True)
-
-receives = track("receives")
-@receives.on_connection
-def wrong(connection):
-    connection.recv()
-receives.on_message(lambda connection, message: None)
-
-@track("slow").on_message
-def slow(connection, message):
-    if message == "sleep":
-        time.sleep(2)
-    connection.send(message)
-
-@track("flood").on_message
-def flood(connection, message):
-    connection.send(b"x" * (64 * 1024 * 1024))  # more than any socket buffers hold
-    print("FLOOD SENT", flush=True)
-
-track("echo").on_message(lambda connection, message: connection.send(message))
-
-def page(request):
-    return Response(200, {}, "plain HTTP")
-app.set_route("/page", page)
-"""
-
-
 @pytest.fixture(scope="module")
 def events():
-    with start_app(EVENTS_APP, config={"max_workers": 4, "process_timeout": 2}) as server:
+    with start_app("ws_events", config={"max_workers": 4, "process_timeout": 2}) as server:
         yield server
-
-
-def test_on_message_gets_str_for_text_and_bytes_for_binary(events):
-    with connect(ws_url(events, "/kinds")) as client:
-        client.send("text é")
-        assert (client.recv(), client.recv()) == ("str", "text é")
-        client.send(b"\x00bytes")
-        assert (client.recv(), client.recv()) == ("bytes", b"\x00bytes")
-    wait_for_log(events, "EXIT kinds 1000")  # on_exit(connection) sees the client's close
 
 
 def test_on_connection_runs_before_the_first_message(events):
@@ -828,36 +606,6 @@ def test_on_connection_runs_before_the_first_message(events):
         client.send("first")
         assert client.recv() == "hello ada"
         assert client.recv() == "first"
-
-
-def test_exit_in_on_message_closes_normally(events):
-    assert close_after(events, "/exit", "bye")[0] == 1000
-    wait_for_log(events, "AFTER EXIT True")
-    wait_for_log(events, "EXIT exit 1000")
-
-
-def test_failing_on_message_closes_with_1011_and_is_logged(events):
-    assert close_after(events, "/raises", "boom")[0] == 1011
-    log = wait_for_log(events, "EXIT raises")
-    assert "RuntimeError: handler bug" in log
-
-
-def test_close_in_on_message_sends_code_and_reason(events):
-    assert close_after(events, "/closes", "close please") == (4001, "done here")
-    wait_for_log(events, "AFTER CLOSE True")
-
-
-def test_messages_after_the_server_closed_are_dropped(events):
-    before = events.log().count("AFTER CLOSE")
-    with RawClient(events, "/closes") as client:
-        # three messages in one write: the first makes the handler close, the others
-        # arrive after the close frame went out and must not reach the handler
-        client.send(frame(0x1, b"one") + frame(0x1, b"two") + frame(0x1, b"three"))
-        assert client.read_close() == (4001, b"done here")
-        client.send(frame(0x8, struct.pack("!H", 4001)))
-        assert client.ended()
-    time.sleep(0.3)
-    assert events.log().count("AFTER CLOSE") == before + 1
 
 
 def test_recv_in_an_event_driven_route_is_an_error(events):
@@ -951,7 +699,7 @@ def test_thousand_idle_websockets_with_the_default_config(mode):
     """1,000 open, idle WebSockets on one worker with the default config (even under a
     soft limit of 512 open files, which the server lifts), and every one still answers."""
     raise_descriptor_limit()  # this process holds the 1,000 client sockets
-    with echo_server(mode=mode, env_prelude=SOFT_FILE_LIMIT) as server:
+    with echo_server(mode=mode, soft_file_limit=512) as server:
         clients = []
         try:
             for _ in range(1000):

@@ -1,40 +1,16 @@
-"""The WebSocket twins: fixtures giving each test both implementations, and checks that
-the compiled ones really loaded and behave exactly like the pure ones."""
+"""The WebSocket twins: checks that the compiled ones really loaded and behave exactly
+like the pure ones (the fixtures giving each test both are in ``conftest.py``)."""
 from __future__ import annotations
 
 import os
 import random
 from types import ModuleType
-from typing import Optional
 
-import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outside import speedups
 from outside.websocket.errors import ProtocolError
-
-
-def _twin(kind: str, pure: ModuleType, compiled: Optional[ModuleType]) -> ModuleType:
-    if kind == "py":
-        return pure
-    if compiled is None:
-        if speedups.NO_EXTENSIONS:
-            pytest.skip("OUTSIDE_NO_EXTENSIONS=1 forces the pure twins")
-        pytest.fail(f"the compiled twin did not load: {speedups.IMPORT_ERRORS}")
-    return compiled
-
-
-@pytest.fixture(params=["py", "c"], ids=["py-codec", "c-codec"])
-def frames(request: pytest.FixtureRequest) -> ModuleType:
-    """The frame codec module, pure then compiled."""
-    return _twin(request.param, speedups.WebSocketFramesPy, speedups.WebSocketFramesC)
-
-
-@pytest.fixture(params=["py", "c"], ids=["py-mask", "c-mask"])
-def mask(request: pytest.FixtureRequest) -> ModuleType:
-    """The mask module, pure then compiled."""
-    return _twin(request.param, speedups.WebSocketMaskPy, speedups.WebSocketMaskC)
 
 
 def test_compiled_twins_are_active_unless_disabled() -> None:
@@ -48,9 +24,8 @@ def test_compiled_twins_are_active_unless_disabled() -> None:
         assert speedups.WebSocketFrames is speedups.WebSocketFramesC
 
 
-def test_twins_produce_identical_frames_and_parses() -> None:
-    compiled = _twin("c", speedups.WebSocketFramesPy, speedups.WebSocketFramesC)
-    pure = speedups.WebSocketFramesPy
+def test_twins_produce_identical_frames_and_parses(frames_twins: tuple) -> None:
+    pure, compiled = frames_twins
     rng = random.Random(6455)
     stream = b""
     for _ in range(300):
@@ -94,12 +69,13 @@ def _outcome(module: ModuleType, pieces: list, options: dict) -> tuple:
     return frames_out, None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # a constant pair
 @given(data=st.binary(max_size=400), cuts=st.lists(st.integers(0, 400), max_size=4),
        masked=st.booleans(), allow_rsv1=st.booleans(), max_payload=st.integers(0, 300))
-def test_twins_agree_on_arbitrary_bytes(data: bytes, cuts: list, masked: bool,
-                                        allow_rsv1: bool, max_payload: int) -> None:
-    compiled = _twin("c", speedups.WebSocketFramesPy, speedups.WebSocketFramesC)
+def test_twins_agree_on_arbitrary_bytes(frames_twins: tuple, data: bytes, cuts: list,
+                                        masked: bool, allow_rsv1: bool, max_payload: int) -> None:
+    compiled = frames_twins[1]
     bounds = sorted(min(cut, len(data)) for cut in cuts)
     pieces = [data[start:end] for start, end in zip([0] + bounds, bounds + [len(data)])]
     options = {"masked": masked, "allow_rsv1": allow_rsv1, "max_payload": max_payload}

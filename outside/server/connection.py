@@ -62,7 +62,7 @@ from .body import CONTINUE, BodyStream
 from .host import Host
 from .sse import start_event_stream
 from .transport import Transport
-from .websocket_bridge import serve_websocket
+from .websocket.upgrade import serve_websocket
 
 logger = logging.getLogger("outside")
 

@@ -15,8 +15,9 @@ takeover is off, so idle connections hold no compression memory until they need 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Optional
 
 from .errors import MESSAGE_TOO_BIG, PROTOCOL_ERROR, ProtocolError
 
@@ -36,8 +37,8 @@ class DeflateParameters:
 
     server_no_context_takeover: bool = False
     client_no_context_takeover: bool = False
-    server_max_window_bits: Optional[int] = None
-    client_max_window_bits: Optional[int] = None
+    server_max_window_bits: int | None = None
+    client_max_window_bits: int | None = None
 
     def response_header(self) -> str:
         """The ``Sec-WebSocket-Extensions`` value a server answers with."""
@@ -53,10 +54,10 @@ class DeflateParameters:
         return "; ".join(parts)
 
 
-Offer = Tuple[str, Dict[str, List[Optional[str]]]]
+Offer = tuple[str, dict[str, list[Optional[str]]]]
 
 
-def parse_extensions(header_values: Iterable[str]) -> List[Offer]:
+def parse_extensions(header_values: Iterable[str]) -> list[Offer]:
     """``Sec-WebSocket-Extensions`` values as (name, {parameter: [values]}) in order.
 
     A parameter without ``=`` has the value None; quoted values are unquoted. Repeats are
@@ -68,7 +69,7 @@ def parse_extensions(header_values: Iterable[str]) -> List[Offer]:
             name, *parameters = (item.strip() for item in offer.split(";"))
             if not name:
                 continue
-            parsed: Dict[str, List[Optional[str]]] = {}
+            parsed: dict[str, list[str | None]] = {}
             for parameter in parameters:
                 key, has_value, value = parameter.partition("=")
                 parsed.setdefault(key.strip().lower(), []).append(
@@ -77,7 +78,7 @@ def parse_extensions(header_values: Iterable[str]) -> List[Offer]:
     return offers
 
 
-def _window_bits(value: Optional[str]) -> Optional[int]:
+def _window_bits(value: str | None) -> int | None:
     """A max_window_bits value 8..15, or None when malformed."""
     if value is None or not value.isdigit() or value.startswith("0"):
         return None
@@ -85,7 +86,7 @@ def _window_bits(value: Optional[str]) -> Optional[int]:
     return bits if 8 <= bits <= _MAX_WINDOW_BITS else None
 
 
-def _accept_offer(parameters: Dict[str, List[Optional[str]]]) -> Optional[DeflateParameters]:
+def _accept_offer(parameters: dict[str, list[str | None]]) -> DeflateParameters | None:
     if any(key not in _FLAG_PARAMETERS + _WINDOW_PARAMETERS or len(values) > 1
            for key, values in parameters.items()):
         return None
@@ -108,7 +109,7 @@ def _accept_offer(parameters: Dict[str, List[Optional[str]]]) -> Optional[Deflat
     )
 
 
-def negotiate(header_values: Iterable[str]) -> Optional[DeflateParameters]:
+def negotiate(header_values: Iterable[str]) -> DeflateParameters | None:
     """The parameters of the first acceptable permessage-deflate offer, or None."""
     for name, parameters in parse_extensions(header_values):
         if name == EXTENSION_NAME:
@@ -140,10 +141,10 @@ class PerMessageDeflate:
                                       _MIN_WINDOW_BITS)
             self._compress_reset = parameters.client_no_context_takeover
             self._inflate_reset = parameters.server_no_context_takeover
-        self._compressor: Optional["zlib._Compress"] = None
-        self._inflater: Optional["zlib._Decompress"] = None
+        self._compressor: zlib._Compress | None = None
+        self._inflater: zlib._Decompress | None = None
 
-    def compress(self, payload: bytes) -> bytes:
+    def compress(self, payload: bytes | bytearray | memoryview) -> bytes:
         """One whole message, compressed, ready to go in a frame with RSV1 set."""
         if self._compressor is None:
             self._compressor = zlib.compressobj(self.level, zlib.DEFLATED, -self._compress_bits,
@@ -155,7 +156,7 @@ class PerMessageDeflate:
             data = data[:-4]
         return data or b"\x00"  # an empty message is one empty stored block, not nothing
 
-    def decompress(self, data: bytes, final: bool, max_length: Optional[int]) -> bytes:
+    def decompress(self, data: bytes, final: bool, max_length: int | None) -> bytes:
         """Inflate one frame of a compressed message; ``final`` on its last frame.
 
         More than ``max_length`` bytes of output raise ProtocolError 1009 (None: no limit).

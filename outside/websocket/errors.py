@@ -1,7 +1,7 @@
 """Close codes (RFC 6455 section 7.4) and the exceptions of the WebSocket core."""
 from __future__ import annotations
 
-from typing import FrozenSet
+from typing import Any
 
 NORMAL_CLOSURE = 1000
 GOING_AWAY = 1001
@@ -18,7 +18,7 @@ INTERNAL_ERROR = 1011
 # Codes a peer may put in a close frame: the registered ones meant for the wire
 # (1004-1006 and 1015 are reserved) and the ranges for libraries (3000-3999) and
 # applications (4000-4999).
-SENDABLE_CLOSE_CODES: FrozenSet[int] = frozenset(
+SENDABLE_CLOSE_CODES: frozenset[int] = frozenset(
     (1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014)
 )
 
@@ -39,8 +39,18 @@ class ProtocolError(Exception):
         super().__init__(f"{code}: {reason}")
         self.code = code
         self.reason = reason
-        self.events: list = []
+        self.events: list[Any] = []
 
 
 class ConnectionClosed(Exception):
     """Sending on a connection whose close handshake has started or ended."""
+
+
+class ConnectionEnded(ConnectionClosed):
+    """The connection is over; ``code`` and ``reason`` are the peer's close frame (1006
+    when it vanished without one). Raised by ``recv`` and by sends on an ended connection."""
+
+    def __init__(self, code: int, reason: str = "") -> None:
+        super().__init__(f"WebSocket connection ended ({code} {reason})".rstrip())
+        self.code = code
+        self.reason = reason

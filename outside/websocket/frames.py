@@ -16,7 +16,6 @@ UTF-8, close payloads) belong to ``outside.websocket.protocol``.
 from __future__ import annotations
 
 import sys
-from typing import Optional, Union
 
 from outside.websocket.errors import MESSAGE_TOO_BIG, PROTOCOL_ERROR, ProtocolError
 from outside.websocket.mask import apply_mask
@@ -80,10 +79,10 @@ class FrameParser:
         self._first = 0      # first header byte of the frame being read
         self._length = 0     # its payload length
         self._mask = b""     # its masking key, if masked
-        self._pieces: Optional[list] = None  # a large payload's pieces, while it arrives
+        self._pieces: list[bytes | bytearray | memoryview] | None = None  # a large payload's pieces, while it arrives
         self._gathered = 0   # their total length
 
-    def feed(self, data: Union[bytes, bytearray, memoryview]) -> None:
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
         """Append received bytes."""
         if self._pieces is None:
             self._buffer += data
@@ -97,7 +96,7 @@ class FrameParser:
         """Bytes received and not yet returned as frames."""
         return len(self._buffer) + self._gathered
 
-    def next_frame(self) -> Optional[Frame]:
+    def next_frame(self) -> Frame | None:
         """The next complete frame, or None until more bytes are fed."""
         if not self._header_done and not self._read_header():
             return None
@@ -129,6 +128,7 @@ class FrameParser:
     def _join_pieces(self) -> bytes:
         """The gathered payload in one piece; bytes past its end go back to the buffer."""
         pieces = self._pieces
+        assert pieces is not None  # called only while a payload is gathered
         extra = self._gathered - self._length
         self._pieces = None
         self._gathered = 0
@@ -207,8 +207,8 @@ def frame_header(opcode: int, length: int, fin: bool = True, rsv1: bool = False,
     return bytes((first, mask_bit | 127)) + length.to_bytes(8, "big")
 
 
-def serialize_frame(opcode: int, payload: Union[bytes, bytearray, memoryview], fin: bool = True,
-                    rsv1: bool = False, mask: Optional[bytes] = None) -> bytes:
+def serialize_frame(opcode: int, payload: bytes | bytearray | memoryview, fin: bool = True,
+                    rsv1: bool = False, mask: bytes | None = None) -> bytes:
     """One frame as bytes; ``mask`` (4 bytes) masks it, as clients must."""
     header = frame_header(opcode, len(payload), fin, rsv1, mask is not None)
     if mask is not None:

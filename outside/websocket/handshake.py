@@ -17,8 +17,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple
 
 from . import deflate as permessage_deflate
 
@@ -26,7 +26,7 @@ from . import deflate as permessage_deflate
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 SUPPORTED_VERSION = "13"
 
-Headers = Iterable[Tuple[str, str]]
+Headers = Iterable[tuple[str, str]]
 
 
 def accept_key(key: str) -> str:
@@ -39,7 +39,7 @@ class HandshakeError(Exception):
     """The upgrade is refused: answer ``status`` with ``headers`` and close."""
 
     def __init__(self, status: int, reason: str,
-                 headers: Sequence[Tuple[str, str]] = ()) -> None:
+                 headers: Sequence[tuple[str, str]] = ()) -> None:
         super().__init__(f"{status}: {reason}")
         self.status = status
         self.reason = reason
@@ -50,9 +50,9 @@ class HandshakeError(Exception):
 class Handshake:
     """An accepted upgrade: the 101 response's headers and what they agreed on."""
 
-    headers: List[Tuple[str, str]]
-    subprotocol: Optional[str] = None
-    deflate: Optional[permessage_deflate.DeflateParameters] = None
+    headers: list[tuple[str, str]]
+    subprotocol: str | None = None
+    deflate: permessage_deflate.DeflateParameters | None = None
 
     def response_head(self) -> bytes:
         """The whole 101 response (status line, headers, blank line) to write."""
@@ -60,11 +60,11 @@ class Handshake:
         return f"HTTP/1.1 101 Switching Protocols\r\n{lines}\r\n".encode("latin-1")
 
 
-def _values(headers: List[Tuple[str, str]], name: str) -> List[str]:
+def _values(headers: list[tuple[str, str]], name: str) -> list[str]:
     return [value for key, value in headers if key.lower() == name]
 
 
-def _tokens(values: List[str]) -> List[str]:
+def _tokens(values: list[str]) -> list[str]:
     """The comma-separated tokens of a header's lines, lowercased."""
     return [token.strip().lower() for value in values for token in value.split(",")
             if token.strip()]
@@ -79,7 +79,7 @@ def _version_ok(version: str) -> bool:
     return (int(major), int(minor or "0")) >= (1, 1)
 
 
-def _check_key(values: List[str]) -> str:
+def _check_key(values: list[str]) -> str:
     if len(values) != 1:
         raise HandshakeError(400, "exactly one Sec-WebSocket-Key is required")
     key = values[0].strip()
@@ -94,7 +94,7 @@ def _check_key(values: List[str]) -> str:
 
 def accept(method: str, version: str, headers: Headers, *,
            subprotocols: Sequence[str] = (),
-           allowed_origins: Optional[Iterable[Optional[str]]] = None,
+           allowed_origins: Iterable[str | None] | None = None,
            compression: bool = True) -> Handshake:
     """Validate an upgrade request and build the 101 response headers.
 

@@ -8,7 +8,7 @@ columns (``data[i::4]``), which converts faster than ``int.from_bytes`` does.
 """
 from __future__ import annotations
 
-from typing import List, Union
+from typing import Union
 
 # Buffers up to this size take the big-integer path (fewer calls beat faster bytes).
 _INT_XOR_MAX_SIZE = 96
@@ -19,7 +19,7 @@ def _xor_table(key_byte: int) -> bytes:
     return (identity ^ int.from_bytes(bytes((key_byte,)) * 256, "big")).to_bytes(256, "big")
 
 
-_XOR_TABLES: List[bytes] = [_xor_table(key_byte) for key_byte in range(256)]
+_XOR_TABLES: list[bytes] = [_xor_table(key_byte) for key_byte in range(256)]
 
 Buffer = Union[bytes, bytearray, memoryview]
 
@@ -29,7 +29,7 @@ def _check(mask: bytes) -> None:
         raise ValueError("a WebSocket mask is exactly 4 bytes")
 
 
-def mask_in_place(data: Union[bytearray, memoryview], mask: bytes) -> None:
+def mask_in_place(data: bytearray | memoryview, mask: bytes) -> None:
     """XOR ``data`` (a bytearray or any writable buffer) with ``mask``, in place."""
     _check(mask)
     size = len(data)

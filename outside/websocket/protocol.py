@@ -24,15 +24,32 @@ import enum
 import os
 from dataclasses import dataclass
 from types import ModuleType
-from typing import List, Optional, Tuple, Union
+from typing import Any, Callable, Union
 
-from ..speedups import WebSocketFrames
 from .deflate import DeflateParameters, PerMessageDeflate
-from .errors import (ABNORMAL_CLOSURE, INVALID_PAYLOAD, MESSAGE_TOO_BIG, NO_STATUS_RECEIVED,
-                     NORMAL_CLOSURE, PROTOCOL_ERROR, ConnectionClosed, ProtocolError,
-                     is_valid_close_code)
-from .frames import (MAX_CONTROL_PAYLOAD, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING,
-                     OP_PONG, OP_TEXT, UNLIMITED)
+from .errors import (
+    ABNORMAL_CLOSURE,
+    INVALID_PAYLOAD,
+    MESSAGE_TOO_BIG,
+    NO_STATUS_RECEIVED,
+    NORMAL_CLOSURE,
+    PROTOCOL_ERROR,
+    ConnectionClosed,
+    ProtocolError,
+    is_valid_close_code,
+)
+from .frames import (
+    MAX_CONTROL_PAYLOAD,
+    OP_BINARY,
+    OP_CLOSE,
+    OP_CONTINUATION,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    UNLIMITED,
+    Frame,
+)
+from .twins import WebSocketFrames
 
 # A security limit: the largest message (after decompression) a peer may send.
 DEFAULT_MAX_SIZE = 16 * 1024 * 1024
@@ -95,16 +112,16 @@ class WebSocketProtocol:
     ``frames``: the frame codec twin (default: the one ``outside.speedups`` picked).
     """
 
-    def __init__(self, *, is_client: bool = False, max_size: Optional[int] = DEFAULT_MAX_SIZE,
-                 deflate: Optional[DeflateParameters] = None,
-                 frames: Optional[ModuleType] = None) -> None:
+    def __init__(self, *, is_client: bool = False, max_size: int | None = DEFAULT_MAX_SIZE,
+                 deflate: DeflateParameters | None = None,
+                 frames: ModuleType | None = None) -> None:
         self.is_client = is_client
         self.max_size = max_size
         self.state = State.OPEN
-        self.close_code: Optional[int] = None    # from the peer's close frame
-        self.close_reason: Optional[str] = None
+        self.close_code: int | None = None    # from the peer's close frame
+        self.close_reason: str | None = None
         self._frames = frames or WebSocketFrames
-        self._serialize = self._frames.serialize_frame
+        self._serialize: Callable[..., bytes] = self._frames.serialize_frame
         self._deflate = PerMessageDeflate(deflate, is_server=not is_client) if deflate else None
         # Wire bytes a message may take: its limit, plus deflate's worst case if compressed
         # (incompressible data grows by up to 4% at zlib's memLevel=1; websockets uses 5).
@@ -113,20 +130,20 @@ class WebSocketProtocol:
         self._parser = self._frames.FrameParser(masked=not is_client,
                                                 allow_rsv1=deflate is not None,
                                                 max_payload=self._wire_limit)
-        self._output: List[bytes] = []
+        self._output: list[bytes] = []
         self._close_sent = False
-        self._failure: Optional[ProtocolError] = None
+        self._failure: ProtocolError | None = None
         # The fragmented message being received, if any.
-        self._message_opcode: Optional[int] = None
+        self._message_opcode: int | None = None
         self._message_compressed = False
-        self._message_parts: list = []
+        self._message_parts: list[Any] = []  # str or bytes pieces
         self._message_size = 0   # payload bytes so far, after decompression
         self._message_wire = 0   # payload bytes so far, as received
-        self._text_decoder: Optional[codecs.IncrementalDecoder] = None
+        self._text_decoder: codecs.IncrementalDecoder | None = None
 
     # --- receiving ---
 
-    def receive_data(self, data: Union[bytes, bytearray, memoryview]) -> List[Event]:
+    def receive_data(self, data: bytes | bytearray | memoryview) -> list[Event]:
         """Feed bytes from the peer; return the events they complete."""
         if self._failure is not None:
             raise self._failure
@@ -134,12 +151,13 @@ class WebSocketProtocol:
             return []  # after the close handshake nothing more is read
         parser = self._parser
         parser.feed(data)
-        events: List[Event] = []
+        events: list[Event] = []
         # Without deflate the parser's limit is exact, so a whole message in one frame
         # needs no more checks: the fast path, inlined, for small-message traffic.
         plain = self._deflate is None
         try:
-            while self.state is not State.CLOSED:
+            # (handling a frame may close the connection, which mypy cannot see)
+            while self.state is not State.CLOSED:  # type: ignore[comparison-overlap]
                 frame = parser.next_frame()
                 if frame is None:
                     break
@@ -172,7 +190,7 @@ class WebSocketProtocol:
         self._output.clear()
         return output
 
-    def _receive_frame(self, frame) -> Optional[Event]:
+    def _receive_frame(self, frame: Frame) -> Event | None:
         opcode = frame.opcode
         if opcode == OP_TEXT or opcode == OP_BINARY:
             if self._message_opcode is not None:
@@ -194,12 +212,13 @@ class WebSocketProtocol:
             return Pong(frame.payload)
         return self._receive_close(frame.payload)
 
-    def _receive_fragment(self, frame) -> Optional[Event]:
+    def _receive_fragment(self, frame: Frame) -> Event | None:
         payload = frame.payload
         self._message_wire += len(payload)
         self._parser.max_payload = max(self._wire_limit - self._message_wire, 0)
         if self._message_compressed:
             limit = None if self.max_size is None else self.max_size - self._message_size
+            assert self._deflate is not None  # RSV1 is allowed only with deflate
             payload = self._deflate.decompress(payload, frame.fin, limit)
         self._message_size += len(payload)
         if self.max_size is not None and self._message_size > self.max_size:
@@ -268,12 +287,12 @@ class WebSocketProtocol:
         """One text message as a frame."""
         return self._data_frame(OP_TEXT, text.encode("utf-8"))
 
-    def send_binary(self, data: Union[bytes, bytearray, memoryview]) -> bytes:
+    def send_binary(self, data: bytes | bytearray | memoryview) -> bytes:
         """One binary message as a frame."""
         return self._data_frame(OP_BINARY, data)
 
-    def send_binary_pieces(self, data: Union[bytes, bytearray, memoryview]
-                           ) -> Tuple[Union[bytes, bytearray, memoryview], ...]:
+    def send_binary_pieces(self, data: bytes | bytearray | memoryview
+                           ) -> tuple[bytes | bytearray | memoryview, ...]:
         """``send_binary`` as pieces to write in order: a frame that goes out unmasked
         and uncompressed is its header and ``data`` itself, so a large payload is not
         copied into the frame (write the pieces before ``data`` changes)."""
@@ -289,7 +308,7 @@ class WebSocketProtocol:
         """An unsolicited pong, e.g. a heartbeat (pings are answered automatically)."""
         return self._control_frame(OP_PONG, payload)
 
-    def send_close(self, code: Optional[int] = NORMAL_CLOSURE, reason: str = "") -> bytes:
+    def send_close(self, code: int | None = NORMAL_CLOSURE, reason: str = "") -> bytes:
         """Start (or finish) the close handshake; b"" if our close was already sent.
 
         ``code`` None sends a close frame without a code (and ``reason`` must be empty).
@@ -303,7 +322,7 @@ class WebSocketProtocol:
         self.state = State.CLOSING
         return self._close_frame(code, reason)
 
-    def _data_frame(self, opcode: int, payload: Union[bytes, bytearray, memoryview]) -> bytes:
+    def _data_frame(self, opcode: int, payload: bytes | bytearray | memoryview) -> bytes:
         if self.state is not State.OPEN:
             self._check_open()
         if self._deflate is not None:
@@ -322,7 +341,7 @@ class WebSocketProtocol:
         if self.state is not State.OPEN:
             raise ConnectionClosed(f"the connection is {self.state.value}")
 
-    def _close_frame(self, code: Optional[int], reason: str = "") -> bytes:
+    def _close_frame(self, code: int | None, reason: str = "") -> bytes:
         self._close_sent = True
         if code is None:
             return self._frame(OP_CLOSE, b"")
@@ -330,6 +349,7 @@ class WebSocketProtocol:
         encoded = reason.encode("utf-8")[:123].decode("utf-8", "ignore").encode("utf-8")
         return self._frame(OP_CLOSE, code.to_bytes(2, "big") + encoded)
 
-    def _frame(self, opcode: int, payload, rsv1: bool = False) -> bytes:
+    def _frame(self, opcode: int, payload: bytes | bytearray | memoryview,
+               rsv1: bool = False) -> bytes:
         mask = os.urandom(4) if self.is_client else None
         return self._serialize(opcode, payload, True, rsv1, mask)

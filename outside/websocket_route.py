@@ -1,11 +1,16 @@
-"""``WebSocket``: the route target users create, with the options of its connections."""
+"""``WebSocket``: the route target users create, with the options of its connections.
+
+It belongs to the app layer: the handlers it holds run in the server's WebSocket
+adapters (``outside.server.websocket``) over the sans-I/O core (``outside.websocket``).
+"""
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Iterable, Optional, Sequence, Tuple, Union
+from collections.abc import Iterable, Sequence
+from typing import Any, Callable, Union
 
-from .handshake import Handshake, accept
-from .protocol import DEFAULT_MAX_SIZE, WebSocketProtocol
+from .websocket.handshake import Handshake, accept
+from .websocket.protocol import DEFAULT_MAX_SIZE, WebSocketProtocol
 
 ConnectionHandler = Callable[[Any], None]
 MessageHandler = Callable[[Any, Union[str, bytes]], None]
@@ -36,17 +41,17 @@ class WebSocket:
     permessage-deflate when the client offers it.
     """
 
-    def __init__(self, *, allowed_origins: Optional[Iterable[Optional[str]]] = None,
+    def __init__(self, *, allowed_origins: Iterable[str | None] | None = None,
                  subprotocols: Sequence[str] = (),
-                 max_message_size: Optional[int] = DEFAULT_MAX_SIZE,
+                 max_message_size: int | None = DEFAULT_MAX_SIZE,
                  compression: bool = True) -> None:
         self.allowed_origins = None if allowed_origins is None else list(allowed_origins)
         self.subprotocols = list(subprotocols)
         self.max_message_size = max_message_size
         self.compression = compression
-        self.connection_handler: Optional[ConnectionHandler] = None
-        self.message_handler: Optional[MessageHandler] = None
-        self.exit_handler: Optional[ExitHandler] = None
+        self.connection_handler: ConnectionHandler | None = None
+        self.message_handler: MessageHandler | None = None
+        self.exit_handler: ExitHandler | None = None
         self._exit_takes_connection = False
 
     def on_connection(self, handler: ConnectionHandler) -> ConnectionHandler:
@@ -77,7 +82,7 @@ class WebSocket:
                 self.exit_handler()
 
     def handshake(self, method: str, version: str,
-                  headers: Iterable[Tuple[str, str]]) -> Handshake:
+                  headers: Iterable[tuple[str, str]]) -> Handshake:
         """Validate an upgrade request with this route's options (raises HandshakeError)."""
         return accept(method, version, headers, subprotocols=self.subprotocols,
                       allowed_origins=self.allowed_origins, compression=self.compression)

@@ -1,10 +1,10 @@
 """``WebSocketConnection``: the blocking, thread-safe face of one WebSocket connection.
 
-It drives a sans-I/O ``WebSocketProtocol`` over a byte stream (a ``transport`` with
-``recv(size, timeout)``, a thread-safe ``send(data)`` and ``close()``; the server's
-``outside.server.transport.Transport``, or a test's). One thread reads: the handler's,
-or, for an ``event_driven`` connection (a route with ``on_message``), the server's event
-loop, which feeds it bytes with ``take_messages``. Any thread may send, ping or close:
+It drives a sans-I/O ``WebSocketProtocol`` over a byte stream (a ``StreamTransport``:
+the server's ``outside.server.transport.Transport``, or a test's). One thread reads: the
+handler's, or, for an ``event_driven`` connection (a route with ``on_message``), the
+server's event loop, whose ``EventDrivenSession`` (``.event``) feeds it bytes through
+the underscore methods below, which handlers do not see. Any thread may send, ping or close:
 one lock covers each protocol call together with the write of its bytes, so frames and
 the compression context stay in order.
 
@@ -18,11 +18,19 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any, Callable, Deque, Iterator, List, Optional, Union
+from collections.abc import Iterator
+from typing import Any, Callable, Union
 
-from .errors import (ABNORMAL_CLOSURE, GOING_AWAY, NORMAL_CLOSURE, ConnectionClosed,
-                     ProtocolError)
-from .protocol import BinaryMessage, State, TextMessage, WebSocketProtocol
+from ...websocket.errors import (
+    ABNORMAL_CLOSURE,
+    GOING_AWAY,
+    NORMAL_CLOSURE,
+    ConnectionClosed,
+    ConnectionEnded,
+    ProtocolError,
+)
+from ...websocket.protocol import BinaryMessage, State, TextMessage, WebSocketProtocol
+from .transport import StreamTransport
 
 # Seconds to wait for the peer's close frame once ours is sent (RFC 6455 section 7.1.1
 # wants the server to close TCP after the handshake, but not to hang on a silent peer).
@@ -47,16 +55,6 @@ def next_read_size(received: int) -> int:
 Data = Union[str, bytes, bytearray, memoryview]
 
 
-class ConnectionEnded(ConnectionClosed):
-    """The connection is over; ``code`` and ``reason`` are the peer's close frame (1006
-    when it vanished without one). Raised by ``recv`` and by sends on an ended connection."""
-
-    def __init__(self, code: int, reason: str = "") -> None:
-        super().__init__(f"WebSocket connection ended ({code} {reason})".rstrip())
-        self.code = code
-        self.reason = reason
-
-
 class WebSocketConnection:
     """One open WebSocket connection, made by the server for the route's handler.
 
@@ -64,27 +62,30 @@ class WebSocketConnection:
     ``timeout``: seconds without any message sent or received after which the
     connection is closed (code 1001); None: never. ``event_driven``: the server's event
     loop reads the connection and hands its messages to the route's ``on_message``
-    handler; ``recv`` is then not available.
+    handler; ``recv`` is then not available. ``clock``: where the idle timeout reads
+    the time (``time.monotonic``; a test may pass its own).
     """
 
-    def __init__(self, transport: Any, protocol: WebSocketProtocol, request: Any,
-                 subprotocol: Optional[str] = None, timeout: Optional[float] = None,
-                 event_driven: bool = False) -> None:
+    def __init__(self, transport: StreamTransport, protocol: WebSocketProtocol, request: Any,
+                 subprotocol: str | None = None, timeout: float | None = None,
+                 event_driven: bool = False,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.request = request
         self.subprotocol = subprotocol
         self.timeout = timeout
         self._transport = transport
         self._protocol = protocol
         self._lock = threading.Lock()  # protocol calls plus the writes of their bytes
-        self._events: Deque[Any] = deque()
-        self._ended: Optional[ConnectionEnded] = None
-        self._last_activity = time.monotonic()
+        self._events: deque[Any] = deque()
+        self._ended: ConnectionEnded | None = None
+        self._clock = clock
+        self._last_activity = clock()
         self._close_deadline = 0.0  # set when our close frame is sent
         self._read_size = SMALL_READ
         # the handler's thread, the one that reads (None: the event loop reads)
         self._reader = None if event_driven else threading.get_ident()
-        self._send_pieces = getattr(transport, "send_pieces", None)  # gathered writes
-        initial = getattr(transport, "initial_data", b"")
+        self._send_pieces = transport.send_pieces  # gathered writes
+        initial = transport.initial_data
         if initial:
             self._feed(initial)
 
@@ -96,9 +97,9 @@ class WebSocketConnection:
         Raises ``ConnectionEnded`` once the connection is over.
         """
         message = self.recv_message()
-        return message.encode("utf-8") if type(message) is str else message
+        return message.encode("utf-8") if isinstance(message, str) else message
 
-    def recv_message(self) -> Union[str, bytes]:
+    def recv_message(self) -> str | bytes:
         """The next whole message: ``str`` for text, ``bytes`` for binary; blocks.
 
         Pings are answered on the way. Raises ``ConnectionEnded`` once the connection
@@ -113,16 +114,16 @@ class WebSocketConnection:
                 event = events.popleft()
                 kind = type(event)
                 if kind is BinaryMessage:
-                    return event.data
+                    return event.data  # type: ignore[no-any-return]  # (the deque holds Any)
                 if kind is TextMessage:
-                    return event.text
+                    return event.text  # type: ignore[no-any-return]
                 if kind is ConnectionEnded:  # queued after a protocol error
                     self._end(event.code, event.reason)
             if self._ended is not None:
                 raise self._ended
             self._read()
 
-    def __iter__(self) -> Iterator[Union[str, bytes]]:
+    def __iter__(self) -> Iterator[str | bytes]:
         """Each incoming message (``str`` or ``bytes``) until the connection ends."""
         while True:
             try:
@@ -145,14 +146,14 @@ class WebSocketConnection:
             return
         self._feed(data)
 
-    def _receive(self) -> Optional[bytes]:
+    def _receive(self) -> bytes | None:
         """Bytes (``b""`` at the end of the stream), or None when the idle timeout ended it."""
         closing = self._protocol.state is State.CLOSING
         while True:
             if closing:
-                remaining = self._close_deadline - time.monotonic()
+                remaining = self._close_deadline - self._clock()
             elif self.timeout is not None:
-                remaining = self._last_activity + self.timeout - time.monotonic()
+                remaining = self._last_activity + self.timeout - self._clock()
             else:
                 remaining = _NO_TIMEOUT_WAIT
             if remaining <= 0:
@@ -164,7 +165,7 @@ class WebSocketConnection:
             except OSError:
                 data = b""
             self._read_size = next_read_size(len(data))
-            self._last_activity = time.monotonic()
+            self._last_activity = self._clock()
             return data
         if closing:  # the peer never answered our close
             self._end(ABNORMAL_CLOSURE)
@@ -199,18 +200,18 @@ class WebSocketConnection:
             self._ended = ConnectionEnded(code, reason)
             self._transport.close()
 
-    # --- the event loop's side (event_driven connections) ---
+    # --- the event loop's side (event_driven connections; outside.server.websocket.event) ---
 
-    def take_messages(self, data: bytes = b"") -> List[Union[str, bytes]]:
+    def _take_messages(self, data: bytes = b"") -> list[str | bytes]:
         """Feed ``data`` from the peer (if any); return the whole messages waiting.
 
         Pings are answered on the way. A protocol error stays queued behind the messages
-        before it: ``end_if_over`` acts on it once they are handled.
+        before it: ``_end_if_over`` acts on it once they are handled.
         """
         if data:
-            self._last_activity = time.monotonic()
+            self._last_activity = self._clock()
             self._feed(data)
-        messages: List[Union[str, bytes]] = []
+        messages: list[str | bytes] = []
         events = self._events
         while events:
             kind = type(events[0])
@@ -223,12 +224,12 @@ class WebSocketConnection:
                 messages.append(event.text)
         return messages
 
-    def lost(self) -> None:
+    def _lost(self) -> None:
         """The stream ended (or failed) without the close handshake: the connection is over."""
         self._protocol.receive_eof()
         self._end(ABNORMAL_CLOSURE)
 
-    def end_if_over(self) -> bool:
+    def _end_if_over(self) -> bool:
         """End the connection if its close handshake is done or a protocol error ended
         it; whether it is over."""
         if self._ended is None:
@@ -240,7 +241,7 @@ class WebSocketConnection:
                           self._protocol.close_reason or "")
         return self._ended is not None
 
-    def check_timeouts(self, now: float, writable: Callable[[], bool]) -> bool:
+    def _check_timeouts(self, now: float, writable: Callable[[], bool]) -> bool:
         """Send the idle timeout's close frame when it is due; True when the caller
         should drop the connection: the peer has not answered our close frame within
         ``CLOSE_TIMEOUT``, a write failed, or the idle peer reads nothing (``writable()``
@@ -264,12 +265,13 @@ class WebSocketConnection:
         Raises ``ConnectionEnded`` when the connection is over (or the write failed).
         """
         protocol = self._protocol
-        send = None
+        send: Callable[[Any], None] | None = None
+        frame: Any
         with self._lock:
             try:
-                if type(data) is str:
+                if isinstance(data, str):
                     frame = protocol.send_text(data)
-                elif len(data) >= GATHER_SIZE and self._send_pieces is not None:
+                elif len(data) >= GATHER_SIZE:
                     frame, send = protocol.send_binary_pieces(data), self._send_pieces
                 else:
                     frame = protocol.send_binary(data)
@@ -322,20 +324,20 @@ class WebSocketConnection:
             frame = self._protocol.send_close(code, reason)
             if not frame:
                 return
-            self._close_deadline = time.monotonic() + CLOSE_TIMEOUT
+            self._close_deadline = self._clock() + CLOSE_TIMEOUT
             try:
                 self._write(frame)
             except ConnectionEnded:  # the peer is gone: the reader ends the connection
                 pass
 
-    def _write(self, data: Any, send: Optional[Callable[[Any], None]] = None) -> None:
+    def _write(self, data: Any, send: Callable[[Any], None] | None = None) -> None:
         """Write under ``_lock``; a failed write means the peer is gone."""
         try:
             (send or self._transport.send)(data)
         except OSError:
             self._protocol.receive_eof()
             raise ConnectionEnded(ABNORMAL_CLOSURE) from None
-        self._last_activity = time.monotonic()
+        self._last_activity = self._clock()
 
     def _ended_error(self) -> ConnectionEnded:
         if self._ended is not None:
@@ -351,17 +353,17 @@ class WebSocketConnection:
         return self._ended is not None or self._protocol.state is not State.OPEN
 
     @property
-    def server_closed(self) -> bool:
+    def _server_closed(self) -> bool:
         """Whether this side started the close handshake (messages after it are dropped)."""
         return self._close_deadline > 0.0
 
     @property
-    def close_code(self) -> Optional[int]:
+    def close_code(self) -> int | None:
         """The peer's close code (1005: none given, 1006: it vanished), None while open."""
         return self._protocol.close_code
 
     @property
-    def close_reason(self) -> Optional[str]:
+    def close_reason(self) -> str | None:
         """The peer's close reason, None while open."""
         return self._protocol.close_reason
 
