@@ -1,7 +1,7 @@
 """Passwords (``hashlib.scrypt``) and CSRF tokens tied to the session.
 
 A password is stored as ``scrypt$N$r$p$salt$hash`` (hex): a 16-byte random salt per
-password, N = 2**14, r = 8, p = 1 (16 MiB of memory and some tens of milliseconds per
+password, N = 2**14, r = 8, p = 1 (16 MiB of memory and about 0.1 s of CPU per
 hash), a 32-byte key. The parameters are kept in each stored value, so they can be
 raised later without breaking the old ones.
 
