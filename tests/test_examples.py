@@ -148,5 +148,19 @@ def test_quickstart_code(tmp_path, monkeypatch):
     assert (right.status_code, right.headers["Location"]) == (303, "/home")
     page = client.get("/home").text
     assert "<p>Welcome, &lt;ada&gt;!</p>" in page and "<p>Hello, &lt;ada&gt;!</p>" in page
+    assert client.get("/admin").status_code == 403
+    assert "Admins only." in client.get("/admin").text
     assert client.post("/logout").headers["Location"] == "/login"
     assert client.get("/home").status_code == 302
+    client.post("/login", data={"name": "admin", "password": "open sesame"})
+    assert client.get("/admin").text == "the admin page"
+    # section 5: an upload read with request.form / request.files, and sent back by send_file
+    body = (b'--b\r\nContent-Disposition: form-data; name="caption"\r\n\r\nat the beach\r\n'
+            b'--b\r\nContent-Disposition: form-data; name="photo"; filename="../beach.jpg"\r\n'
+            b"Content-Type: image/jpeg\r\n\r\n\xff\xd8\xff photo bytes\r\n--b--\r\n")
+    saved = client.post("/photos", data=body, headers={"Content-Type": "multipart/form-data; boundary=b"})
+    assert saved.json() == {"saved": "beach.jpg", "bytes": 15, "caption": "at the beach"}
+    download = client.get("/photos/beach.jpg")
+    assert download.content == b"\xff\xd8\xff photo bytes"
+    assert download.headers["Content-Disposition"] == 'attachment; filename="beach.jpg"'
+    assert client.get("/photos/..%2Fapp.py").status_code == 404
