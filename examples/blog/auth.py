@@ -68,7 +68,9 @@ def login(request: Any) -> Any:
         return request.render_template("login.html")
     name = request.form.get("name", "").strip()
     user = storage.user_by_name(request, name)
-    if not verify_password(user["password_hash"] if user else None, request.form.get("password", "")):
+    # checked even for an unknown name, so that the answer takes as long either way
+    matches = verify_password(user["password_hash"] if user else None, request.form.get("password", ""))
+    if user is None or not matches:
         flash(request, "Wrong name or password.", "error")
         return redirect(request.url_for(".login"), 303)
     _log_in(request, user["id"])

@@ -22,4 +22,4 @@ class Site:
 
 def site_of(request: Any) -> Site:
     """The ``Site`` of the app answering ``request``."""
-    return request.app.blog_site  # type: ignore[no-any-return]
+    return request.app.blog_site

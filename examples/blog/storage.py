@@ -51,7 +51,7 @@ def db(request: Any) -> sqlite3.Connection:
     connection = request.__dict__.get("blog_db")
     if connection is None:
         connection = request.blog_db = _connect(site_of(request).database)
-    return connection  # type: ignore[no-any-return]
+    return connection
 
 
 def close_db(request: Any, exc: Optional[BaseException]) -> None:
@@ -74,11 +74,11 @@ def create_user(request: Any, name: str, password_hash: str) -> Optional[int]:
 
 
 def user_by_name(request: Any, name: str) -> Optional[sqlite3.Row]:
-    return db(request).execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()  # type: ignore[no-any-return]
+    return db(request).execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
 
 
 def user_by_id(request: Any, user_id: int) -> Optional[sqlite3.Row]:
-    return db(request).execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()  # type: ignore[no-any-return]
+    return db(request).execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
 
 
 def create_post(request: Any, author_id: int, title: str, body: str, image: Optional[str]) -> int:
@@ -99,7 +99,7 @@ def update_post(request: Any, post_id: int, title: str, body: str, image: Option
 
 
 def post_by_id(request: Any, post_id: int) -> Optional[sqlite3.Row]:
-    return db(request).execute(_POST_COLUMNS + " WHERE posts.id = ?", (post_id,)).fetchone()  # type: ignore[no-any-return]
+    return db(request).execute(_POST_COLUMNS + " WHERE posts.id = ?", (post_id,)).fetchone()
 
 
 def recent_posts(request: Any, limit: int = 20) -> List[sqlite3.Row]:
