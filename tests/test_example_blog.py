@@ -315,6 +315,33 @@ def test_error_pages_use_the_layout(blog):
     assert blog.test_client().get("/static/style.css").status_code == 200
 
 
+def open_files_under(folder) -> list:
+    """The files under ``folder`` this process holds open."""
+    names = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith(str(folder)):
+            names.append(target)
+    return names
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_each_request_closes_its_database_connection(blog, tmp_path):
+    answered = []  # the requests stay alive: only the teardown hook can close their connections
+    blog.before_request(answered.append)
+    client = blog.test_client()
+    register(client, "ada")
+    submit_post(client, "/posts/new", "One")
+    for path in ("/", "/posts/1", "/posts/1/edit", "/posts/2", "/feed"):
+        client.get(path)
+        assert open_files_under(tmp_path) == [], path
+    assert blog.test_client().post("/auth/logout", data={}).status_code == 403  # refused by a hook
+    assert open_files_under(tmp_path) == [] and len(answered) > 8
+
+
 def test_the_test_client_cannot_serve_the_feed_stream(blog):
     # an EventStream needs the event loop of a real server (see the tests below)
     assert blog.test_client().get("/feed/events").status_code == 500
@@ -383,6 +410,20 @@ def test_the_feed_streams_new_posts_and_replays_missed_ones(tmp_path):
             assert [(id, data["title"]) for _, id, data in replayed] == [("2", "Live two"), ("3", "While away")]
         finally:
             writer.close()
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read(tmp_path):
+    with start_app("blog", env={"BLOG_DATA_DIR": str(tmp_path)}) as server:
+        writer = Browser(server.url)
+        try:
+            writer.post("/auth/register", {"name": "ada", "password": PASSWORD})
+            image = ("big.png", png() + b"\0" * (5 << 20))
+            big = writer.post("/posts/new", {"title": "Too big"}, files={"image": image})
+            assert big.status_code == 413
+            assert writer.session.get(server.url + "/", timeout=10).text.count("Too big") == 0
+        finally:
+            writer.close()
+        assert os.listdir(tmp_path / "uploads") == []
 
 
 @pytest.mark.parametrize("command", [["-m", "examples.blog", "0"], ["examples/blog/app.py", "0"]])
