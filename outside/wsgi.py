@@ -364,7 +364,8 @@ def _file_pieces(span: FileSpan) -> Iterator[bytes]:
             yield piece
 
 
-def _after_body(pieces: Iterable[bytes], callback: Any, request: Request, response: Response) -> Generator[bytes, None, None]:
+def _after_body(pieces: Iterable[bytes], callback: Any, request: Request,
+                response: Response) -> Generator[bytes, None, None]:
     """The pieces, then ``post_callback`` (errors logged, as the engine does)."""
     try:
         yield from pieces

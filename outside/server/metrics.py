@@ -2,8 +2,9 @@
 
 No IPC per request and no lock: each worker counts in plain Python dicts and lists
 (an increment may be lost when two of its handler threads finish at the very same
-instant; a lock per request would cost more than the counting) and a thread writes a snapshot of them, every ``FLUSH_INTERVAL`` seconds and once at exit,
-into its cell of an anonymous shared ``mmap`` made before the workers are forked.
+instant; a lock per request would cost more than the counting) and a thread writes a
+snapshot of them, every ``FLUSH_INTERVAL`` seconds and once at exit, into its cell of
+an anonymous shared ``mmap`` made before the workers are forked.
 A scrape reads every cell and sums. Cell 0 holds what the supervisor adds: the
 counters of workers that have exited (so counters never go down) and the worker
 starts, exits and restarts. Each cell is written under a sequence number (odd while
