@@ -47,7 +47,7 @@ import threading
 import time
 import traceback
 from collections import deque
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Sequence
 
 from .. import speedups
 from ..files import FileSpan
@@ -351,7 +351,7 @@ class Connection:
         if type(getattr(response, "content", None)) is EventStream:
             self._stream_events(response, request)
             return False
-        unread = type(body) is BodyStream and not body.finished  # type: ignore[union-attr]
+        unread = type(body) is BodyStream and not body.finished
         if unread:  # the rest of the body cannot be skipped safely: close after answering
             error = body.error or self.error  # type: ignore[union-attr]  # a malformed body wins
             if isinstance(error, OSError):  # the client stalled or vanished mid-body
@@ -565,13 +565,13 @@ def _open_file(body: Any) -> IO[bytes] | None:
         raise ResponseError(f"cannot send the file: {exc.strerror or type(exc).__name__}") from exc
 
 
-def _whole_requests(events: list[Any]) -> list[Any]:
+def _whole_requests(events: Sequence[Any]) -> list[Any]:
     """The events before a parser error, less a request the error cut short: a head
     whose end never came is broken, so no handler may see it (the client gets the error)."""
     for index in range(len(events) - 1, -1, -1):
         event = events[index]
         if type(event) is MessageEnd:
-            return events
+            return list(events)
         if type(event) is RequestHead:
-            return events[:index]
-    return events
+            return list(events[:index])
+    return list(events)
