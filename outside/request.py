@@ -212,12 +212,12 @@ class Request:
         if session is None:
             from .sessions import load_session
             session = self.__dict__["_session"] = load_session(self)
-        return session  # type: ignore[no-any-return]
+        return session
 
     def url_for(self, endpoint: str, _external: bool = False, **values: Any) -> str:
         """``app.url_for`` for this request: ``".name"`` is relative to its blueprint and
         ``_external=True`` gives ``scheme://host/path`` from its scheme and ``Host``."""
-        return self._dispatching_app().url_for(endpoint, _external, self, **values)  # type: ignore[no-any-return]
+        return self._dispatching_app().url_for(endpoint, _external, self, **values)
 
     def render_template(self, name: str, **context: Any) -> Any:
         """``app.render_template(name, self, **context)``: a ``Response``."""
