@@ -71,7 +71,10 @@ class Rendered(ResponseHead):
 
     __slots__ = ("body", "payload")
     if TYPE_CHECKING:  # a slot's descriptor is not something mypy follows
-        head: bytes
+        @property
+        def head(self) -> bytes: ...
+        @head.setter
+        def head(self, value: bytes) -> None: ...
     else:
         head = ResponseHead.data  # the same slot, under the name the engine reads
     body: bytes | FileSpan | Iterator[bytes]

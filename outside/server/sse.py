@@ -72,9 +72,9 @@ def start_event_stream(host: Host, transport: Transport, response: Response, req
                                    compress=False), request, False)
     framed = isinstance(rendered.body, Iterator)  # else render refused it: an error page
     if framed:
-        rendered.body.close()
+        rendered.body.close()  # type: ignore[union-attr]
     try:
-        transport.send(rendered.head if framed else rendered.head + bytes(rendered.body))
+        transport.send(rendered.head if framed else rendered.head + bytes(rendered.body))  # type: ignore[arg-type]
     except OSError:
         transport.abort()
         stream.ended()
