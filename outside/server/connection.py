@@ -54,7 +54,7 @@ from ..files import FileSpan
 from ..http.errors import BadRequest, HttpParserError
 from ..http.events import MessageEnd, RequestHead
 from ..request import Request
-from ..response import Response, ResponseError
+from ..response import Rendered, Response, ResponseError
 from ..sse import EventStream
 from . import io
 from .access_log import log_access, with_request_id
@@ -148,7 +148,7 @@ class Connection:
         self.started = 0.0         # when the current request's head was taken up (access log)
         self.handler_thread = 0    # the thread running the current handler (its stack if stuck)
         self.writing = False       # a response is being written (the slow-reader check)
-        self.send_mark: Any = None  # (time, bytes acknowledged) for the slow-reader check
+        self.send_mark: tuple[float, int] | None = None  # (time, bytes acknowledged) for the slow-reader check
 
     def __repr__(self) -> str:
         return f"<Connection {self.address} {self.state.name}>"
@@ -400,7 +400,7 @@ class Connection:
                 and self.served < settings.max_socket_reuse and not head.upgrade)
 
     def send_response(self, response: Response, request: Request | None,
-                      keep_alive: bool) -> Any:
+                      keep_alive: bool) -> Rendered | None:
         """Render and write ``response``; the ``Rendered`` sent, or None if the write failed."""
         app = self.host.app
         target = request if request is not None else Request.blank()  # a request that could not be parsed
@@ -440,10 +440,10 @@ class Connection:
             metrics.observe(request, rendered, self.started)
         return rendered
 
-    def _write(self, rendered: Any, file: IO[bytes] | None) -> None:
+    def _write(self, rendered: Rendered, file: IO[bytes] | None) -> None:
         sock, timeout = self.sock, self.settings.process_timeout
         body = rendered.body
-        if type(body) is bytes:
+        if isinstance(body, bytes):
             data = rendered.head + body if len(body) < 65536 else None
             if data is not None:
                 try:
@@ -457,7 +457,8 @@ class Connection:
             io.send_all(sock, body, timeout)
             return
         io.send_all(sock, rendered.head, timeout)
-        if file is not None:
+        if isinstance(body, FileSpan):
+            assert file is not None, "the file of a FileSpan is opened before the head is sent"
             io.send_file(sock, file, body.offset, body.count, timeout, self.settings.send_size)
             return
         for chunk in body:
@@ -554,7 +555,7 @@ class Connection:
         self.close()
 
 
-def _open_file(body: Any) -> IO[bytes] | None:
+def _open_file(body: object) -> IO[bytes] | None:
     """The file a response sends, opened before its head goes out, so that a file
     removed since ``render`` looked at it gets a 500 instead of a 200 cut short."""
     if not isinstance(body, FileSpan):

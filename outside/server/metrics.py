@@ -23,7 +23,12 @@ import mmap
 import struct
 import threading
 import time
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+if TYPE_CHECKING:
+    from ..request import Request
+    from ..response import Rendered, Response
+    from .worker import Worker
 
 logger = logging.getLogger("outside")
 
@@ -123,10 +128,10 @@ class WorkerMetrics:
         self.bytes_out = 0
         self.blocked = 0.0      # seconds the loop waited because every handler thread was busy
         self._rows: Dict[Tuple[str, str], List[int]] = {}
-        self._worker: Any = None
+        self._worker: Optional[Worker] = None
         self._stopped = threading.Event()
 
-    def observe(self, request: Any, rendered: Any, started: float) -> None:
+    def observe(self, request: Optional[Request], rendered: Rendered, started: float) -> None:
         """Count one answered request (``request`` None: the parser refused it).
 
         No lock: the loop's thread serves most requests, and an increment lost when two
@@ -174,7 +179,7 @@ class WorkerMetrics:
             snapshot["processes"] = 1
         return snapshot
 
-    def start(self, worker: Any) -> None:
+    def start(self, worker: Worker) -> None:
         """Publish every ``FLUSH_INTERVAL`` while ``worker`` runs."""
         self._worker = worker
         threading.Thread(target=self._flush_loop, name="outside-metrics", daemon=True).start()
@@ -294,7 +299,7 @@ def render(snapshots: Iterable[Dict[str, Any]]) -> str:
 class MetricsServer:
     """A small HTTP server thread answering ``path`` with ``page()``."""
 
-    def __init__(self, address: Tuple[str, int], path: str, page: Any) -> None:
+    def __init__(self, address: Tuple[str, int], path: str, page: Callable[[], str]) -> None:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path.partition("?")[0] != path:
@@ -352,7 +357,7 @@ def publish_supervisor(cells: Cells, retired: Dict[str, Any], events: Dict[str, 
     cells.write(0, snapshot)
 
 
-def response_for(page: str) -> Any:
+def response_for(page: str) -> Response:
     """The page as an app ``Response`` (metrics on the public port)."""
     from ..response import Response
     return Response(200, {"Content-Type": CONTENT_TYPE}, page)
