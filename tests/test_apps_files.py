@@ -16,9 +16,12 @@ APP_NAMES = sorted(os.path.basename(path)[:-3] for path in glob.glob(os.path.joi
 
 
 def uses(name: str) -> re.Pattern:
-    """How a test names an app: passed to a starter, or as a module constant given to one."""
+    """How a test names an app: passed to a starter, as a module constant given to one, or
+    as the ``module:app`` of ``outside run``."""
     quoted = "[\"']" + re.escape(name) + "[\"']"
-    return re.compile(r"(?:start_app|start_program|app_path)\(\s*" + quoted + "|^[A-Z_]+ = " + quoted, re.M)
+    module = re.escape(f"tests.apps.{name}:")  # run by the command line: outside run tests.apps.NAME:app
+    return re.compile(r"(?:start_app|start_program|app_path)\(\s*" + quoted + "|^[A-Z_]+ = " + quoted
+                      + "|" + module, re.M)
 
 
 def test_start_app_runs_an_app_file_by_name():
