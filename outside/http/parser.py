@@ -41,7 +41,7 @@ arrive in pieces or are invalid, to find where (and so which) error llhttp would
 from __future__ import annotations
 
 import re
-from typing import Any, List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 from .errors import (
     BadRequest,
@@ -123,7 +123,7 @@ _VALUE_RUN = re.compile(rb"[" + _VALUE + rb"]*")
 _TARGET_BYTES = re.compile(rb"[" + _TARGET + rb"]*")
 
 Fields = List[Tuple[str, str]]
-Events = List[Any]  # RequestHead, bytes (body pieces), MessageEnd
+Events = List[Union[RequestHead, bytes, MessageEnd]]  # a head, its body pieces, its end
 
 
 class _Framing:
