@@ -116,7 +116,7 @@ def merge(total: Dict[str, Any], snapshot: Dict[str, Any], counters_only: bool =
 class WorkerMetrics:
     """One worker's counts, published into ``cells`` cell ``index``."""
 
-    def __init__(self, cells: Cells, index: int, app: Any) -> None:
+    def __init__(self, cells: Cells, index: int, app: object) -> None:
         self.cells = cells
         self.index = index
         self.app = app
@@ -201,7 +201,7 @@ class WorkerMetrics:
         self.flush()
 
 
-def route_label(app: Any, path: str, method: str) -> str:
+def route_label(app: object, path: str, method: str) -> str:
     """The rule pattern or route prefix that serves ``path`` (never the raw path, so
     the label set stays bounded), or ``UNMATCHED``."""
     rules = getattr(app, "_rules", None)
