@@ -87,7 +87,7 @@ def same_every_way(boundary: bytes, body: bytes) -> Outcome:
         got = parse(boundary, chunks)
         if got != expected:
             raise ContractViolation(f"{len(chunks)} chunks gave {got!r}, whole gave {expected!r}")
-    for part_head, data in expected.parts:
+    for _head, data in expected.parts:
         _expect(b"\r\n--" + boundary not in data, "a part's data holds the delimiter")
     return expected
 

@@ -21,8 +21,14 @@ import json
 from typing import Any, Dict, Iterable, Iterator, Optional, Tuple
 
 from .files import FilePath
-from .http.compression import (MIN_SIZE, StreamCompressor, choose_encoding, compress,
-                               is_compressible, suffixed_etag)
+from .http.compression import (
+    MIN_SIZE,
+    StreamCompressor,
+    choose_encoding,
+    compress,
+    is_compressible,
+    suffixed_etag,
+)
 from .request import Request
 from .response import Response, _as_bytes, _close_iterable
 

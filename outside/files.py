@@ -77,11 +77,13 @@ class FileSpan:
         self.count = count
 
     def open(self) -> IO[bytes]:
-        """The file opened for binary reading (the caller closes it), e.g. for ``socket.sendfile(file, offset, count)``."""
+        """The file opened for binary reading (the caller closes it), e.g. for
+        ``socket.sendfile(file, offset, count)``."""
         return open(self.path, "rb")
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, FileSpan) and (self.path, self.offset, self.count) == (other.path, other.offset, other.count)
+        return isinstance(other, FileSpan) and (
+            (self.path, self.offset, self.count) == (other.path, other.offset, other.count))
 
     def __repr__(self) -> str:
         return f"FileSpan({self.path!r}, {self.offset}, {self.count})"

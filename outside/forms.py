@@ -116,7 +116,7 @@ class MultiDict(Mapping):
                 pass
         return converted
 
-    def items(self, multi: bool = False) -> Any:  # type: ignore[override]
+    def items(self, multi: bool = False) -> Any:
         """``(key, first value)`` per key; ``multi=True``: every ``(key, value)`` pair."""
         if multi:
             return [(key, value) for key, values in self._lists.items() for value in values]

@@ -77,7 +77,7 @@ def content_disposition(disposition: str, filename: str) -> str:
     return value
 
 
-def send_file(path: Union[str, "os.PathLike[str]"], as_attachment: bool = False,
+def send_file(path: Union[str, os.PathLike[str]], as_attachment: bool = False,
               download_name: Optional[str] = None, mimetype: Optional[str] = None) -> Response:
     """A response streaming the file at ``path`` (``FilePath``: ``ETag``, conditional and
     range requests), or the 404 handler's when it is not a readable file.

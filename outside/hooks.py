@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple, Type
 from . import app as _app
 from .helpers import HTTPError
 from .http.errors import HttpParserError
+from .request import Request
 from .response import Response
 from .routing import check_handler
 from .sessions import save_session
@@ -73,7 +74,7 @@ def _exception_handler(scopes: Tuple[RequestHooks, ...], exc: BaseException) -> 
     return None
 
 
-def respond(app: Any, request: Any, target: Callable[[Any], Any]) -> Response:
+def respond(app: _app.OutsideHTTP, request: Request, target: Callable[[Any], Any]) -> Response:
     """``target(request)`` as a ``Response``, with the hooks of the app and of the
     request's blueprint, the error handlers and the session; never raises."""
     blueprint = app.blueprints.get(request.blueprint) if request.blueprint else None
@@ -102,7 +103,7 @@ def respond(app: Any, request: Any, target: Callable[[Any], Any]) -> Response:
                     logger.error("teardown_request hook %r failed", teardown, exc_info=exc)
 
 
-def _call(request: Any, target: Callable[[Any], Any], scopes: Tuple[RequestHooks, ...],
+def _call(request: Request, target: Callable[[Any], Any], scopes: Tuple[RequestHooks, ...],
           error_routes: Any) -> Tuple[Response, Optional[BaseException]]:
     """The ``before_request`` hooks (the app's first), then the handler unless one
     answered: (the response, the exception no error handler took)."""
@@ -131,12 +132,12 @@ def _call(request: Any, target: Callable[[Any], Any], scopes: Tuple[RequestHooks
         return _handle_exception(scopes, error_routes, request, target, exc)
 
 
-def call_handler(request: Any, target: Callable[[Any], Any], error_routes: Any) -> Response:
+def call_handler(request: Request, target: Callable[[Any], Any], error_routes: Any) -> Response:
     """``target(request)`` as a ``Response`` with no hooks around it (``ScheduledResponse``)."""
     return _call(request, target, (), error_routes)[0]
 
 
-def _finish(request: Any, response: Response, scopes: Tuple[RequestHooks, ...],
+def _finish(request: Request, response: Response, scopes: Tuple[RequestHooks, ...],
             error_routes: Any) -> Tuple[Response, Optional[BaseException]]:
     """The ``after_request`` hooks (the blueprint's first, last registered first), then
     the session saved: (the response, the exception that made it a 500 instead)."""
@@ -154,7 +155,7 @@ def _finish(request: Any, response: Response, scopes: Tuple[RequestHooks, ...],
         return _app.call_error_handler(error_routes, 500, request, _app._failure_message(exc)), exc
 
 
-def _handle_exception(scopes: Tuple[RequestHooks, ...], error_routes: Any, request: Any, target: Any,
+def _handle_exception(scopes: Tuple[RequestHooks, ...], error_routes: Any, request: Request, target: Any,
                       exc: Exception) -> Any:
     """(response, the exception if no handler took it) for an exception of a handler."""
     handler = _exception_handler(scopes, exc)

@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import io
 import json
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .cookies import parse_cookie
 from .forms import FormLimits, MultiDict, parse_form
 from .headers import Headers
 from .http.events import RequestHead
+
+if TYPE_CHECKING:  # the app imports this module
+    from .app import OutsideHTTP
+    from .response import Response
 
 _PIECE = 64 * 1024
 
@@ -202,7 +206,7 @@ class Request:
             self._params = {name: values[0] for name, values in self.query.items()}
         return self._params
 
-    app: Any = None  # the OutsideHTTP app dispatching this request (set by dispatch)
+    app: Optional[OutsideHTTP] = None  # the app dispatching this request (set by dispatch)
     blueprint: Optional[str] = None  # the name of the blueprint whose rule matched
 
     @property
@@ -212,18 +216,18 @@ class Request:
         if session is None:
             from .sessions import load_session
             session = self.__dict__["_session"] = load_session(self)
-        return session  # type: ignore[no-any-return]
+        return session
 
     def url_for(self, endpoint: str, _external: bool = False, **values: Any) -> str:
         """``app.url_for`` for this request: ``".name"`` is relative to its blueprint and
         ``_external=True`` gives ``scheme://host/path`` from its scheme and ``Host``."""
-        return self._dispatching_app().url_for(endpoint, _external, self, **values)  # type: ignore[no-any-return]
+        return self._dispatching_app().url_for(endpoint, _external, self, **values)
 
-    def render_template(self, name: str, **context: Any) -> Any:
-        """``app.render_template(name, self, **context)``: a ``Response``."""
+    def render_template(self, name: str, **context: Any) -> Response:
+        """``app.render_template(name, self, **context)``."""
         return self._dispatching_app().render_template(name, self, **context)
 
-    def _dispatching_app(self) -> Any:
+    def _dispatching_app(self) -> OutsideHTTP:
         if self.app is None:
             raise RuntimeError("this request was not dispatched by an app: use server.url_for/render_template")
         return self.app

@@ -38,7 +38,7 @@ def new_id() -> str:
     return f"{_prefix}{next(_counter):x}"
 
 
-def trusted_id(headers: "Optional[object]") -> Optional[str]:
+def trusted_id(headers: Optional[object]) -> Optional[str]:
     """The valid ``X-Request-ID`` in ``headers``, or None."""
     value = headers.get(HEADER) if headers is not None else None  # type: ignore[attr-defined]
     return value if isinstance(value, str) and valid(value) else None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .files import FilePath, FileSpan, plan_file, regular_file_stat
 from .http.cookies import ResponseCookie
@@ -70,7 +70,13 @@ class Rendered(ResponseHead):
     """
 
     __slots__ = ("body", "payload")
-    head = ResponseHead.data  # the same slot, under the name the engine reads
+    if TYPE_CHECKING:  # a slot's descriptor is not something mypy follows
+        @property
+        def head(self) -> bytes: ...
+        @head.setter
+        def head(self, value: bytes) -> None: ...
+    else:
+        head = ResponseHead.data  # the same slot, under the name the engine reads
     body: bytes | FileSpan | Iterator[bytes]
     payload: bytes | FileSpan | Iterator[bytes]
 

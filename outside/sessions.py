@@ -39,7 +39,7 @@ _FLASHES = "_flashes"
 Secret = Union[str, bytes]
 
 
-class Session(dict):  # type: ignore[type-arg]
+class Session(dict):
     """The session of one request: a plain dict, JSON-serializable values only.
 
     ``modified`` is worked out when the response is made, by comparing the content with
@@ -126,7 +126,7 @@ def _config_of(request: Any) -> Dict[str, Any]:
     app = getattr(request, "app", None)
     if app is None:
         raise RuntimeError("request.session works on requests dispatched by an OutsideHTTP app")
-    return app.config  # type: ignore[no-any-return]
+    return app.config
 
 
 def load_session(request: Any) -> Session:

@@ -61,8 +61,9 @@ def create_environment(app: Any) -> Any:
     """A Jinja2 ``Environment`` for ``app`` (folders read at each lookup, so blueprints
     registered later are found)."""
     jinja2 = _jinja2()
+    base_loader: Any = jinja2.BaseLoader  # Jinja2 is optional: its types are not required
 
-    class AppLoader(jinja2.BaseLoader):  # type: ignore[misc,name-defined]
+    class AppLoader(base_loader):
         def get_source(self, environment: Any, template: str) -> Any:
             for folder in template_folders(app):
                 try:
@@ -95,7 +96,7 @@ def render_text(app: Any, name: Optional[str], source: Optional[str], request: A
     """The template ``name`` (or the template string ``source``) rendered."""
     environment = app.jinja_env
     template = environment.get_template(name) if name is not None else environment.from_string(source)
-    return template.render(_context(app, request, context))  # type: ignore[no-any-return]
+    return template.render(_context(app, request, context))
 
 
 def template_response(app: Any, name: str, request: Any, context: Dict[str, Any]) -> Response:

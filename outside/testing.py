@@ -16,12 +16,15 @@ import io
 import json as json_module
 import sys
 from collections.abc import Iterable, Mapping
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 from urllib.parse import unquote_to_bytes, urlencode
 
 from .http.cookies import parse_cookie
 from .http.headers import Headers
 from .http.writer import ResponseHead
+
+if TYPE_CHECKING:  # the app imports this module on demand
+    from .app import OutsideHTTP
 
 HeaderInput = Union[Mapping[str, str], Iterable[tuple[str, str]], None]
 QueryInput = Union[Mapping[str, Any], Iterable[tuple[str, Any]], None]
@@ -89,7 +92,7 @@ class TestClient:
 
     __test__ = False
 
-    def __init__(self, app: Any, address: tuple[str, int] = ("127.0.0.1", 50000),
+    def __init__(self, app: OutsideHTTP, address: tuple[str, int] = ("127.0.0.1", 50000),
                  scheme: str = "http", host: str = "localhost", use_cookies: bool = True) -> None:
         self.app = app
         self.address = address

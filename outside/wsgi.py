@@ -12,7 +12,7 @@ import io
 import logging
 import sys
 from collections.abc import Generator, Iterable, Iterator
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from .cookies import ResponseCookie
@@ -21,6 +21,9 @@ from .http.events import RequestHead
 from .http.writer import ResponseHead
 from .request import Request
 from .response import Response
+
+if TYPE_CHECKING:  # the app imports this module on demand
+    from .app import BaseApp
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Callable[[bytes], None]]
@@ -269,7 +272,7 @@ class WSGIApplication:
     ``config["post_callback"]`` runs once the body has been sent.
     """
 
-    def __init__(self, server: Any) -> None:
+    def __init__(self, server: BaseApp) -> None:
         self.server = server
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
@@ -294,7 +297,7 @@ class WSGIApplication:
         return rendered.response_head, body
 
 
-def to_wsgi(server: Any) -> WSGIApplication:
+def to_wsgi(server: BaseApp) -> WSGIApplication:
     """``server`` (an ``OutsideHTTP``) as a WSGI application; same as ``server.wsgi_app``."""
     return WSGIApplication(server)
 
@@ -364,7 +367,8 @@ def _file_pieces(span: FileSpan) -> Iterator[bytes]:
             yield piece
 
 
-def _after_body(pieces: Iterable[bytes], callback: Any, request: Request, response: Response) -> Generator[bytes, None, None]:
+def _after_body(pieces: Iterable[bytes], callback: Any, request: Request,
+                response: Response) -> Generator[bytes, None, None]:
     """The pieces, then ``post_callback`` (errors logged, as the engine does)."""
     try:
         yield from pieces

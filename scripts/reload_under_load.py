@@ -19,7 +19,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
-from servers import start_app
+from servers import start_app  # noqa: E402
 
 
 def wait_replaced(server, old: set, count: int, timeout: float = 30.0) -> float:

@@ -293,7 +293,8 @@ def test_moved_names_stay_importable_from_their_old_modules():
     import outside.status
 
     assert ResponseError is outside.http.writer.ResponseError
-    assert outside.headers.Headers is outside.http.headers.Headers and outside.headers.TOKEN is outside.http.headers.TOKEN
+    assert outside.headers.Headers is outside.http.headers.Headers
+    assert outside.headers.TOKEN is outside.http.headers.TOKEN
     assert outside.headers.get_insensitive_header is outside.http.headers.get_insensitive_header
     assert outside.cookies.ResponseCookie is outside.http.cookies.ResponseCookie
     assert outside.cookies.parse_cookie is outside.http.cookies.parse_cookie

@@ -5,8 +5,6 @@ import os
 
 import pytest
 import requests
-from framework_support import load_app
-from servers import Wire, start_app
 
 from outside import (
     BuildError,
@@ -18,6 +16,9 @@ from outside import (
     send_file,
 )
 from outside.helpers import content_disposition
+
+from framework_support import load_app
+from servers import Wire, start_app
 
 
 @pytest.fixture

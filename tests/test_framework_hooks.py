@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import pytest
 import requests
-from framework_support import load_app
-from servers import start_app
 
 from outside import (
     Blueprint,
@@ -15,6 +13,9 @@ from outside import (
     RouteConflictError,
     abort,
 )
+
+from framework_support import load_app
+from servers import start_app
 
 
 def make_app():

@@ -6,6 +6,9 @@ import time
 
 import pytest
 import requests
+
+from outside import OutsideHTTP, Response, flash, get_flashed_messages
+
 from framework_support import (
     load_app,
     make_certificates,
@@ -14,8 +17,6 @@ from framework_support import (
     set_cookie_lines,
 )
 from servers import start_app
-
-from outside import OutsideHTTP, Response, flash, get_flashed_messages
 
 ATTRIBUTES = "; Max-Age=2678400; HttpOnly; Path=/; SameSite=Lax"
 

@@ -9,10 +9,11 @@ import textwrap
 
 import pytest
 import requests
-from framework_support import load_app
-from servers import ROOT, app_path, start_app
 
 from outside import Blueprint, OutsideHTTP, Response
+
+from framework_support import load_app
+from servers import ROOT, app_path, start_app
 
 HOME_LOGGED_OUT = """<title>Home &lt;page&gt;</title>
 <p>user: None / session: None</p>

@@ -10,8 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from outside.http import compression
-from outside.http.compression import (StreamCompressor, choose_encoding, compress,
-                                      is_compressible, parse_accept_encoding, suffixed_etag)
+from outside.http.compression import (
+    StreamCompressor,
+    choose_encoding,
+    compress,
+    is_compressible,
+    parse_accept_encoding,
+    suffixed_etag,
+)
 
 try:
     import brotli
@@ -112,4 +118,4 @@ def test_unknown_coding_is_refused():
 
 
 def test_brotli_is_offered_only_when_installed():
-    assert compression.AVAILABLE == (("br", "gzip") if brotli is not None else ("gzip",))
+    assert (("br", "gzip") if brotli is not None else ("gzip",)) == compression.AVAILABLE

@@ -184,7 +184,8 @@ def test_memory_is_bounded_on_a_long_part():
 @pytest.mark.parametrize("value,expected", [
     ('form-data; name="a"', ("form-data", {"name": "a"})),
     ('Form-Data; NAME="a b"; filename="c\\"d.txt"', ("form-data", {"name": "a b", "filename": 'c"d.txt'})),
-    ('form-data; name=plain; filename="C:\\dir\\x.txt"', ("form-data", {"name": "plain", "filename": "C:\\dir\\x.txt"})),
+    ('form-data; name=plain; filename="C:\\dir\\x.txt"',
+     ("form-data", {"name": "plain", "filename": "C:\\dir\\x.txt"})),
     ("form-data; name=\"a;b\"; filename*=utf-8'en'%C3%A9", ("form-data", {"name": "a;b", "filename": "\u00e9"})),
     ("form-data; name*=iso-8859-1''%E9", ("form-data", {"name": "\u00e9"})),
     ("form-data", ("form-data", {})),

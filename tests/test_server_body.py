@@ -8,13 +8,14 @@ import threading
 from collections import deque
 
 import pytest
-from fake_host import WAIT, FakeHost, at_eof, connect, parse_responses, received
 
 from outside import OutsideHTTP, Response
 from outside.http.errors import BadRequest, PayloadTooLarge
 from outside.http.events import MessageEnd
 from outside.server.body import CONTINUE, BodyStream
 from outside.server.connection import State
+
+from fake_host import WAIT, FakeHost, at_eof, connect, parse_responses, received
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -10,6 +10,12 @@ import threading
 import time
 
 import pytest
+
+from outside import OutsideHTTP, Response, WebSocket
+from outside.http.events import RequestHead
+from outside.server import connection as connection_module
+from outside.server.connection import FEED_SLICE, Connection, IllegalTransition, State
+
 from fake_host import (
     FakeClock,
     FakeHost,
@@ -20,11 +26,6 @@ from fake_host import (
     received,
 )
 from servers import start_app
-
-from outside import OutsideHTTP, Response, WebSocket
-from outside.http.events import RequestHead
-from outside.server import connection as connection_module
-from outside.server.connection import FEED_SLICE, Connection, IllegalTransition, State
 
 pytestmark = pytest.mark.timeout(30)
 

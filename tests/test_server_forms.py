@@ -13,6 +13,7 @@ import time
 
 import pytest
 import requests
+
 from servers import Wire, rss_kib, start_app
 
 pytestmark = pytest.mark.timeout(180)

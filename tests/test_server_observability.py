@@ -39,7 +39,8 @@ def test_combined_escapes_what_could_forge_a_field():
                       b'User-Agent: evil" 200 999 "-" "\\\r\n\r\n')
             assert wire.read_response().status == 200
         [line] = access_lines(server, 1)
-    assert line.endswith(' "GET / HTTP/1.1" 200 13 "https://a.example/\\x22x" "evil\\x22 200 999 \\x22-\\x22 \\x22\\x5C"')
+    assert line.endswith(' "GET / HTTP/1.1" 200 13 "https://a.example/\\x22x"'
+                         ' "evil\\x22 200 999 \\x22-\\x22 \\x22\\x5C"')
 
 
 def test_json_lines_are_one_object_each_whatever_the_headers_hold():

@@ -6,10 +6,9 @@ import json
 import re
 
 import pytest
-
-from browser import CHROMIUM, dump_dom
 import requests
 
+from browser import CHROMIUM, dump_dom
 from servers import start_app
 
 pytestmark = [pytest.mark.timeout(120),

@@ -14,8 +14,9 @@ import zlib
 import pytest
 import requests
 
-from servers import start_app
 from test_http_sse import parse_stream
+
+from servers import start_app
 
 pytestmark = pytest.mark.timeout(90)
 

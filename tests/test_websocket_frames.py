@@ -10,8 +10,7 @@ import pytest
 
 from outside.websocket import frames as frames_py
 from outside.websocket.errors import ProtocolError
-from outside.websocket.frames import (OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG,
-                                      OP_TEXT)
+from outside.websocket.frames import OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT
 
 KEY = bytes.fromhex("37fa213d")
 

@@ -19,8 +19,14 @@ from websockets.uri import parse_uri
 
 from outside.websocket.errors import ProtocolError
 from outside.websocket.handshake import accept
-from outside.websocket.protocol import (BinaryMessage, Close, Ping, Pong, TextMessage,
-                                        WebSocketProtocol)
+from outside.websocket.protocol import (
+    BinaryMessage,
+    Close,
+    Ping,
+    Pong,
+    TextMessage,
+    WebSocketProtocol,
+)
 
 
 def split_request(data: bytes) -> Tuple[str, str, List[Tuple[str, str]]]:

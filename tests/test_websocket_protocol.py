@@ -12,10 +12,16 @@ from hypothesis import strategies as st
 
 from outside.websocket import frames as frames_py
 from outside.websocket.errors import ConnectionClosed, ProtocolError
-from outside.websocket.frames import (OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG,
-                                      OP_TEXT)
-from outside.websocket.protocol import (BinaryMessage, Close, Ping, Pong, State, TextMessage,
-                                        WebSocketProtocol)
+from outside.websocket.frames import OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT
+from outside.websocket.protocol import (
+    BinaryMessage,
+    Close,
+    Ping,
+    Pong,
+    State,
+    TextMessage,
+    WebSocketProtocol,
+)
 
 
 def client_frame(opcode: int, payload: bytes, fin: bool = True, rsv1: bool = False) -> bytes:

@@ -15,13 +15,14 @@ import time
 import pytest
 import requests
 import websocket as websocket_client
-from servers import Wire, start_app, start_server
 from typing_extensions import Self
 from websockets.asyncio.client import connect as async_connect
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from outside.server.sockets import raise_descriptor_limit
+
+from servers import Wire, start_app, start_server
 
 pytestmark = pytest.mark.timeout(120)
 

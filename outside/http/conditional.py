@@ -7,7 +7,7 @@ Pure functions of the request's header fields: no files, no clock unless passed 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Mapping
 
 from .dates import parse_http_date
 
@@ -41,7 +41,7 @@ def strong_match(tag: str, other: str) -> bool:
     return not is_weak(tag) and not is_weak(other) and tag == other
 
 
-def evaluate_preconditions(method: str, headers: Any, etag: str, mtime: int) -> int | None:
+def evaluate_preconditions(method: str, headers: Mapping[str, str], etag: str, mtime: int) -> int | None:
     """304 or 412 when a precondition of RFC 9110 section 13.2.2 says so, else ``None``.
 
     Order: If-Match (strong comparison), else If-Unmodified-Since (412 on failure); then
@@ -143,7 +143,8 @@ class RangeAnswer:
         return f"RangeAnswer({self.status}, {self.start}, {self.end}, {self.content_range!r})"
 
 
-def answer_range(headers: Any, size: int, etag: str, mtime: int, now: float | None = None) -> RangeAnswer:
+def answer_range(headers: Mapping[str, str], size: int, etag: str, mtime: int,
+                 now: float | None = None) -> RangeAnswer:
     """How to answer a GET for a ``size``-byte representation given ``Range`` and
     ``If-Range`` (the caller decides whether ranges are offered at all)."""
     range_field = headers.get("Range")

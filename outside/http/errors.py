@@ -5,6 +5,8 @@ connection is closed, because the framing of what follows can no longer be trust
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 
 class HttpParserError(Exception):
     """A request that cannot be served. ``status`` is the status code to answer with."""
@@ -14,7 +16,8 @@ class HttpParserError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.events: list[object] = []  # events produced by the failing feed() before the error
+        # events produced by the failing feed() before the error (each parser sets its own list)
+        self.events: Sequence[object] = []
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.reason!r})"

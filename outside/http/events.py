@@ -27,7 +27,8 @@ class RequestHead:
         self.version = version            # "HTTP/1.1" or "HTTP/1.0"
         self.headers = headers
         self.keep_alive = keep_alive      # may the connection serve another request after this one
-        self.upgrade = upgrade            # Connection: upgrade + Upgrade, or CONNECT: the parser stops after this request
+        # Connection: upgrade + Upgrade, or CONNECT: the parser stops after this request
+        self.upgrade = upgrade
         self.expect_continue = expect_continue  # Expect: 100-continue
         self.chunked = chunked            # Transfer-Encoding: chunked
         self.content_length = content_length  # None when absent (or chunked)

@@ -41,11 +41,16 @@ arrive in pieces or are invalid, to find where (and so which) error llhttp would
 from __future__ import annotations
 
 import re
-from typing import Any, List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 from .errors import (
-    BadRequest, HeaderFieldsTooLarge, HttpParserError, NotImplementedMethodOrCoding,
-    PayloadTooLarge, URITooLong, VersionNotSupported,
+    BadRequest,
+    HeaderFieldsTooLarge,
+    HttpParserError,
+    NotImplementedMethodOrCoding,
+    PayloadTooLarge,
+    URITooLong,
+    VersionNotSupported,
 )
 from .events import MessageEnd, RequestHead
 
@@ -118,7 +123,7 @@ _VALUE_RUN = re.compile(rb"[" + _VALUE + rb"]*")
 _TARGET_BYTES = re.compile(rb"[" + _TARGET + rb"]*")
 
 Fields = List[Tuple[str, str]]
-Events = List[Any]  # RequestHead, bytes (body pieces), MessageEnd
+Events = List[Union[RequestHead, bytes, MessageEnd]]  # a head, its body pieces, its end
 
 
 class _Framing:
@@ -234,7 +239,7 @@ class _Scan:
     __slots__ = ("parser", "trailers", "framing", "offset", "first_line", "second_line",
                  "after_empty_value", "end", "plain", "plain_run", "plain_limit")
 
-    def __init__(self, parser: "RequestParser", trailers: bool, framing: _Framing) -> None:
+    def __init__(self, parser: RequestParser, trailers: bool, framing: _Framing) -> None:
         self.parser = parser
         self.trailers = trailers
         self.framing = framing
@@ -254,11 +259,11 @@ class _Scan:
         while True:
             start = base + self.offset
             newline = data.find(b"\n", start)
-            if newline < 0 and self.plain and self.offset + self.plain <= size <= self.plain_limit:
-                # Only new bytes of a field value or a path: no need to read it all again.
-                if self.plain_run.match(data, start + self.plain).end() == len(data):  # type: ignore[union-attr]  # cannot fail here
-                    self.plain = size - self.offset
-                    return self.too_large() if size > limit else None
+            # Only new bytes of a field value or a path: no need to read it all again.
+            if (newline < 0 and self.plain and self.offset + self.plain <= size <= self.plain_limit
+                    and self.plain_run.match(data, start + self.plain).end() == len(data)):  # type: ignore[union-attr]  # a run may be empty: it always matches
+                self.plain = size - self.offset
+                return self.too_large() if size > limit else None
             self.plain = 0
             line = data[start:] if newline < 0 else data[start:newline + 1]
             if newline == len(data) - 1 and line != b"\r\n":
@@ -277,7 +282,7 @@ class _Scan:
             self.second_line = self.first_line
             self.first_line = False
 
-    def read_plainly(self, checked: int, run: "re.Pattern[bytes]", limit: int) -> None:
+    def read_plainly(self, checked: int, run: re.Pattern[bytes], limit: int) -> None:
         """The partial line is valid up to ``checked``; bytes matching ``run`` may follow
         (up to a line of ``limit`` bytes) without reading the line again."""
         self.plain = checked
@@ -393,7 +398,7 @@ class RequestParser:
     """Incremental HTTP/1.1 request parser (sans-I/O)."""
 
     def __init__(self, max_header_size: int = 65536, max_headers: int = 100,
-                 max_url_size: int = 8192, max_body_size: "int | None" = None) -> None:
+                 max_url_size: int = 8192, max_body_size: int | None = None) -> None:
         self.max_header_size = max_header_size
         self.max_headers = max_headers
         self.max_url_size = max_url_size
@@ -502,7 +507,7 @@ class RequestParser:
                         return self._start_body(head, end, events)
         return self._scan_head(buffer, position, events)
 
-    def _fast_head(self, match: "re.Match[bytes]") -> Optional[RequestHead]:
+    def _fast_head(self, match: re.Match[bytes]) -> Optional[RequestHead]:
         """The head of a request that matched ``_HEAD``, or None if it needs the scanner."""
         method, target, minor, block = match.groups()
         if len(target) > self.max_url_size or (
@@ -678,7 +683,7 @@ _METHOD_NAMES = {method.encode(): method for method in METHODS}
 _FRAMING_KINDS = frozenset(("content-length", "transfer-encoding", "connection",
                             "proxy-connection", "upgrade"))
 _KINDS = _FRAMING_KINDS | {"host", "expect"}
-_KIND_CACHE: "dict[str, str]" = {}   # field name as sent -> its kind, or "" if none of those
+_KIND_CACHE: dict[str, str] = {}   # field name as sent -> its kind, or "" if none of those
 _KIND_CACHE_SIZE = 1024
 
 

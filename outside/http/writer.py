@@ -91,7 +91,7 @@ def _date_and_server(now: int) -> list[str]:
     return lines
 
 
-def _checked_lower(name: Any) -> str:
+def _checked_lower(name: object) -> str:
     """``name`` in lower case, once it is known to be a token."""
     if not isinstance(name, str) or not TOKEN.match(name):
         raise ResponseError(f"invalid header name {name!r}")
@@ -107,7 +107,7 @@ def _status_line(status: int) -> tuple[str, str]:
     return line
 
 
-def _declared_length(values: list[Any]) -> int:
+def _declared_length(values: Sequence[object]) -> int:
     """The one Content-Length the caller declared (repeats must agree, RFC 9110 section 8.6)."""
     lengths = set()
     for value in values:
@@ -120,7 +120,7 @@ def _declared_length(values: list[Any]) -> int:
     return lengths.pop()
 
 
-def _asks_to_close(values: list[Any]) -> bool:
+def _asks_to_close(values: Sequence[object]) -> bool:
     return any(token.strip() == "close" for value in values for token in str(value).lower().split(","))
 
 
@@ -230,7 +230,7 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
     return head
 
 
-def close_source(source: Any) -> None:
+def close_source(source: object) -> None:
     """Close an iterable that will not be (fully) consumed, so its ``finally`` blocks run."""
     close = getattr(source, "close", None)
     if close is not None:

@@ -10,13 +10,16 @@ import os
 import signal
 import ssl
 import threading
-from typing import Any, Callable, Dict, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Union
 
 from . import logs, metrics, sockets
 from .settings import ConfigError, Settings
 from .supervisor import Supervisor
 from .tls import TLSConfigError, server_context
 from .worker import Worker
+
+if TYPE_CHECKING:  # the app imports the engine on demand
+    from ..app import BaseApp
 
 logger = logging.getLogger("outside")
 
@@ -34,7 +37,7 @@ class Server:
     a supervisor with that many worker processes sharing the port.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: BaseApp) -> None:
         self.app = app
         self._runner: Optional[Union[Worker, Supervisor]] = None
         self._stop_requested = False
@@ -48,7 +51,7 @@ class Server:
         sockets.raise_descriptor_limit()
         try:
             previous: Dict[int, Any] = {}
-            metrics_server: Any = None
+            metrics_server: Optional[metrics.MetricsServer] = None
             cells = metrics.Cells() if settings.metrics else None
             if settings.workers > 1 and hasattr(os, "fork"):
                 self._runner = Supervisor(self.app, settings, ssl_context,
@@ -100,7 +103,7 @@ def _on_sighup(handler: Callable[[], None]) -> Dict[int, Any]:
     return {signal.SIGHUP: signal.signal(signal.SIGHUP, lambda *_: handler())}
 
 
-def _reload_in_process(config: Any, ssl_context: Optional[ssl.SSLContext]) -> None:
+def _reload_in_process(config: Mapping[str, Any], ssl_context: Optional[ssl.SSLContext]) -> None:
     """SIGHUP with one process: load the TLS files again (new connections use them);
     code is not reloaded in place, that takes ``workers`` >= 2 (see docs/deployment.md)."""
     if ssl_context is None:

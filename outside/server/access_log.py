@@ -17,13 +17,17 @@ import json
 import logging
 import re
 import time
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
+
+if TYPE_CHECKING:
+    from ..request import Request
+    from ..response import Rendered
 
 access_logger = logging.getLogger("outside.access")
 _UNSAFE = re.compile(r'["\\\x00-\x1f\x7f-\uffff]')
 
 
-def body_size(body: Any) -> Optional[int]:
+def body_size(body: object) -> Optional[int]:
     """The bytes a rendered body holds, when known (not for a streamed iterable)."""
     if type(body) is bytes:
         return len(body)
@@ -38,7 +42,7 @@ def _quoted(value: Optional[str]) -> str:
                                                     match.group().encode("utf-8")), value) + '"'
 
 
-def log_access(address: Any, request: Optional[Any], rendered: Any, started: float = 0.0,
+def log_access(address: Any, request: Optional[Request], rendered: Rendered, started: float = 0.0,
                style: str = "common") -> None:
     """Log one answered request (``request`` is None for a request that could not be
     parsed; ``started``: its ``time.monotonic()`` when it arrived, for the duration)."""

@@ -47,14 +47,14 @@ import threading
 import time
 import traceback
 from collections import deque
-from typing import IO, Any, Callable
+from typing import IO, Any, Callable, Sequence
 
 from .. import speedups
 from ..files import FileSpan
 from ..http.errors import BadRequest, HttpParserError
 from ..http.events import MessageEnd, RequestHead
 from ..request import Request
-from ..response import Response, ResponseError
+from ..response import Rendered, Response, ResponseError
 from ..sse import EventStream
 from . import io
 from .access_log import log_access, with_request_id
@@ -148,7 +148,7 @@ class Connection:
         self.started = 0.0         # when the current request's head was taken up (access log)
         self.handler_thread = 0    # the thread running the current handler (its stack if stuck)
         self.writing = False       # a response is being written (the slow-reader check)
-        self.send_mark: Any = None  # (time, bytes acknowledged) for the slow-reader check
+        self.send_mark: tuple[float, int] | None = None  # (time, bytes acknowledged) for the slow-reader check
 
     def __repr__(self) -> str:
         return f"<Connection {self.address} {self.state.name}>"
@@ -351,7 +351,7 @@ class Connection:
         if type(getattr(response, "content", None)) is EventStream:
             self._stream_events(response, request)
             return False
-        unread = type(body) is BodyStream and not body.finished  # type: ignore[union-attr]
+        unread = type(body) is BodyStream and not body.finished
         if unread:  # the rest of the body cannot be skipped safely: close after answering
             error = body.error or self.error  # type: ignore[union-attr]  # a malformed body wins
             if isinstance(error, OSError):  # the client stalled or vanished mid-body
@@ -400,7 +400,7 @@ class Connection:
                 and self.served < settings.max_socket_reuse and not head.upgrade)
 
     def send_response(self, response: Response, request: Request | None,
-                      keep_alive: bool) -> Any:
+                      keep_alive: bool) -> Rendered | None:
         """Render and write ``response``; the ``Rendered`` sent, or None if the write failed."""
         app = self.host.app
         target = request if request is not None else Request.blank()  # a request that could not be parsed
@@ -440,10 +440,10 @@ class Connection:
             metrics.observe(request, rendered, self.started)
         return rendered
 
-    def _write(self, rendered: Any, file: IO[bytes] | None) -> None:
+    def _write(self, rendered: Rendered, file: IO[bytes] | None) -> None:
         sock, timeout = self.sock, self.settings.process_timeout
         body = rendered.body
-        if type(body) is bytes:
+        if isinstance(body, bytes):
             data = rendered.head + body if len(body) < 65536 else None
             if data is not None:
                 try:
@@ -457,7 +457,8 @@ class Connection:
             io.send_all(sock, body, timeout)
             return
         io.send_all(sock, rendered.head, timeout)
-        if file is not None:
+        if isinstance(body, FileSpan):
+            assert file is not None, "the file of a FileSpan is opened before the head is sent"
             io.send_file(sock, file, body.offset, body.count, timeout, self.settings.send_size)
             return
         for chunk in body:
@@ -554,7 +555,7 @@ class Connection:
         self.close()
 
 
-def _open_file(body: Any) -> IO[bytes] | None:
+def _open_file(body: object) -> IO[bytes] | None:
     """The file a response sends, opened before its head goes out, so that a file
     removed since ``render`` looked at it gets a 500 instead of a 200 cut short."""
     if not isinstance(body, FileSpan):
@@ -565,13 +566,13 @@ def _open_file(body: Any) -> IO[bytes] | None:
         raise ResponseError(f"cannot send the file: {exc.strerror or type(exc).__name__}") from exc
 
 
-def _whole_requests(events: list[Any]) -> list[Any]:
+def _whole_requests(events: Sequence[Any]) -> list[Any]:
     """The events before a parser error, less a request the error cut short: a head
     whose end never came is broken, so no handler may see it (the client gets the error)."""
     for index in range(len(events) - 1, -1, -1):
         event = events[index]
         if type(event) is MessageEnd:
-            return events
+            return list(events)
         if type(event) is RequestHead:
-            return events[:index]
-    return events
+            return list(events[:index])
+    return list(events)

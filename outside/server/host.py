@@ -9,9 +9,15 @@ event-driven WebSocket, that the loop then drives the same way.
 from __future__ import annotations
 
 import socket
-from typing import Any, Callable, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from .settings import Settings
+
+if TYPE_CHECKING:  # the app layer imports the engine lazily, the engine only names it
+    from ..app import BaseApp
+    from ..request import Request
+    from ..response import Response
+    from .metrics import WorkerMetrics
 
 
 class Watched(Protocol):
@@ -37,21 +43,22 @@ class Host(Protocol):
     """The services of a worker process, as a connection and its transport see them."""
 
     settings: Settings
-    app: Any            # renders responses and makes error responses
+    app: BaseApp        # renders responses and makes error responses
     access_log: bool    # whether to write an access line per response
     access_log_format: str  # "common", "combined" or "json"
-    metrics: Any        # the worker's metrics counters (WorkerMetrics), or None when off
+    metrics: Optional[WorkerMetrics]  # the worker's metrics counters, or None when off
 
     @property
     def stopping(self) -> bool:
         """A graceful stop has begun: answer what is in flight with ``Connection: close``."""
         ...
 
-    def dispatch(self, request: Any) -> Any:
-        """The app's answer to ``request`` (never raises)."""
+    def dispatch(self, request: Request) -> Any:
+        """The app's answer to ``request``: a ``Response``, or the route of an upgrade
+        (never raises)."""
         ...
 
-    def post_callback(self, request: Any, response: Any) -> None:
+    def post_callback(self, request: Request, response: Response) -> None:
         """Run the config's ``post_callback`` (never raises)."""
         ...
 

@@ -2,8 +2,9 @@
 
 No IPC per request and no lock: each worker counts in plain Python dicts and lists
 (an increment may be lost when two of its handler threads finish at the very same
-instant; a lock per request would cost more than the counting) and a thread writes a snapshot of them, every ``FLUSH_INTERVAL`` seconds and once at exit,
-into its cell of an anonymous shared ``mmap`` made before the workers are forked.
+instant; a lock per request would cost more than the counting) and a thread writes a
+snapshot of them, every ``FLUSH_INTERVAL`` seconds and once at exit, into its cell of
+an anonymous shared ``mmap`` made before the workers are forked.
 A scrape reads every cell and sums. Cell 0 holds what the supervisor adds: the
 counters of workers that have exited (so counters never go down) and the worker
 starts, exits and restarts. Each cell is written under a sequence number (odd while
@@ -22,7 +23,12 @@ import mmap
 import struct
 import threading
 import time
-from typing import Any, Dict, Iterable, List, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+if TYPE_CHECKING:
+    from ..request import Request
+    from ..response import Rendered, Response
+    from .worker import Worker
 
 logger = logging.getLogger("outside")
 
@@ -110,7 +116,7 @@ def merge(total: Dict[str, Any], snapshot: Dict[str, Any], counters_only: bool =
 class WorkerMetrics:
     """One worker's counts, published into ``cells`` cell ``index``."""
 
-    def __init__(self, cells: Cells, index: int, app: Any) -> None:
+    def __init__(self, cells: Cells, index: int, app: object) -> None:
         self.cells = cells
         self.index = index
         self.app = app
@@ -122,10 +128,10 @@ class WorkerMetrics:
         self.bytes_out = 0
         self.blocked = 0.0      # seconds the loop waited because every handler thread was busy
         self._rows: Dict[Tuple[str, str], List[int]] = {}
-        self._worker: Any = None
+        self._worker: Optional[Worker] = None
         self._stopped = threading.Event()
 
-    def observe(self, request: Any, rendered: Any, started: float) -> None:
+    def observe(self, request: Optional[Request], rendered: Rendered, started: float) -> None:
         """Count one answered request (``request`` None: the parser refused it).
 
         No lock: the loop's thread serves most requests, and an increment lost when two
@@ -173,7 +179,7 @@ class WorkerMetrics:
             snapshot["processes"] = 1
         return snapshot
 
-    def start(self, worker: Any) -> None:
+    def start(self, worker: Worker) -> None:
         """Publish every ``FLUSH_INTERVAL`` while ``worker`` runs."""
         self._worker = worker
         threading.Thread(target=self._flush_loop, name="outside-metrics", daemon=True).start()
@@ -195,7 +201,7 @@ class WorkerMetrics:
         self.flush()
 
 
-def route_label(app: Any, path: str, method: str) -> str:
+def route_label(app: object, path: str, method: str) -> str:
     """The rule pattern or route prefix that serves ``path`` (never the raw path, so
     the label set stays bounded), or ``UNMATCHED``."""
     rules = getattr(app, "_rules", None)
@@ -293,7 +299,7 @@ def render(snapshots: Iterable[Dict[str, Any]]) -> str:
 class MetricsServer:
     """A small HTTP server thread answering ``path`` with ``page()``."""
 
-    def __init__(self, address: Tuple[str, int], path: str, page: Any) -> None:
+    def __init__(self, address: Tuple[str, int], path: str, page: Callable[[], str]) -> None:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 if self.path.partition("?")[0] != path:
@@ -351,7 +357,7 @@ def publish_supervisor(cells: Cells, retired: Dict[str, Any], events: Dict[str, 
     cells.write(0, snapshot)
 
 
-def response_for(page: str) -> Any:
+def response_for(page: str) -> Response:
     """The page as an app ``Response`` (metrics on the public port)."""
     from ..response import Response
     return Response(200, {"Content-Type": CONTENT_TYPE}, page)

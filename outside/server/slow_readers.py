@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import socket
 import struct
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 from . import io
+
+if TYPE_CHECKING:
+    from .connection import Connection
 
 _TCP_INFO = getattr(socket, "TCP_INFO", None)
 _BYTES_ACKED = 120  # offset of tcpi_bytes_acked (u64) in Linux's struct tcp_info (since 4.1)
@@ -39,7 +42,7 @@ def bytes_acked(sock: socket.socket) -> Optional[int]:
     return struct.unpack_from("=Q", info, _BYTES_ACKED)[0]
 
 
-def too_slow(conn: Any, now: float, rate: float, grace: float) -> bool:
+def too_slow(conn: Connection, now: float, rate: float, grace: float) -> bool:
     """Called by each sweep for a connection that is writing: whether it read less than
     ``rate`` bytes/s over the last ``grace`` seconds of a full send buffer."""
     sock = conn.sock

@@ -47,7 +47,7 @@ class Transport:
         self._closed = False
         self._send_lock = threading.Lock()
         self.initial_data = initial_data  # bytes the client sent after the upgrade request
-        self.app: Any = host.app  # for error responses (app.error_response)
+        self.app = host.app  # for error responses (app.error_response)
         self.address: Any = address
         self.timeout: float = host.settings.process_timeout
         self.read_size: int = host.settings.recv_size

@@ -29,7 +29,7 @@ import ssl
 import threading
 import time
 from collections import deque
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 from . import slow_readers
 from .connection import STOP_GRACE, Connection

@@ -192,7 +192,7 @@ class WebSocketProtocol:
 
     def _receive_frame(self, frame: Frame) -> Event | None:
         opcode = frame.opcode
-        if opcode == OP_TEXT or opcode == OP_BINARY:
+        if opcode in (OP_TEXT, OP_BINARY):
             if self._message_opcode is not None:
                 raise ProtocolError(PROTOCOL_ERROR, "new message inside a fragmented message")
             self._message_opcode = opcode

@@ -14,7 +14,7 @@ ws = WebSocket()
 @ws.on_connection
 def keep(connection):
     stale.append(connection)  # never removed: the broadcaster finds out
-    for message in connection:
+    for _message in connection:
         pass
 
 

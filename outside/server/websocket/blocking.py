@@ -114,9 +114,9 @@ class WebSocketConnection:
                 event = events.popleft()
                 kind = type(event)
                 if kind is BinaryMessage:
-                    return event.data  # type: ignore[no-any-return]  # (the deque holds Any)
+                    return event.data
                 if kind is TextMessage:
-                    return event.text  # type: ignore[no-any-return]
+                    return event.text
                 if kind is ConnectionEnded:  # queued after a protocol error
                     self._end(event.code, event.reason)
             if self._ended is not None:

@@ -7,6 +7,7 @@ upgrade an ``UpgradeTransport``. The names are those of ``Transport``.
 """
 from __future__ import annotations
 
+import socket
 from collections.abc import Sequence
 from typing import Any, Callable, Protocol
 
@@ -53,8 +54,11 @@ class UpgradeTransport(EventTransport, Protocol):
     """A connection whose request asked for an upgrade, still able to answer in HTTP."""
 
     app: Any          # for error responses (``app.error_response``)
-    sock: Any         # the socket the worker's selector watches once the loop owns it
     timeout: float    # the idle timeout of its WebSocket (0: none)
+
+    @property
+    def sock(self) -> socket.socket:
+        """The socket the worker's selector watches once the loop owns it."""
 
     def send_response(self, response: Any, request: Any) -> None:
         """Answer with an HTTP response instead (a refused handshake)."""
