@@ -12,21 +12,6 @@ import trustme
 from servers import start_app
 
 APP = "tls_hello"  # tests/apps/tls_hello.py
-# The same routes as code, the base of WSS_APP until that app is a file too.
-_HTTPS_ROUTES = """
-import tempfile
-FILE = os.path.join(tempfile.mkdtemp(), "data.bin")
-with open(FILE, "wb") as f:
-    f.write(bytes(range(256)) * 8192)  # 2 MiB
-
-def hello(request):
-    return Response(200, {}, f"{request.scheme} {request.content.decode()}")
-
-app.set_route("/", hello)
-app.set_route("/file", lambda request: Response(200, {}, FilePath(FILE)))
-"""
-
-
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory):
     directory = tmp_path_factory.mktemp("tls")
@@ -124,31 +109,7 @@ def test_a_bad_key_or_certificate_stops_the_start_with_a_clear_error(certificate
     assert "server exited" in message and "TLSConfigError" in message and "cannot load the TLS" in message
 
 
-WSS_APP = _HTTPS_ROUTES + """
-echo = WebSocket()
-
-@echo.on_connection
-def talk(connection):
-    for message in connection:
-        connection.send(message)
-
-app.set_route("/ws", echo)
-
-ticker = WebSocket()
-
-@ticker.on_connection
-def echo_while_another_thread_sends(connection):
-    def tick():
-        for number in range(300):
-            connection.send(f"tick {number}")
-    sender = threading.Thread(target=tick)
-    sender.start()
-    for message in connection:
-        connection.send(message)
-    sender.join()
-
-app.set_route("/ticker", ticker)
-"""
+WSS_APP = "tls_wss"  # tests/apps/tls_wss.py
 
 
 @pytest.fixture(scope="module")
