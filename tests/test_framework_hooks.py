@@ -250,21 +250,7 @@ def test_blueprint_registration_rules():
 def test_blueprints_on_a_real_server():
     import websocket  # websocket-client
 
-    bp = """
-chat = Blueprint("chat", url_prefix="/chat")
-
-@chat.websocket("/<room>")
-def room(connection, room):
-    for message in connection:
-        connection.send(f"{room}: {message}")
-
-@chat.route("/")
-def lobby(request):
-    return Response(200, {}, request.url_for(".room", room="main", _external=True))
-
-app.register_blueprint(chat)
-"""
-    with start_app(bp) as server:
+    with start_app("blueprint_chat") as server:
         response = requests.get(server.url + "/chat/", headers={"Host": "chat.example:8080"}, timeout=10)
         assert response.text == "http://chat.example:8080/chat/main"
         connection = websocket.create_connection(f"ws://127.0.0.1:{server.port}/chat/main", timeout=10)

@@ -344,13 +344,8 @@ def test_a_tls_connection_starts_in_handshaking():
 def test_a_real_server_answers_more_pipelined_requests_than_max_pipeline_in_order():
     """The same through a server process and a raw socket: 500 pipelined requests (about
     22 KiB, several reads' worth of slices) against ``max_pipeline`` 4."""
-    code = """
-def echo(request):
-    return Response(200, {}, request.target)
-app.set_route("/echo", echo)
-"""
     count = 500
-    with start_app(code, config={"max_pipeline": 4, "max_socket_reuse": 1000}) as server, \
+    with start_app("echo_target", config={"max_pipeline": 4, "max_socket_reuse": 1000}) as server, \
             socket.create_connection(server.address, timeout=10) as client:
         client.sendall(_pipelined_batch(count))
         data = b""

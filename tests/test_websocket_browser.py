@@ -3,7 +3,6 @@ over a WebSocket; the page writes the outcome into its DOM, which the test reads
 from __future__ import annotations
 
 import json
-import os
 import re
 
 import pytest
@@ -11,30 +10,10 @@ import pytest
 from browser import CHROMIUM, dump_dom
 from servers import start_app
 
-PAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pages", "websocket_echo.html")
-
 pytestmark = [pytest.mark.timeout(120),
               pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")]
 
-APP = f"""
-ws = WebSocket(subprotocols=["echo"])
-@ws.on_connection
-def echo(connection):
-    for message in connection:
-        connection.send(message)
-finished = threading.Event()
-@ws.on_exit
-def done():
-    print("EXIT browser", flush=True)
-    finished.set()
-def hold(request):  # answered once the WebSocket is over: holds the page's load event
-    finished.wait(30)
-    time.sleep(0.2)
-    return Response(200, {{}}, "over")
-app.set_route("/ws", ws)
-app.set_route("/hold", hold)
-app.set_route("/page", lambda request: Response(200, {{}}, FilePath({PAGE!r})))
-"""
+APP = "ws_browser"  # tests/apps/ws_browser.py
 
 
 def test_chromium_exchanges_messages_with_outside():
