@@ -13,6 +13,8 @@ import threading
 from typing import Any, Callable, Dict, Optional, Union
 
 from . import logs, metrics, sockets
+from ..pubsub import hub
+from .pubsub_relay import configure_worker
 from .settings import ConfigError, Settings
 from .supervisor import Supervisor
 from .tls import TLSConfigError, server_context
@@ -44,6 +46,9 @@ class Server:
         config = self.app.config
         logs.configure(config)
         settings = Settings(config)
+        if settings.pubsub != "local":
+            from .pubsub_redis import check_reachable
+            check_reachable(settings.pubsub)
         ssl_context = server_context(config) if settings.ssl_enabled else None
         sockets.raise_descriptor_limit()
         try:
@@ -55,6 +60,7 @@ class Server:
                                           getattr(self.app, RELOAD_ATTRIBUTE, None), cells)
             else:
                 listener = sockets.listen(settings.host, settings.backlog)
+                configure_worker(hub, settings)
                 self._runner = worker = Worker(self.app, listener, settings, ssl_context)
                 if cells is not None:
                     worker.metrics = metrics.WorkerMetrics(cells, cells.take(), self.app)

@@ -1,0 +1,206 @@
+"""Non-blocking writes of published messages to one connection: the ``Outbox``.
+
+A publisher must never wait for a slow subscriber, so ``offer`` sends what the socket
+takes at once and queues the rest (whole frames only: the queue always ends on a frame
+boundary). It writes only while holding the transport's send lock, taken without
+waiting: when another thread is in the middle of a blocking ``send``, the frame is
+queued and that thread writes the queue out before its own data, or right after it
+(``drain``). What stays queued is written by this process's ``Flusher`` thread when the
+socket becomes writable. Past ``limit`` queued bytes ``offer`` refuses: the caller
+closes the connection.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import select
+import socket
+import ssl
+import threading
+from typing import Any, Callable, ContextManager, Dict, Optional
+
+from . import io
+
+logger = logging.getLogger("outside")
+
+_WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SSLWantReadError)
+
+
+class Outbox:
+    """The queued bytes of one socket; ``send_lock`` is its writers' lock."""
+
+    __slots__ = ("_buffer", "_guard", "_lock", "_send_lock", "_sock", "failed", "limit")
+
+    def __init__(self, sock: socket.socket, send_lock: threading.Lock,
+                 guard: ContextManager = io.NO_GUARD, limit: int = 1024 * 1024) -> None:
+        self._sock = sock
+        self._send_lock = send_lock
+        self._guard = guard
+        self._lock = threading.Lock()  # the buffer
+        self._buffer = bytearray()
+        self.limit = limit
+        self.failed = False  # overflowed or the socket failed: takes nothing more
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
+
+    def offer(self, data: bytes, is_open: Callable[[], bool]) -> bool:
+        """Queue ``data`` (one whole frame) and send what the socket takes now; False
+        when the outbox overflowed (or failed) and the connection should be closed.
+        ``is_open()`` is asked under the send lock: a frame never follows a close."""
+        with self._lock:
+            if self.failed:
+                return False
+            if len(self._buffer) + len(data) > self.limit:
+                self.failed = True
+                return False
+            if self._buffer or not self._send_lock.acquire(blocking=False):
+                self._buffer += data
+                queued = True
+            else:
+                queued = False
+        if queued:
+            self.drain()
+            return not self.failed
+        try:  # the fast path: nothing queued, nobody writing
+            if is_open():
+                self._write_now(data)
+        finally:
+            self._send_lock.release()
+        self.drain()  # what another offer queued meanwhile
+        return not self.failed
+
+    def _write_now(self, data: bytes) -> None:
+        """Under the send lock: send what goes at once, queue the rest."""
+        try:
+            with self._guard:
+                sent = self._sock.send(data)
+        except _WOULD_BLOCK:
+            sent = 0
+        except OSError:
+            self.failed = True
+            return
+        if sent < len(data):
+            with self._lock:
+                self._buffer[:0] = memoryview(data)[sent:]
+
+    def drain(self) -> None:
+        """Send what the socket takes of the queue, if no other thread is writing."""
+        while self._buffer and self._send_lock.acquire(blocking=False):
+            try:
+                progressed = self._send_some()
+            finally:
+                self._send_lock.release()
+            if not progressed:
+                break
+        self._maybe_watch()
+
+    def _send_some(self) -> bool:
+        """Under the send lock; whether anything went out."""
+        with self._lock:
+            if not self._buffer:
+                return False
+            try:
+                with self._guard:
+                    sent = self._sock.send(self._buffer)
+            except _WOULD_BLOCK:
+                return False
+            except OSError:
+                self.failed = True
+                self._buffer.clear()
+                return False
+            del self._buffer[:sent]
+            return sent > 0
+
+    def write_out(self, timeout: float) -> None:
+        """Under the send lock, before a blocking send: the queued frames go first."""
+        with self._lock:
+            data, self._buffer = bytes(self._buffer), bytearray()
+        if data:
+            io.send_all(self._sock, data, timeout, self._guard)
+
+    def _maybe_watch(self) -> None:
+        if self._buffer and not self.failed:
+            flusher().watch(self)
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+
+class Flusher:
+    """One thread per process: writes queued outboxes when their sockets can take more."""
+
+    def __init__(self) -> None:
+        self._waiting: Dict[int, Outbox] = {}
+        self._lock = threading.Lock()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        threading.Thread(target=self._run, name="outside-pubsub-flush", daemon=True).start()
+
+    def watch(self, outbox: Outbox) -> None:
+        with self._lock:
+            if id(outbox) in self._waiting:
+                return
+            self._waiting[id(outbox)] = outbox
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                waiting = list(self._waiting.values())
+            poller = select.poll()
+            poller.register(self._wake_r, select.POLLIN)
+            by_fd: Dict[int, Outbox] = {}
+            for outbox in waiting:
+                fd = outbox.fileno()
+                if fd < 0 or outbox.failed or not outbox.pending:
+                    self._forget(outbox)
+                    continue
+                by_fd[fd] = outbox
+                poller.register(fd, select.POLLOUT)
+            try:
+                events = poller.poll(1000)
+            except OSError:
+                continue
+            for fd, _ in events:
+                outbox = by_fd.get(fd)
+                if outbox is None:
+                    try:
+                        while self._wake_r.recv(4096):
+                            pass
+                    except OSError:
+                        pass
+                    continue
+                outbox.drain()
+                if not outbox.pending or outbox.failed:
+                    self._forget(outbox)
+
+    def _forget(self, outbox: Outbox) -> None:
+        with self._lock:
+            self._waiting.pop(id(outbox), None)
+
+
+_flusher: Optional[Flusher] = None
+_flusher_pid = 0
+_flusher_lock = threading.Lock()
+
+
+def flusher() -> Flusher:
+    """This process's flusher (started on first use, again after a fork)."""
+    global _flusher, _flusher_pid
+    if _flusher is None or _flusher_pid != os.getpid():
+        with _flusher_lock:
+            if _flusher is None or _flusher_pid != os.getpid():
+                _flusher, _flusher_pid = Flusher(), os.getpid()
+    return _flusher
+
+
+def outbox_for(transport: Any, limit: int) -> Optional[Outbox]:
+    """The transport's outbox, made on first use; None for a stream without one."""
+    make = getattr(transport, "outbox", None)
+    return make(limit) if make is not None else None
