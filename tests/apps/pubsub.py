@@ -3,12 +3,15 @@
 ``/ws`` (``WS_MODE``: ``blocking`` or ``events``): greets with ``pid <worker pid>``;
 ``sub <topic>`` subscribes (answer ``subscribed <topic> <sorted topics>``), ``unsub
 <topic>`` unsubscribes (``unsubscribed <topic>``), ``pub <topic> <text>`` publishes.
-``/publish?topic=&prefix=&count=`` publishes ``<prefix> <n>`` for n < count (``binary=1``:
-as bytes); ``/events?topic=`` is an ``EventStream`` subscribed to ``topic`` (its first
-event: ``pid <pid>``); ``/stats`` the worker's counters as JSON (with its ``pid``);
-``/bad?case=`` answers the error a bad ``publish``/``subscribe`` raises.
+``/publish?topic=&prefix=&count=`` publishes ``<prefix> <n>`` for n < count
+(``binary=1``: as bytes; ``pad=N``: plus a space and N ``x``; ``pause=S``: sleep S
+seconds after every 100); ``/events?topic=`` is an
+``EventStream`` subscribed to ``topic`` (its first event: ``pid <pid>``); ``/stats``
+the worker's counters as JSON (with its ``pid``); ``/bad?case=`` answers the error a
+bad ``publish``/``subscribe`` raises.
 """
 import os
+import time
 
 from outside import EventStream, OutsideHTTP, Response, WebSocket, pubsub
 
@@ -47,8 +50,12 @@ def publish(request):
     prefix = request.params.get("prefix", "m")
     binary = request.params.get("binary") == "1"
     count = int(request.params.get("count", "1"))
+    padding = " " + "x" * int(request.params.get("pad", "0"))
+    pause = float(request.params.get("pause", "0"))  # seconds after every 100 messages
     for number in range(count):
-        text = f"{prefix} {number}"
+        if pause and number % 100 == 99:
+            time.sleep(pause)
+        text = f"{prefix} {number}{padding if len(padding) > 1 else ''}"
         app.publish(topic, text.encode() if binary else text)
     return Response(200, {}, {"pid": os.getpid(), "published": count})
 
