@@ -2,6 +2,7 @@
 and a reader that checks per-publisher order (tests/apps/pubsub.py speaks to them)."""
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from typing import Dict, List, Optional
@@ -97,3 +98,54 @@ def publish_concurrently(url: str, publishers: int, count: int, topic: str = "ne
         thread.join(90)
     assert all(pid is not None for pid in pids), pids
     return [pid for pid in pids if pid is not None]
+
+
+def stats_of(server, pid: int, attempts: int = 50):
+    """The counters of worker ``pid`` (asked on new connections until one lands there)."""
+    for _ in range(attempts):
+        answer = requests.get(f"{server.url}/stats", headers={"Connection": "close"}, timeout=10).json()
+        if answer["pid"] == pid:
+            return answer
+    return None
+
+
+def slow_reader_is_dropped(server, publishing_server) -> None:
+    """A subscriber of ``server`` that stops reading is closed (1008) while the others,
+    one per worker, get every message ``publishing_server`` publishes."""
+    groups = clients_on_workers(server.port, workers=2, per_worker=1, topic="flood")
+    slow, slow_pid = connect(server.port, sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+    subscribe(slow, "flood")
+    try:
+        # 8 MB at 2 MB/s (paced for the Python readers): far past the slow client's kernel
+        # buffers (the server's send buffer grows to tcp_wmem's 4 MB) and the bound
+        count, pad = 8000, 1000
+        checkers = [OrderChecker(client, count, time.monotonic() + 90) for (client,) in groups.values()]
+        for checker in checkers:
+            checker.start()
+        publish_concurrently(publishing_server.url, 1, count, topic="flood",
+                             extra=f"&pad={pad}&pause=0.05")
+        for checker in checkers:
+            checker.join(100)
+            assert checker.problems == [] and checker.received == count
+        server.wait_for_log(r"read too slowly .* closed with 1008", timeout=10)
+        assert stats_of(server, slow_pid)["dropped"] == 1
+        # what the slow client did get is a gap-free prefix, then the close (or the end)
+        expected, code = 0, None
+        slow.settimeout(10)
+        while True:
+            try:
+                opcode, data = slow.recv_data(control_frame=True)
+            except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
+                break
+            if opcode == websocket.ABNF.OPCODE_CLOSE:
+                code = int.from_bytes(data[:2], "big")
+                break
+            assert data.decode().split()[:2] == ["p0", str(expected)]
+            expected += 1
+        assert 0 < expected < count
+        assert code in (1008, None)
+    finally:
+        slow.close()
+        for clients in groups.values():
+            for client in clients:
+                client.close()

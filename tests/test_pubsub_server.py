@@ -2,13 +2,13 @@
 worker processes, real WebSocket and EventSource clients (tests/apps/pubsub.py)."""
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
 import requests
 import websocket
-from pubsub_clients import OrderChecker, clients_on_workers, connect, publish_concurrently, subscribe
+from pubsub_clients import (OrderChecker, clients_on_workers, connect, publish_concurrently,
+                            slow_reader_is_dropped, stats_of, subscribe)
 from servers import start_app
 
 pytestmark = pytest.mark.timeout(180)
@@ -107,15 +107,6 @@ def test_a_closed_connection_leaves_its_topics(two_workers):
     pytest.fail("no publish reached the worker of the closed connection")
 
 
-def stats_of(server, pid: int, attempts: int = 50):
-    """The counters of worker ``pid`` (asked on new connections until one lands there)."""
-    for _ in range(attempts):
-        answer = requests.get(f"{server.url}/stats", headers={"Connection": "close"}, timeout=10).json()
-        if answer["pid"] == pid:
-            return answer
-    return None
-
-
 def test_event_streams_subscribe_across_workers(two_workers):
     streams = {}
     responses = []
@@ -144,41 +135,7 @@ def test_event_streams_subscribe_across_workers(two_workers):
 def test_a_subscriber_that_stops_reading_is_dropped_and_the_others_keep_receiving():
     config = {"workers": 2}  # max_backpressure: the default 1 MiB
     with start_app("pubsub", config=config, env={"WS_MODE": "events"}) as server:
-        groups = clients_on_workers(server.port, workers=2, per_worker=1, topic="flood")
-        slow, slow_pid = connect(server.port, sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
-        subscribe(slow, "flood")
-        try:
-            # 8 MB at 2 MB/s (paced for the Python readers): far past the slow client's kernel buffers
-            # (the server's send buffer grows to tcp_wmem's 4 MB) and the bound
-            count, pad = 8000, 1000
-            checkers = [OrderChecker(client, count, time.monotonic() + 90)
-                        for (client,) in groups.values()]
-            for checker in checkers:
-                checker.start()
-            publish_concurrently(server.url, 1, count, topic="flood", extra=f"&pad={pad}&pause=0.05")
-            for checker in checkers:
-                checker.join(100)
-                assert checker.problems == [] and checker.received == count
-            server.wait_for_log(r"read too slowly .* closed with 1008", timeout=10)
-            assert stats_of(server, slow_pid)["dropped"] == 1
-            # what the slow client did get is a gap-free prefix, then the close (or the end)
-            expected, code = 0, None
-            slow.settimeout(10)
-            while True:
-                try:
-                    opcode, data = slow.recv_data(control_frame=True)
-                except (websocket.WebSocketConnectionClosedException, ConnectionError, OSError):
-                    break
-                if opcode == websocket.ABNF.OPCODE_CLOSE:
-                    code = int.from_bytes(data[:2], "big")
-                    break
-                assert data.decode().split()[:2] == ["p0", str(expected)]
-                expected += 1
-            assert 0 < expected < count
-            assert code in (1008, None)
-        finally:
-            slow.close()
-            close_all(groups)
+        slow_reader_is_dropped(server, server)
 
 
 def test_with_one_worker_publish_delivers_in_process():
