@@ -8,12 +8,15 @@
 seconds after every 100); ``/events?topic=`` is an
 ``EventStream`` subscribed to ``topic`` (its first event: ``pid <pid>``); ``/stats``
 the worker's counters as JSON (with its ``pid``); ``/bad?case=`` answers the error a
-bad ``publish``/``subscribe`` raises.
+bad ``publish``/``subscribe`` raises. For the browser test: ``/tab`` is
+``tests/pages/pubsub_tab.html``; ``/report?tab=`` stores what a tab saw in
+``PUBSUB_REPORTS`` (a directory: the tabs may talk to different workers) and ``/hold?tab=``
+answers once that tab reported.
 """
 import os
 import time
 
-from outside import EventStream, OutsideHTTP, Response, WebSocket, pubsub
+from outside import EventStream, FilePath, OutsideHTTP, Response, WebSocket, pubsub
 
 app = OutsideHTTP(("127.0.0.1", 0))
 ws = WebSocket()
@@ -89,6 +92,38 @@ def bad(request):
     return Response(200, {}, {"error": None})
 
 
+TAB_PAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "pages",
+                        "pubsub_tab.html")
+REPORTS = os.environ.get("PUBSUB_REPORTS", "")
+
+
+def report_path(request):
+    tab = request.params.get("tab", "")
+    if not REPORTS or not tab.isalnum():
+        return None
+    return os.path.join(REPORTS, tab + ".json")
+
+
+def report(request):
+    path = report_path(request)
+    if path is None:
+        return Response(400, {}, "no report directory or tab")
+    with open(path, "wb") as file:
+        file.write(request.content)
+    return Response(204, {}, b"")
+
+
+def hold(request):
+    path = report_path(request)
+    deadline = time.monotonic() + 40
+    while path is not None and not os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return Response(200, {}, "over")
+
+
+app.set_route("/tab", lambda request: Response(200, {}, FilePath(TAB_PAGE)))
+app.set_route("/report", report)
+app.set_route("/hold", hold)
 app.set_route("/ws", ws)
 app.set_route("/publish", publish)
 app.set_route("/events", events)
