@@ -47,7 +47,7 @@ class EventStream:
     is_event_stream = True  # how the response layer recognizes it without importing it
 
     def __init__(self, request: Any = None,
-                 on_close: Optional[Callable[["EventStream"], Any]] = None) -> None:
+                 on_close: Optional[Callable[[EventStream], Any]] = None) -> None:
         self.on_close = on_close
         self.last_event_id: Optional[str] = None
         if request is not None:

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 import requests
+
 from browser import CHROMIUM, dump_dom
 from servers import start_app
 

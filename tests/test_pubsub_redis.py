@@ -10,8 +10,16 @@ from contextlib import ExitStack
 
 import pytest
 import requests
-from pubsub_clients import OrderChecker, clients_on_workers, connect, slow_reader_is_dropped, subscribe
+
+from pubsub_clients import (
+    OrderChecker,
+    clients_on_workers,
+    connect,
+    slow_reader_is_dropped,
+    subscribe,
+)
 from redis_server import RedisServer
+
 from servers import start_app
 
 pytest.importorskip("redis")
@@ -60,7 +68,7 @@ def test_ten_thousand_messages_reach_all_four_workers_of_two_servers_in_order(re
                 checker.join(120)
             for checker in checkers:
                 assert checker.problems == []
-                assert checker.next == {name: total // 4 for name in ("a0", "a1", "b0", "b1")}
+                assert checker.next == dict.fromkeys(("a0", "a1", "b0", "b1"), total // 4)
         finally:
             for client in clients:
                 client.close()

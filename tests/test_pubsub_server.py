@@ -7,8 +7,17 @@ import time
 import pytest
 import requests
 import websocket
-from pubsub_clients import (OrderChecker, clients_on_workers, connect, publish_concurrently,
-                            slow_reader_is_dropped, stats_of, subscribe)
+
+from pubsub_clients import (
+    OrderChecker,
+    clients_on_workers,
+    connect,
+    publish_concurrently,
+    slow_reader_is_dropped,
+    stats_of,
+    subscribe,
+)
+
 from servers import start_app
 
 pytestmark = pytest.mark.timeout(180)

@@ -14,11 +14,11 @@ import zlib
 
 import pytest
 
+from outside.config import default_config
 from outside.pubsub import BINARY, TEXT, Hub, Published, check_topic
 from outside.server.pubsub_outbox import Outbox
 from outside.server.pubsub_relay import decode, encode, split_records
 from outside.server.settings import ConfigError, Settings
-from outside.config import default_config
 from outside.websocket.deflate import DeflateParameters
 from outside.websocket.protocol import BinaryMessage, TextMessage, WebSocketProtocol
 

@@ -12,8 +12,8 @@ import ssl
 import threading
 from typing import Any, Callable, Dict, Optional, Union
 
-from . import logs, metrics, sockets
 from ..pubsub import hub
+from . import logs, metrics, sockets
 from .pubsub_relay import configure_worker
 from .settings import ConfigError, Settings
 from .supervisor import Supervisor

@@ -168,17 +168,17 @@ class Flusher:
             except OSError:
                 continue
             for fd, _ in events:
-                outbox = by_fd.get(fd)
-                if outbox is None:
+                ready = by_fd.get(fd)
+                if ready is None:
                     try:
                         while self._wake_r.recv(4096):
                             pass
                     except OSError:
                         pass
                     continue
-                outbox.drain()
-                if not outbox.pending or outbox.failed:
-                    self._forget(outbox)
+                ready.drain()
+                if not ready.pending or ready.failed:
+                    self._forget(ready)
 
     def _forget(self, outbox: Outbox) -> None:
         with self._lock:

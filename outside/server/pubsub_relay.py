@@ -139,17 +139,17 @@ class Relay:
             except OSError:
                 continue
             for fd, mask in events:
-                peer = peers.get(fd)
-                if peer is None:
+                found = peers.get(fd)
+                if found is None:
                     try:
                         self._wake_r.recv(4096)
                     except OSError:
                         pass
                     continue
                 if mask & select.POLLOUT:
-                    self._flush(peer)
+                    self._flush(found)
                 if mask & (select.POLLIN | select.POLLHUP | select.POLLERR):
-                    self._read(fd, peer, peers)
+                    self._read(fd, found, peers)
 
     def _read(self, fd: int, source: _Peer, peers: Dict[int, _Peer]) -> None:
         try:

@@ -74,7 +74,7 @@ def _pubsub(config: Mapping[str, Any]) -> str:
         from urllib.parse import urlsplit
         try:
             parts = urlsplit(value)
-            parts.port  # raises for a port that is not a number
+            _ = parts.port  # raises for a port that is not a number
             database = parts.path.strip("/")
         except ValueError as exc:
             raise ConfigError(f"config['pubsub'] = {value!r}: not a Redis URL ({exc})") from None

@@ -33,8 +33,8 @@ import threading
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from . import sockets
 from ..pubsub import hub
+from . import sockets
 from .pubsub_relay import Relay, configure_worker
 from .settings import Settings
 from .tls import server_context
