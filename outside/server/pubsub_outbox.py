@@ -1,13 +1,15 @@
 """Non-blocking writes of published messages to one connection: the ``Outbox``.
 
-A publisher must never wait for a slow subscriber, so ``offer`` sends what the socket
-takes at once and queues the rest (whole frames only: the queue always ends on a frame
-boundary). It writes only while holding the transport's send lock, taken without
-waiting: when another thread is in the middle of a blocking ``send``, the frame is
-queued and that thread writes the queue out before its own data, or right after it
-(``drain``). What stays queued is written by this process's ``Flusher`` thread when the
-socket becomes writable. Past ``limit`` queued bytes ``offer`` refuses: the caller
-closes the connection.
+A publisher must never wait for a slow subscriber, so ``queue`` only appends the frame
+to the connection's buffer (whole frames only: the buffer always ends on a frame
+boundary) and marks the outbox for this process's ``Flusher`` thread, which writes
+every marked buffer with one non-blocking ``send`` each: the messages published in a
+burst go out in one system call per subscriber, not one per message. What the socket
+does not take waits until it is writable. Writes happen only while holding the
+transport's send lock, taken without waiting: when another thread is in the middle of
+a blocking ``send``, that thread writes the queue out before its own data (``write_out``)
+or right after it (``drain``). Past ``limit`` queued bytes ``queue`` refuses: the
+caller closes the connection. (``offer`` is the same with an immediate write attempt.)
 """
 from __future__ import annotations
 
@@ -17,7 +19,8 @@ import select
 import socket
 import ssl
 import threading
-from typing import Any, Callable, ContextManager, Dict, Optional
+from collections import deque
+from typing import Any, Callable, ContextManager, Deque, Dict, Optional
 
 from . import io
 
@@ -29,7 +32,8 @@ _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SS
 class Outbox:
     """The queued bytes of one socket; ``send_lock`` is its writers' lock."""
 
-    __slots__ = ("_buffer", "_guard", "_lock", "_send_lock", "_sock", "failed", "limit")
+    __slots__ = ("_buffer", "_guard", "_lock", "_marked", "_send_lock", "_sock", "failed",
+                 "is_open", "limit")
 
     def __init__(self, sock: socket.socket, send_lock: threading.Lock,
                  guard: ContextManager = io.NO_GUARD, limit: int = 1024 * 1024) -> None:
@@ -40,6 +44,24 @@ class Outbox:
         self._buffer = bytearray()
         self.limit = limit
         self.failed = False  # overflowed or the socket failed: takes nothing more
+        self._marked = False  # waiting in the flusher's list
+        self.is_open: Callable[[], bool] = _always  # asked under the send lock before a write
+
+    def queue(self, data: bytes) -> bool:
+        """Append ``data`` (one whole frame) for the flusher to write; False when the
+        outbox overflowed (or failed) and the connection should be closed."""
+        with self._lock:
+            if self.failed:
+                return False
+            if len(self._buffer) + len(data) > self.limit:
+                self.failed = True
+                return False
+            self._buffer += data
+            if self._marked:
+                return True
+            self._marked = True
+        flusher().mark(self)
+        return True
 
     @property
     def pending(self) -> int:
@@ -87,7 +109,9 @@ class Outbox:
 
     def drain(self) -> None:
         """Send what the socket takes of the queue, if no other thread is writing."""
-        while self._buffer and self._send_lock.acquire(blocking=False):
+        while self._buffer:
+            if not self._send_lock.acquire(blocking=False):
+                return  # the thread writing drains after its own write (Transport.send)
             try:
                 progressed = self._send_some()
             finally:
@@ -100,6 +124,9 @@ class Outbox:
         """Under the send lock; whether anything went out."""
         with self._lock:
             if not self._buffer:
+                return False
+            if not self.is_open():  # closing: nothing may follow the close frame
+                self._buffer.clear()
                 return False
             try:
                 with self._guard:
@@ -120,6 +147,12 @@ class Outbox:
         if data:
             io.send_all(self._sock, data, timeout, self._guard)
 
+    def flush(self) -> None:
+        """The flusher's turn: unmark, write what goes, wait for writability if needed."""
+        with self._lock:
+            self._marked = False
+        self.drain()
+
     def _maybe_watch(self) -> None:
         if self._buffer and not self.failed:
             flusher().watch(self)
@@ -128,16 +161,32 @@ class Outbox:
         return self._sock.fileno()
 
 
+def _always() -> bool:
+    return True
+
+
 class Flusher:
     """One thread per process: writes queued outboxes when their sockets can take more."""
 
     def __init__(self) -> None:
         self._waiting: Dict[int, Outbox] = {}
+        self._marked: Deque[Outbox] = deque()  # outboxes with new frames
+        self._woken = False  # a wake-up is on its way for what is marked
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         threading.Thread(target=self._run, name="outside-pubsub-flush", daemon=True).start()
+
+    def mark(self, outbox: Outbox) -> None:
+        """``outbox`` has new frames: write them soon (one wake-up per burst)."""
+        self._marked.append(outbox)
+        if not self._woken:
+            self._woken = True
+            try:
+                self._wake_w.send(b"\0")
+            except OSError:
+                pass
 
     def watch(self, outbox: Outbox) -> None:
         with self._lock:
@@ -175,10 +224,17 @@ class Flusher:
                             pass
                     except OSError:
                         pass
+                    self._flush_marked()
                     continue
                 ready.drain()
                 if not ready.pending or ready.failed:
                     self._forget(ready)
+
+    def _flush_marked(self) -> None:
+        marked = self._marked
+        self._woken = False  # a mark from now on sends another wake-up
+        while marked:
+            marked.popleft().flush()
 
     def _forget(self, outbox: Outbox) -> None:
         with self._lock:

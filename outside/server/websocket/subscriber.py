@@ -28,6 +28,9 @@ class WebSocketSubscriber:
         self._dropped = False
         transport = connection._transport
         self._outbox = outbox_for(transport, hub.max_backpressure)
+        if self._outbox is not None:
+            protocol = connection._protocol
+            self._outbox.is_open = lambda: protocol.state is State.OPEN
         deflate = connection._protocol._deflate
         # no context takeover: every such connection can share one compressed frame;
         # with takeover the frame goes out uncompressed (RFC 7692 allows either)
@@ -45,7 +48,7 @@ class WebSocketSubscriber:
         if outbox is None:  # a stream without an outbox (a test's): a plain send
             connection.send(message.payload if message.kind else message.payload.decode())
             return
-        if not outbox.offer(frame, lambda: protocol.state is State.OPEN):
+        if not outbox.queue(frame):
             self._drop(outbox.pending)
 
     def _drop(self, pending: int) -> None:
