@@ -13,6 +13,7 @@ caller closes the connection. (``offer`` is the same with an immediate write att
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import select
@@ -20,7 +21,7 @@ import socket
 import ssl
 import threading
 from collections import deque
-from typing import Any, Callable, ContextManager, Deque, Dict, Optional
+from typing import Any, Callable, ContextManager, Deque, Dict, Iterator, Optional
 
 from . import io
 
@@ -60,7 +61,11 @@ class Outbox:
             if self._marked:
                 return True
             self._marked = True
-        flusher().mark(self)
+        turn = getattr(_turn, "outboxes", None)
+        if turn is not None:
+            turn.append(self)  # written when the thread's turn ends (``batch``)
+        else:
+            flusher().mark(self)
         return True
 
     @property
@@ -239,6 +244,28 @@ class Flusher:
     def _forget(self, outbox: Outbox) -> None:
         with self._lock:
             self._waiting.pop(id(outbox), None)
+
+
+_turn = threading.local()  # ``outboxes``: what the current ``batch`` of this thread marked
+
+
+@contextlib.contextmanager
+def batch() -> Iterator[None]:
+    """Within the block, published frames are only queued; at its end this thread writes
+    each marked outbox once (a burst of messages: one send per subscriber). Used where a
+    thread delivers a run of messages: an event-driven WebSocket's ``on_message`` turn,
+    the relay's records of one read."""
+    if getattr(_turn, "outboxes", None) is not None:  # nested: the outer block writes
+        yield
+        return
+    marked: list = []
+    _turn.outboxes = marked
+    try:
+        yield
+    finally:
+        _turn.outboxes = None
+        for outbox in marked:
+            outbox.flush()
 
 
 _flusher: Optional[Flusher] = None

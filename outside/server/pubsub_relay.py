@@ -22,6 +22,7 @@ import threading
 from typing import Any, Dict, List, Optional
 
 from ..pubsub import Hub, Published
+from .pubsub_outbox import batch
 
 logger = logging.getLogger("outside")
 
@@ -226,8 +227,9 @@ class RelayBus:
             if not data:
                 return
             buffer += data
-            for record in split_records(buffer):
-                deliver(decode(record))
+            with batch():  # the records of one read: one send per subscriber
+                for record in split_records(buffer):
+                    deliver(decode(record))
 
     def close(self) -> None:
         try:
