@@ -16,7 +16,7 @@ is installed. ``redis-p99``: two outside servers of one worker on one Redis
 (``redis-server`` on CPU 0 too), 10 subscribers on the second, the first publishing
 1,000 messages per second that carry their publish time: the 50th/99th percentiles of
 publish-to-receive. Each round runs every contender in turn, ``--repeat`` rounds; the
-tables give medians.
+tables give medians, and the CPU ratios are taken within each round, then the median.
 
     python -m benchmarks.bench_pubsub --repeat 3 --seconds 3
 """
@@ -242,10 +242,11 @@ def main(argv: Optional[List[str]] = None) -> None:
                for name, runs in results.items()}
     for name, median in medians.items():
         print(f"| {name} | {median['rate']:,.0f} | {median['cpu_us']:.3f} |")
-    base = medians["outside"]["cpu_us"]
-    for name in medians:
+    for name in medians:  # ratios within each round (the same machine load), then the median
         if name != "outside":
-            print(f"CPU per message: {name} / outside = {medians[name]['cpu_us'] / base:.2f}")
+            ratios = [other["cpu_us"] / ours["cpu_us"] for other, ours in zip(results[name], results["outside"])]
+            print(f"CPU per message: {name} / outside = {statistics.median(ratios):.2f} "
+                  f"(rounds: {', '.join(f'{ratio:.2f}' for ratio in ratios)})")
     if latencies:
         print(f"redis publish-to-receive at 1,000 msg/s, 10 subscribers: p50 "
               f"{statistics.median(r['p50_ms'] for r in latencies):.2f} ms, p99 "
