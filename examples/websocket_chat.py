@@ -1,4 +1,5 @@
-"""A WebSocket chat room: every message goes to everyone connected.
+"""A WebSocket chat room: every message goes to everyone connected, whichever worker
+process serves them (``server.publish`` to the room's topic; docs/pubsub.md).
 
     python examples/websocket_chat.py [PORT]     (default 8000; 0 picks a free port)
 
@@ -8,15 +9,13 @@ WebSocket client to ws://127.0.0.1:8000/chat?name=ada.
 from __future__ import annotations
 
 import sys
-import threading
 
-from outside import ConnectionEnded, OutsideHTTP, Response, WebSocket
+from outside import OutsideHTTP, Response, WebSocket
 
 server = OutsideHTTP(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 8000))
-server.config["workers"] = 1  # one process, so every member is in the same room
+ROOM = "room"  # the pub/sub topic every member subscribes to
 
-members = {}  # connection -> name
-members_lock = threading.Lock()  # handlers may run on different threads
+names = {}  # connection -> name, for the connections of this worker process
 
 PAGE = """<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>outside chat</title></head>
@@ -42,13 +41,7 @@ document.getElementById("form").onsubmit = (event) => {
 
 
 def broadcast(text):
-    with members_lock:
-        everyone = list(members)
-    for member in everyone:
-        try:
-            member.send(text)
-        except ConnectionEnded:
-            pass  # leaving right now; on_exit removes it
+    server.publish(ROOM, text)  # every subscriber, on every worker; never waits for one
 
 
 @server.route("/")
@@ -63,21 +56,20 @@ room = WebSocket(max_message_size=64 * 1024)
 @room.on_connection
 def join(connection):
     name = connection.request.params.get("name", "someone")[:30]
-    with members_lock:
-        members[connection] = name
+    names[connection] = name
+    connection.subscribe(ROOM)
     broadcast(f"{name} joined")
 
 
 @room.on_message
 def say(connection, message):
     if isinstance(message, str):
-        broadcast(f"{members.get(connection, 'someone')}: {message[:500]}")
+        broadcast(f"{names.get(connection, 'someone')}: {message[:500]}")
 
 
 @room.on_exit
-def leave(connection):
-    with members_lock:
-        name = members.pop(connection, None)
+def leave(connection):  # the connection has left the topic by itself
+    name = names.pop(connection, None)
     if name is not None:
         broadcast(f"{name} left")
 

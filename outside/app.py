@@ -246,6 +246,17 @@ class BaseApp:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
 
+    def publish(self, topic: str, message: Union[str, bytes]) -> None:
+        """Send ``message`` to every WebSocket connection and ``EventStream`` subscribed
+        to ``topic`` (``connection.subscribe(topic)``): ``str`` as a text message, ``bytes``
+        as binary. From any handler or thread; it reaches the other worker processes
+        (``config["pubsub"]`` ``"local"``) or every server on the same Redis
+        (``"redis://..."``). Never blocks on a slow subscriber. Raises ``TypeError`` or
+        ``ValueError`` for a topic that is not a ``str`` of 1 to 256 characters or a
+        message that is neither ``str`` nor ``bytes``. See ``docs/pubsub.md``."""
+        from .pubsub import publish
+        publish(topic, message)
+
     def terminate(self, signum: Optional[int] = None, stackframe: Any = None) -> None:
         """Stop gracefully: no new connections, in-flight requests may finish within
         ``config["termination_timeout"]``. Safe from signal handlers and other threads."""

@@ -68,4 +68,7 @@ def default_config(host: tuple) -> Dict[str, Any]:
         "metrics": False,                # Prometheus metrics (text format 0.0.4)
         "metrics_port": 9180,            # their own port on the same address, or "same"; 0: any free one
         "metrics_path": "/metrics",
+        # --- publish/subscribe (outside.pubsub, docs/pubsub.md) ---
+        "pubsub": "local",               # "local": this server's workers; "redis://host:port/db": all on that Redis
+        "max_backpressure": 1024 * 1024,  # bytes queued for one slow WebSocket subscriber before it is closed (1008)
     }

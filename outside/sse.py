@@ -92,6 +92,39 @@ class EventStream:
             if session is not None:
                 session.finish()
 
+    # -- publish/subscribe (outside.pubsub) ----------------------------------------------
+
+    def subscribe(self, topic: str) -> None:
+        """Send every message ``server.publish(topic, ...)`` publishes from now on as an
+        event (``data:`` lines of its text), until ``unsubscribe(topic)`` or the stream's
+        end. Raises ``TypeError``/``ValueError`` for a topic that is not a ``str`` of 1 to
+        256 characters."""
+        from .pubsub import hub
+        hub.subscribe(topic, self)
+        if self._ended:
+            hub.leave_all(self)
+
+    def unsubscribe(self, topic: str) -> None:
+        """Stop sending ``topic`` (nothing happens if it was not subscribed)."""
+        from .pubsub import hub
+        hub.unsubscribe(topic, self)
+
+    @property
+    def topics(self) -> frozenset:
+        """The topics this stream is subscribed to."""
+        from .pubsub import hub
+        return hub.topics_of(self)
+
+    def deliver(self, message: Any) -> None:
+        """The hub's side: queue a published message (never blocks)."""
+        try:
+            taken = self._write(message.event())
+        except OverflowError:
+            taken = False
+        if not taken:
+            from .pubsub import hub
+            hub.leave_all(self)
+
     def _write(self, payload: bytes) -> bool:
         with self.lock:
             if self.closed:
@@ -136,6 +169,8 @@ class EventStream:
             if self._ended:
                 return
             self._ended = True
+        from .pubsub import hub
+        hub.leave_all(self)
         if self.on_close is not None:
             try:
                 self.on_close(self)

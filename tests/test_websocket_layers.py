@@ -63,5 +63,6 @@ def test_handlers_see_only_the_documented_members() -> None:
     from outside import WebSocketConnection
     public = {name for name in dir(WebSocketConnection) if not name.startswith("_")}
     assert public == {"recv", "recv_message", "send", "ping", "close", "exit", "closed",
-                      "close_code", "close_reason", "address"}
+                      "close_code", "close_reason", "address",
+                      "subscribe", "unsubscribe", "topics"}  # docs/pubsub.md
     # request, subprotocol and timeout are instance attributes (see test_websocket_adapters)

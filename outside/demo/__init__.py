@@ -26,11 +26,10 @@ MAX_UPLOAD_MB = 1  # a demo needs no more; the engine answers 413 beyond
 
 
 def create_app(host: Tuple[str, int] = ("127.0.0.1", 8000)) -> OutsideHTTP:
-    """A new demo app listening on ``host`` (one worker process: the chat room lives in it)."""
+    """A new demo app listening on ``host`` (the chat reaches every worker process)."""
     app = OutsideHTTP(host)
-    app.config["workers"] = 1
     app.config["max_body_size_mb"] = MAX_UPLOAD_MB
-    room = ChatRoom()
+    room = ChatRoom(app)
     visits = _Counter()
 
     @app.route("/")

@@ -1,58 +1,48 @@
-"""The demo's chat room: every message a member sends goes to every member."""
+"""The demo's chat room: every message a member sends goes to every member, whichever
+worker process serves them (``server.publish`` to the room's topic)."""
 from __future__ import annotations
 
-import itertools
 import json
-import threading
+import os
+import secrets
 from typing import Any, Dict
 
 from ..websocket import ConnectionEnded
 
 MAX_TEXT = 500  # characters kept of one chat message
+TOPIC = "demo-chat"
 
 
 class ChatRoom:
-    """The open WebSocket connections of the chat, each with a guest name.
+    """The chat: each connection subscribes to ``TOPIC`` under a guest name.
 
-    Messages to members are JSON objects: ``{"kind": "welcome", "you": name}`` on
-    joining, ``{"kind": "message", "from": name, "text": text}`` for each chat line and
-    ``{"kind": "members", "count": n}`` whenever someone joins or leaves.
+    Messages to members are JSON objects: ``{"kind": "welcome", "you": name, "worker":
+    pid}`` on joining (the PID of the worker process serving it), ``{"kind": "message",
+    "from": name, "text": text}`` for each chat line, ``{"kind": "joined", "who": name}``
+    and ``{"kind": "left", "who": name}``.
     """
 
-    def __init__(self) -> None:
-        self._members: Dict[Any, str] = {}
-        self._lock = threading.Lock()  # every connection's handler runs in its own thread
-        self._numbers = itertools.count(1)
+    def __init__(self, app: Any) -> None:
+        self._app = app
 
     def serve(self, connection: Any) -> None:
         """Run one member's connection until it ends (the WebSocket route's handler)."""
-        with self._lock:
-            name = f"guest-{next(self._numbers)}"
-            self._members[connection] = name
+        name = f"guest-{secrets.token_hex(2)}"
         try:
-            _send(connection, {"kind": "welcome", "you": name})
-            self._announce_count()
+            _send(connection, {"kind": "welcome", "you": name, "worker": os.getpid()})
+            connection.subscribe(TOPIC)
+            self.broadcast({"kind": "joined", "who": name})
             for message in connection:
                 text = message if isinstance(message, str) else message.decode("utf-8", "replace")
                 text = text.strip()[:MAX_TEXT]
                 if text:
                     self.broadcast({"kind": "message", "from": name, "text": text})
         finally:
-            with self._lock:
-                self._members.pop(connection, None)
-            self._announce_count()
+            self.broadcast({"kind": "left", "who": name})
 
     def broadcast(self, payload: Dict[str, Any]) -> None:
-        """Send ``payload`` to every member (sending is thread-safe; the gone are skipped)."""
-        with self._lock:
-            members = list(self._members)
-        for member in members:
-            _send(member, payload)
-
-    def _announce_count(self) -> None:
-        with self._lock:
-            count = len(self._members)
-        self.broadcast({"kind": "members", "count": count})
+        """Send ``payload`` to every member, on every worker process."""
+        self._app.publish(TOPIC, json.dumps(payload))
 
 
 def _send(connection: Any, payload: Dict[str, Any]) -> None:

@@ -12,7 +12,9 @@ import ssl
 import threading
 from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Union
 
+from ..pubsub import hub
 from . import logs, metrics, sockets
+from .pubsub_relay import configure_worker
 from .settings import ConfigError, Settings
 from .supervisor import Supervisor
 from .tls import TLSConfigError, server_context
@@ -47,6 +49,9 @@ class Server:
         config = self.app.config
         logs.configure(config)
         settings = Settings(config)
+        if settings.pubsub != "local":
+            from .pubsub_redis import check_reachable
+            check_reachable(settings.pubsub)
         ssl_context = server_context(config) if settings.ssl_enabled else None
         sockets.raise_descriptor_limit()
         try:
@@ -58,6 +63,7 @@ class Server:
                                           getattr(self.app, RELOAD_ATTRIBUTE, None), cells)
             else:
                 listener = sockets.listen(settings.host, settings.backlog)
+                configure_worker(hub, settings)
                 self._runner = worker = Worker(self.app, listener, settings, ssl_context)
                 if cells is not None:
                     worker.metrics = metrics.WorkerMetrics(cells, cells.take(), self.app)

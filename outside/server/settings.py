@@ -65,6 +65,25 @@ def _metrics_port(config: Mapping[str, Any]) -> Optional[int]:
     return value
 
 
+def _pubsub(config: Mapping[str, Any]) -> str:
+    """"local", or a Redis URL (parsed here: a malformed one stops the start-up)."""
+    value = config.get("pubsub")
+    if value == "local":
+        return value
+    if isinstance(value, str) and value.startswith(("redis://", "rediss://")):
+        from urllib.parse import urlsplit
+        try:
+            parts = urlsplit(value)
+            _ = parts.port  # raises for a port that is not a number
+            database = parts.path.strip("/")
+        except ValueError as exc:
+            raise ConfigError(f"config['pubsub'] = {value!r}: not a Redis URL ({exc})") from None
+        if parts.hostname and (not database or database.isdigit()):
+            return value
+    raise ConfigError(f"config['pubsub'] = {value!r}: expected 'local' or 'redis://host:port/db' "
+                      "(or rediss://)")
+
+
 class Settings:
     """Validated numbers and switches taken from a config mapping."""
 
@@ -105,6 +124,8 @@ class Settings:
         if not isinstance(path, str) or not path.startswith("/") or "?" in path:
             raise ConfigError(f"config['metrics_path'] = {path!r}: expected a path like '/metrics'")
         self.metrics_path = path
+        self.pubsub = _pubsub(config)
+        self.max_backpressure = _number(config, "max_backpressure", 1024, integer=True)
 
     def requests_budget(self) -> int:
         """This worker's ``max_requests`` with its jitter drawn (0: no limit)."""

@@ -33,7 +33,9 @@ import threading
 import time
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
+from ..pubsub import hub
 from . import sockets
+from .pubsub_relay import Relay, configure_worker
 from .settings import Settings
 from .tls import server_context
 from .worker import Worker
@@ -48,7 +50,7 @@ _SIGNALS = ("SIGHUP", "SIGTTIN", "SIGTTOU")
 class _Child:
     """What the supervisor knows of one worker process."""
 
-    __slots__ = ("cell", "draining", "ready", "replaces", "slot", "started")
+    __slots__ = ("cell", "draining", "ready", "relay", "replaces", "slot", "started")
 
     def __init__(self, slot: int, replaces: Optional[int], cell: int) -> None:
         self.slot = slot
@@ -57,6 +59,7 @@ class _Child:
         self.draining = False      # told to stop (replaced, removed, or the server stops)
         self.replaces = replaces   # the pid it takes over from, stopped once this one is ready
         self.started = time.monotonic()
+        self.relay = -1            # its key in the pub/sub relay (-1: none)
 
 
 class Supervisor:
@@ -93,6 +96,8 @@ class Supervisor:
         else:
             self._socket = self._slot_socket(0, settings.host)
         self.address = self._socket.getsockname()[:2]
+        # pub/sub between the workers of this machine (config["pubsub"] == "local")
+        self._relay = Relay() if settings.pubsub == "local" else None
 
     # -- signals -------------------------------------------------------------------
 
@@ -179,6 +184,8 @@ class Supervisor:
         self._stop_workers()
         if self._metrics_server is not None:
             self._metrics_server.stop()
+        if self._relay is not None:
+            self._relay.stop()
         for fd in (self._wake_r, self._wake_w, self._control_r, self._control_w):
             os.close(fd)
 
@@ -259,7 +266,11 @@ class Supervisor:
             self._event("restarts")
 
     def _forget_cell(self, child: _Child) -> None:
-        """Keep what an exited worker counted (counters never go down); free its cell."""
+        """Keep what an exited worker counted (counters never go down); free its cell
+        (and its pub/sub relay socket)."""
+        if self._relay is not None and child.relay >= 0:
+            self._relay.close(child.relay)
+            child.relay = -1
         if self.cells is not None and child.cell:
             from .metrics import merge
             merge(self._retired, self.cells.release(child.cell), counters_only=True)
@@ -356,21 +367,25 @@ class Supervisor:
     def _spawn(self, slot: int, replaces: Optional[int] = None) -> None:
         listener = self._slot_socket(slot)
         cell = self.cells.take() if self.cells is not None else 0
+        relay_key, relay_end = self._relay.open() if self._relay is not None else (-1, None)
         pid = os.fork()
         if pid:
-            self._children[pid] = _Child(slot, replaces, cell)
+            self._children[pid] = child = _Child(slot, replaces, cell)
+            child.relay = relay_key
+            if relay_end is not None:
+                relay_end.close()
             self._event("starts")
             return
         status = 1
         try:
-            self._run_worker(listener, cell)
+            self._run_worker(listener, cell, relay_end)
             status = 0
         except BaseException:
             logger.exception("worker %d failed", os.getpid())
         finally:
             os._exit(status)
 
-    def _run_worker(self, listener: socket.socket, cell: int) -> None:
+    def _run_worker(self, listener: socket.socket, cell: int, relay_end: Any = None) -> None:
         """The body of a worker process (after fork)."""
         for name in _SIGNALS:  # the supervisor's handlers mean nothing here
             signum = getattr(signal, name, None)
@@ -382,6 +397,9 @@ class Supervisor:
         for sock in self._sockets.values():
             if sock is not listener:
                 sock.close()
+        if self._relay is not None:
+            self._relay.in_child()
+        configure_worker(hub, self.settings, relay_end)
         control = self._control_w
         pid = os.getpid()
         worker = Worker(self.app, listener, self.settings, self.ssl_context)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import io
 from .host import Host, Watched
+from .pubsub_outbox import Outbox
 
 if TYPE_CHECKING:
     from ..request import Request
@@ -54,6 +55,7 @@ class Transport:
         self._cancel_stop_callback: Callable[[], None] = _nothing
         self._tls_guard = threading.Lock() if isinstance(sock, ssl.SSLSocket) else io.NO_GUARD
         self._reader = io.Reader(sock, self._tls_guard)
+        self._outbox: Outbox | None = None  # published messages not yet sent (pubsub)
 
     @property
     def sock(self) -> socket.socket:
@@ -93,13 +95,28 @@ class Transport:
     def send(self, data: bytes) -> None:
         """Write all of ``data`` (thread-safe). Raises ``OSError`` if the client is gone."""
         with self._send_lock:
+            if self._outbox is not None:
+                self._outbox.write_out(self.timeout)
             io.send_all(self._sock, data, self.timeout, self._tls_guard)
+        if self._outbox is not None:
+            self._outbox.drain()
 
     def send_pieces(self, pieces: Iterable[io.Buffer]) -> None:
         """Write the buffers ``pieces`` one after the other, like ``send`` of their join,
         without joining them (one ``sendmsg`` where the socket has it)."""
         with self._send_lock:
+            if self._outbox is not None:
+                self._outbox.write_out(self.timeout)
             io.send_pieces(self._sock, pieces, self.timeout, self._tls_guard)
+        if self._outbox is not None:
+            self._outbox.drain()
+
+    def outbox(self, limit: int) -> Outbox:
+        """The queue of non-blocking writes (published messages), made on first use."""
+        with self._send_lock:
+            if self._outbox is None:
+                self._outbox = Outbox(self._sock, self._send_lock, self._tls_guard, limit)
+            return self._outbox
 
     def send_response(self, response: Response, request: Request) -> None:
         """Answer with an HTTP response instead (a refused handshake); the connection then closes."""

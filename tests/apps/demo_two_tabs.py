@@ -1,4 +1,4 @@
-"""``outside demo`` with three more routes for the browser test (tests/test_demo.py): a
+"""``outside demo`` (two worker processes) with three more routes for the browser test (tests/test_demo.py): a
 page opening the chat in two frames (``/two-tabs``), ``/report`` where it posts what it
 saw (printed as ``REPORT ...``) and ``/hold``, answered once the report is in.
 
@@ -39,4 +39,4 @@ def with_test_page(host):
 
 
 outside.demo.create_app = with_test_page
-main(["demo", "--port", "0"])
+main(["demo", "--port", "0", "--workers", "2"])  # the chat spans both worker processes

@@ -85,6 +85,7 @@ class WebSocketConnection:
         # the handler's thread, the one that reads (None: the event loop reads)
         self._reader = None if event_driven else threading.get_ident()
         self._send_pieces = transport.send_pieces  # gathered writes
+        self._subscriber: Any = None  # made by the first subscribe()
         initial = transport.initial_data
         if initial:
             self._feed(initial)
@@ -198,6 +199,7 @@ class WebSocketConnection:
         """
         if self._ended is None:
             self._ended = ConnectionEnded(code, reason)
+            self._leave_topics()
             self._transport.close()
 
     # --- the event loop's side (event_driven connections; outside.server.websocket.event) ---
@@ -344,6 +346,41 @@ class WebSocketConnection:
             return self._ended
         protocol = self._protocol
         return ConnectionEnded(protocol.close_code or ABNORMAL_CLOSURE, protocol.close_reason or "")
+
+    # --- publish/subscribe (outside.pubsub) ---
+
+    def subscribe(self, topic: str) -> None:
+        """Receive every message ``server.publish(topic, ...)`` sends from now on, until
+        ``unsubscribe(topic)`` or the connection's end. Raises ``TypeError`` or
+        ``ValueError`` for a topic that is not a ``str`` of 1 to 256 characters."""
+        from ...pubsub import hub
+        subscriber = self._subscriber
+        if subscriber is None:
+            from .subscriber import WebSocketSubscriber
+            subscriber = self._subscriber = WebSocketSubscriber(self)
+        hub.subscribe(topic, subscriber)
+        if self._ended is not None:  # it ended meanwhile: leave again
+            hub.leave_all(subscriber)
+
+    def unsubscribe(self, topic: str) -> None:
+        """Stop receiving ``topic`` (nothing happens if it was not subscribed)."""
+        from ...pubsub import check_topic, hub
+        check_topic(topic)
+        if self._subscriber is not None:
+            hub.unsubscribe(topic, self._subscriber)
+
+    @property
+    def topics(self) -> frozenset[str]:
+        """The topics this connection is subscribed to."""
+        if self._subscriber is None:
+            return frozenset()
+        from ...pubsub import hub
+        return hub.topics_of(self._subscriber)
+
+    def _leave_topics(self) -> None:
+        if self._subscriber is not None:
+            from ...pubsub import hub
+            hub.leave_all(self._subscriber)
 
     # --- state ---
 

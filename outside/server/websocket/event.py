@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from ..pubsub_outbox import batch
 from .blocking import SMALL_READ, WebSocketConnection, next_read_size
 from .handlers import call_handler, run_exit_handler
 from .transport import EventTransport
@@ -64,8 +65,9 @@ class EventDrivenSession:
     def _deliver(self, messages: list[str | bytes]) -> None:
         connection = self.connection
         handler = self._route.message_handler
-        for message in messages:
-            if connection._server_closed:  # what the peer sends after our close is dropped
-                break
-            call_handler(handler, connection, message)
+        with batch():  # what the handlers publish goes out once they are done
+            for message in messages:
+                if connection._server_closed:  # what the peer sends after our close is dropped
+                    break
+                call_handler(handler, connection, message)
         connection._end_if_over()

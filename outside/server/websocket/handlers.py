@@ -30,7 +30,9 @@ def run_blocking_handler(route: Any, connection: WebSocketConnection) -> None:
 
 
 def run_exit_handler(route: Any, connection: WebSocketConnection) -> None:
-    """The route's exit handler, if any; a failure is logged."""
+    """The route's exit handler, if any; a failure is logged. The connection has left
+    its pub/sub topics by then."""
+    connection._leave_topics()
     try:
         route.run_exit_handler(connection)
     except Exception:

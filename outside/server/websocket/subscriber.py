@@ -1,0 +1,78 @@
+"""A WebSocket connection as a pub/sub subscriber: published frames go out through the
+transport's non-blocking ``Outbox``; a connection that lets more than
+``max_backpressure`` bytes pile up is closed with 1008 and counted."""
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ...pubsub import Published, hub
+from ...websocket.errors import POLICY_VIOLATION
+from ...websocket.protocol import State
+from ..pubsub_outbox import outbox_for
+
+if TYPE_CHECKING:
+    from .blocking import WebSocketConnection
+
+# Seconds a dropped subscriber gets to take its close frame before its socket is closed.
+DROP_GRACE = 2.0
+
+
+class WebSocketSubscriber:
+    """The subscriptions of one ``WebSocketConnection``."""
+
+    __slots__ = ("_connection", "_dropped", "_outbox", "_window")
+
+    def __init__(self, connection: WebSocketConnection) -> None:
+        self._connection = connection
+        self._dropped = False
+        transport = connection._transport
+        self._outbox = outbox_for(transport, hub.max_backpressure)
+        if self._outbox is not None:
+            protocol = connection._protocol
+            self._outbox.is_open = lambda: protocol.state is State.OPEN
+        deflate = connection._protocol._deflate
+        # no context takeover: every such connection can share one compressed frame;
+        # with takeover the frame goes out uncompressed (RFC 7692 allows either)
+        self._window = 0
+        if deflate is not None and deflate._compress_reset:
+            self._window = deflate._compress_bits
+
+    def deliver(self, message: Published) -> None:
+        connection = self._connection
+        protocol = connection._protocol
+        if protocol.state is not State.OPEN:
+            return
+        frame = message.deflated_frame(self._window) if self._window else message.websocket_frame()
+        outbox = self._outbox
+        if outbox is None:  # a stream without an outbox (a test's): a plain send
+            connection.send(message.payload if message.kind else message.payload.decode())
+            return
+        if not outbox.queue(frame):
+            self._drop(outbox.pending)
+
+    def _drop(self, pending: int) -> None:
+        if self._dropped:
+            return
+        self._dropped = True
+        hub.leave_all(self)
+        hub.dropped(self._connection, pending)
+        threading.Thread(target=_close_slow, args=(self._connection,),
+                         name="outside-pubsub-drop", daemon=True).start()
+
+    def __repr__(self) -> str:
+        return f"<WebSocketSubscriber {self._connection!r}>"
+
+
+def _close_slow(connection: Any) -> None:
+    """Send the 1008 close after what is queued; close the socket if it never gets out."""
+    transport = connection._transport
+    timer = threading.Timer(DROP_GRACE, transport.abort)
+    timer.daemon = True
+    timer.start()
+    try:
+        connection.close(POLICY_VIOLATION, "subscriber too slow")
+    finally:
+        timer.cancel()
+    if connection._reader is None:  # event-driven: nobody reads on to see the end
+        transport.close()
