@@ -89,21 +89,24 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="run the demo page (routes, JSON, an upload form, a WebSocket chat)",
         description="Serve the built-in demo: open the printed address in a browser, "
         "and in a second tab to chat between them.")
-    _add_server_options(demo, for_app=False)
+    _add_server_options(demo, for_app=False, workers=None)  # the chat spans workers (pub/sub)
     demo.set_defaults(handler=demo_command)
     return parser
 
 
-def _add_server_options(parser: argparse.ArgumentParser, for_app: bool) -> None:
-    """``--host``, ``--port``... For ``run`` the defaults are the app's own config."""
+def _add_server_options(parser: argparse.ArgumentParser, for_app: bool,
+                        workers: Optional[int] = 1) -> None:
+    """``--host``, ``--port``... For ``run`` the defaults are the app's own config;
+    ``workers`` None leaves the config's default (one worker process per CPU)."""
     keep = " (default: the app's)" if for_app else ""
     parser.add_argument("--host", default=None if for_app else DEFAULT_HOST,
                         help=f"the address to listen on{keep or f' (default: {DEFAULT_HOST})'}; "
                         "0.0.0.0 for every interface")
     parser.add_argument("--port", type=int, default=None if for_app else DEFAULT_PORT,
                         help=f"the port{keep or f' (default: {DEFAULT_PORT})'}; 0 picks a free one")
-    parser.add_argument("--workers", type=int, default=None if for_app else 1,
-                        help=f"worker processes{keep or ' (default: 1)'}")
+    workers_default = "one per CPU" if workers is None else str(workers)
+    parser.add_argument("--workers", type=int, default=None if for_app else workers,
+                        help=f"worker processes{keep or f' (default: {workers_default})'}")
     parser.add_argument("--certfile", help="serve HTTPS with this PEM certificate chain")
     parser.add_argument("--keyfile", help="the PEM private key of --certfile (if not in it)")
     parser.add_argument("--forwarded-allow-ips", metavar="ADDRESSES",

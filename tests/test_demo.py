@@ -41,8 +41,10 @@ def test_page_and_routes(demo):
 
 
 def test_json_endpoint(demo):
-    first = requests.get(demo.url + "/api/info", timeout=10).json()
-    second = requests.get(demo.url + "/api/info", timeout=10).json()
+    with requests.Session() as session:  # one keep-alive connection: one worker process
+        first = session.get(demo.url + "/api/info", timeout=10).json()
+        second = session.get(demo.url + "/api/info", timeout=10).json()
+    assert first["worker_pid"] == second["worker_pid"]
     assert first["version"] == outside.__version__
     assert first["speedups"] == ("python" if os.environ.get("OUTSIDE_NO_EXTENSIONS") else "c")
     assert first["hello_url"] == "/hello/world"

@@ -48,7 +48,8 @@ def create_app(host: Tuple[str, int] = ("127.0.0.1", 8000)) -> OutsideHTTP:
             "speedups": speedups.ACTIVE,
             "python": platform.python_version(),
             "server_time": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
-            "visits": visits.next(),
+            "visits": visits.next(),  # of this worker process
+            "worker_pid": os.getpid(),
             "hello_url": app.url_for("hello", name="world"),
         })
 
