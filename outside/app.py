@@ -502,7 +502,6 @@ class OutsideHTTP(BaseApp):
         """
         self._apply_proxies(request)
         request.app = self
-        request.form_config = self.config
         if self._rules.rules:
             found = self._rules.match(request.url, request.method)
             if found is not None:

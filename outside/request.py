@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import json
-from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Tuple, Union
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from .cookies import parse_cookie
@@ -65,8 +65,8 @@ class Request:
     order, duplicates kept), ``target`` (the request target as sent), ``scheme``
     (``"http"``/``"https"``) and ``upgrade`` (the client asked to switch protocols);
     ``form`` and ``files`` (a submitted form, parsed from the body as a stream) with
-    ``close()`` (deletes the uploads' temporary files; the server calls it) and
-    ``form_config`` (the app's config, read for the form limits; the app sets it).
+    ``close()`` (deletes the uploads' temporary files; the server calls it); the form
+    limits are those of the dispatching app's config (``app``).
 
     ``url`` is percent-decoded as UTF-8 (invalid sequences become U+FFFD), as Werkzeug's
     ``request.path`` is, so ``/caf%C3%A9`` reads ``/café`` and ``%2F`` becomes ``/``; routes
@@ -75,7 +75,7 @@ class Request:
 
     __slots__ = ("method", "headers", "header_list", "version", "url", "address", "target",
                  "scheme", "upgrade", "_query_string", "_content", "_stream", "_body",
-                 "_cookies", "_query", "_params", "_form", "_files", "form_config",
+                 "_cookies", "_query", "_params", "_form", "_files",
                  "__dict__")  # __dict__: handlers may add attributes
 
     # Set on some requests only (in ``__dict__``): the rule's variables when a rule
@@ -96,7 +96,6 @@ class Request:
         self.address = address
         self.scheme = scheme
         self.upgrade = "upgrade" in self.headers.get("Connection", "").lower() and "Upgrade" in self.headers
-        self.form_config: Optional[Mapping[str, Any]] = None  # the app's config, for the form limits
         self._set_body(content)
 
     @classmethod
@@ -129,7 +128,7 @@ class Request:
         if type(body) is bytes:  # the common case, inlined: one Request per request
             request._content = body
             request._stream = request._body = request._cookies = request._query = request._params = None
-            request._form = request._files = request.form_config = None
+            request._form = request._files = None
         else:
             request._set_body(body)
         return request
@@ -259,7 +258,7 @@ class Request:
         return self._files  # type: ignore[return-value]
 
     def _parse_form(self) -> None:
-        limits = FormLimits.from_config(self.form_config)
+        limits = FormLimits.from_config(self.app.config if self.app is not None else None)
         content_type = self.headers.get("Content-Type", "")
         if self._content is not None:
             pieces: Any = (self._content,) if self._content else ()

@@ -11,6 +11,7 @@ from outside import (
     MissingField,
     MultiDict,
     MultipartError,
+    OutsideHTTP,
     Request,
     UploadedFile,
     secure_filename,
@@ -143,7 +144,8 @@ def test_small_files_stay_in_memory_large_ones_spill(tmp_path):
 def test_request_close_closes_every_upload():
     body = multipart_body(CD + b'f"; filename="a"\r\n\r\n' + b"x" * 2000, CD + b'f"; filename="b"\r\n\r\n1')
     request = Request("POST", {"Content-Type": MULTIPART}, body, "HTTP/1.1", "/", ("", 0))
-    request.form_config = {"max_form_memory_size": 1000}
+    request.app = OutsideHTTP(("127.0.0.1", 0))  # its config gives the form limits
+    request.app.config["max_form_memory_size"] = 1000
     uploads = request.files.getlist("f")
     assert [upload.filename for upload in uploads] == ["a", "b"]
     request.close()
