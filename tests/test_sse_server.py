@@ -297,15 +297,20 @@ def test_over_tls_with_large_events(tmp_path):
             assert list(lines) == [""]  # the stream ends cleanly (the last chunk)
 
 
-def test_head_gets_the_head_only_and_the_stream_ends(server):
+def _exchange(server, request: bytes) -> bytes:
+    """Send ``request`` on a new connection; everything the server sends until it closes."""
     with socket.create_connection(server.address, timeout=10) as sock:
-        sock.sendall(b"HEAD /events HTTP/1.1\r\nHost: t\r\n\r\n")
+        sock.sendall(request)
         data = b""
         while True:
             piece = sock.recv(65536)
             if not piece:
-                break
+                return data
             data += piece
+
+
+def test_head_gets_the_head_only_and_the_stream_ends(server):
+    data = _exchange(server, b"HEAD /events HTTP/1.1\r\nHost: t\r\n\r\n")
     head, _, body = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and b"text/event-stream" in head and body == b""
     wait_count(server, "closed", 1)  # on_close ran: the stream is over
@@ -313,14 +318,7 @@ def test_head_gets_the_head_only_and_the_stream_ends(server):
 
 def test_a_stream_returned_twice_serves_only_the_first(server):
     first = StreamClient(server, "/twice")
-    with socket.create_connection(server.address, timeout=10) as sock:
-        sock.sendall(b"GET /twice HTTP/1.1\r\nHost: t\r\n\r\n")
-        data = b""
-        while True:
-            piece = sock.recv(65536)
-            if not piece:
-                break
-            data += piece
+    data = _exchange(server, b"GET /twice HTTP/1.1\r\nHost: t\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 500")
     assert "returned twice" in server.log()
     assert requests.get(server.url + "/hello", timeout=5).text == "hello"
