@@ -7,15 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from .files import FilePath, FileSpan, plan_file, regular_file_stat
 from .http.cookies import ResponseCookie
-from .http.writer import (
-    CHUNKED,
-    NO_BODY_STATUSES,
-    ResponseError,
-    ResponseHead,
-    frame_body,
-    write_head,
-)
+from .http.writer import CHUNKED, NO_BODY_STATUSES, ResponseError, ResponseHead
 from .request import Request
+from .speedups import ResponseWriter
+
+# The writer twin in use (compiled unless OUTSIDE_NO_EXTENSIONS); the same ResponseHead either way.
+write_head = ResponseWriter.write_head
+frame_body = ResponseWriter.frame_body
 
 _MB = 1024 * 1024
 # Refused in Response.headers (the writer reads the rest of its own fields from them).

@@ -1,3 +1,5 @@
+# cython: annotation_typing=False
+# (annotations here are for readers and type checkers; the C types come from the .pxd)
 """Writing HTTP/1.1 responses, sans-I/O: bytes out, no sockets.
 
 ``write_head`` decides everything a response head says about the exchange, in one
@@ -6,25 +8,38 @@ only header-injection check), the body's framing (``Content-Length``, chunked, o
 end of the connection for HTTP/1.0 clients; none for HEAD's body, 1xx, 204 and 304),
 ``Connection`` and the ``Date``/``Server`` fields. ``frame_body`` then frames a streamed
 body the way its head announced.
+
+This one file is both twins: it runs as pure Python here, and the build compiles a copy
+of it, ``outside/_speedups/_writer.py``, with Cython in pure-Python mode (the types in
+``outside/_speedups/_writer.pxd``); ``outside.speedups.ResponseWriter`` is the one in
+use. ``ResponseHead`` and ``ResponseError`` live in ``outside.http.response_head`` so that
+both twins make and raise the same classes.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from time import time
 from typing import Any, TypeVar
 
-from .dates import http_date
-from .headers import TOKEN
-from .status import get_description
+# Absolute imports: the build compiles a copy of this file as outside._speedups._writer.
+from outside.http.dates import http_date
+from outside.http.headers import TOKEN
+from outside.http.response_head import (
+    CHUNKED,
+    FIXED,
+    NO_BODY,
+    NO_BODY_STATUSES,
+    SERVER_NAME,
+    UNTIL_CLOSE,
+    ResponseError,
+    ResponseHead,
+)
+from outside.http.status import get_description
 
-# How the end of the body is marked (``ResponseHead.framing``).
-FIXED = "fixed"          # Content-Length
-CHUNKED = "chunked"      # Transfer-Encoding: chunked
-UNTIL_CLOSE = "close"    # the server closes the connection (HTTP/1.0 stream of unknown length)
-NO_BODY = "none"         # 1xx, 204, 304: no body and no framing fields
+__all__ = ["CHUNKED", "FIXED", "NO_BODY", "NO_BODY_STATUSES", "SERVER_NAME", "UNTIL_CLOSE",
+           "ResponseError", "ResponseHead", "chunked", "close_source", "exactly", "frame_body",
+           "until_close", "write_head"]
 
-SERVER_NAME = "outside"
-NO_BODY_STATUSES = frozenset((204, 304))  # with 1xx: never a body, never framing fields
 # Fields the writer decides; a caller's value is read from them, not copied.
 _DECIDED = frozenset(("content-type", "content-length", "connection", "transfer-encoding", "date", "server"))
 _NOTHING: Mapping[str, str] = {}
@@ -32,52 +47,6 @@ _checked_names: dict[str, str] = {}  # valid field name -> its lower case; most 
 _status_lines: dict[int, tuple[str, str]] = {}  # status -> (its status line, its reason)
 # (second, the Date and Server lines): one tuple, so threads never see half an update
 _own_lines: tuple[int, list[str]] = (-1, [])
-
-
-class ResponseError(ValueError):
-    """A response that must not be sent as it is: an invalid status, a field name that
-    is not a token, CR/LF/NUL or non-latin-1 text in the head (response splitting), an
-    invalid or conflicting Content-Length, a forbidden field, or a streamed body whose
-    length or pieces do not match its head."""
-
-
-class ResponseHead:
-    """A response head as it goes on the wire.
-
-    ``status`` and ``reason``: the status line's code and phrase; ``version``: always
-    ``HTTP/1.1`` (the highest this server speaks, whatever the request's); ``fields``:
-    the ``(name, value)`` pairs in wire order, ``Date``, ``Server`` and the framing fields
-    included; ``framing``: ``FIXED``, ``CHUNKED``, ``UNTIL_CLOSE`` or ``NO_BODY``;
-    ``length``: the Content-Length sent (``None`` when there is none); ``keep_alive``:
-    whether the connection may carry another request after this response;
-    ``sends_body``: False for HEAD and no-body statuses; ``data``: the serialized head,
-    blank line included. Made by ``write_head``.
-    """
-
-    __slots__ = ("_lines", "data", "framing", "keep_alive", "length", "reason", "sends_body", "status")
-    version = "HTTP/1.1"
-
-    status: int
-    reason: str
-    _lines: list[str]  # the status line, "Name: value\r\n" each, the blank line: as written
-    framing: str
-    length: int | None
-    keep_alive: bool
-    sends_body: bool
-    data: bytes
-
-    @property
-    def fields(self) -> list[tuple[str, str]]:
-        """The ``(name, value)`` pairs in wire order (a name is a token: the first
-        ``": "`` of a line ends it)."""
-        pairs = []
-        for line in self._lines[1:-1]:
-            name, _, value = line[:-2].partition(": ")
-            pairs.append((name, value))
-        return pairs
-
-    def __repr__(self) -> str:
-        return f"<ResponseHead {self.status} {self.framing} keep_alive={self.keep_alive}>"
 
 
 _Head = TypeVar("_Head", bound=ResponseHead)
@@ -156,10 +125,10 @@ def write_head(status: int, fields: Iterable[tuple[Any, Any]], request_method: s
     else:
         status_line = f"HTTP/1.1 {status} {reason}\r\n"
     second, own = _own_lines
-    now = int(time.time())
+    now = int(time())
     if now != second:
         own = _date_and_server(now)
-    lines = [status_line, *own]  # each ends with its CRLF, the status line's included
+    lines = [status_line, own[0], own[1]]  # each ends with its CRLF, the status line's included
     lengths: list[Any] | None = None
     connection: list[Any] | None = None
     has_type = False
