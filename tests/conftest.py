@@ -1,4 +1,4 @@
-"""Twin fixtures: every parser, mask and frame codec test runs against both twins.
+"""Twin fixtures: every parser, writer, mask and frame codec test runs against both twins.
 
 The compiled twin must be there unless ``OUTSIDE_NO_EXTENSIONS`` is set: a build that
 silently fell back to pure Python fails these tests instead of skipping them.
@@ -61,3 +61,17 @@ def frames_twins():
     """(pure, compiled) frame codec modules, for differential tests."""
     return speedups.WebSocketFramesPy, _compiled(speedups.WebSocketFramesC, "frame codec",
                                                  "_frames")
+
+
+@pytest.fixture(params=["py-writer", "c-writer"])
+def writer(request):
+    """The response writer module of one twin (``write_head``, ``frame_body``...)."""
+    if request.param == "c-writer":
+        return _compiled(speedups.ResponseWriterC, "response writer", "_writer")
+    return speedups.ResponseWriterPy
+
+
+@pytest.fixture
+def writer_twins():
+    """(pure, compiled) response writer modules, for differential tests."""
+    return speedups.ResponseWriterPy, _compiled(speedups.ResponseWriterC, "response writer", "_writer")
