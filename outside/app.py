@@ -28,7 +28,7 @@ from urllib.parse import quote, urlsplit
 
 from . import hooks as _hooks
 from . import templating as _templating
-from .compressing import compress_response
+from .compressing import compress_for_render
 from .config import default_config
 from .helpers import build_url
 from .proxy import TrustedProxies
@@ -212,8 +212,8 @@ class BaseApp:
         """``response`` serialized for ``request`` as the engine sends it; a response that
         must not be sent (``ResponseError``) is replaced by the 500 handler's."""
         try:
-            return render(compress_response(response, request, self.config), request, keep_alive,
-                          self.config)
+            response, json_body = compress_for_render(response, request, self.config)
+            return render(response, request, keep_alive, self.config, json_body)
         except ResponseError as exc:
             logger.error("invalid response to %s: %s", request, exc)
             return render(self.error_response(500, request, str(exc)), request, False, self.config)
@@ -500,15 +500,17 @@ class OutsideHTTP(BaseApp):
         answers. A function target runs through ``ScheduledResponse``.
         ``config["pre_send"]`` is applied to every ``Response`` returned.
         """
-        self._apply_proxies(request)
+        if self.config.get("forwarded_allow_ips"):
+            self._apply_proxies(request)
         request.app = self
+        path = request.url
         if self._rules.rules:
-            found = self._rules.match(request.url, request.method)
+            found = self._rules.match(path, request.method)
             if found is not None:
                 return self._answer_rule(request, found)
-        target = self._mounts.match(request.url) if self._mounts.routes else None
+        target = self._mounts.match(path) if self._mounts.routes else None
         if target is None:
-            target = self._router.match(request.url)
+            target = self._router.match(path)
         return self._answer(request, target)
 
     def _answer(self, request: Request, target: Any) -> Union[Response, WebSocket]:
@@ -518,7 +520,8 @@ class OutsideHTTP(BaseApp):
             if _is_websocket_upgrade(request):
                 return target
             target = _websocket_only
-        return self._pre_send(_hooks.respond(self, request, target), request)
+        response = _hooks.respond(self, request, target)
+        return response if self.config.get("pre_send") is None else self._pre_send(response, request)
 
     def _answer_rule(self, request: Request, found: RuleMatch) -> Union[Response, WebSocket]:
         rule = found.rule

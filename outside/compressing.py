@@ -40,16 +40,30 @@ _SURELY_SMALL = MIN_SIZE // 4  # characters: under MIN_SIZE bytes whatever their
 
 def compress_response(response: Response, request: Request, config: Dict[str, Any]) -> Response:
     """``response`` as it should be rendered for ``request`` (see the module's docstring)."""
+    return compress_for_render(response, request, config)[0]
+
+
+def compress_for_render(response: Response, request: Request,
+                        config: Dict[str, Any]) -> Tuple[Response, Optional[bytes]]:
+    """``compress_response``, and the JSON a ``dict`` body was encoded to on the way when
+    it is sent uncompressed (else ``None``): ``render`` takes it instead of encoding again."""
     content = response.content
     if type(content) in _SMALL_KINDS and len(content) < _SURELY_SMALL:  # the common small answer
-        return response
+        return response, None
+    unchanged = (response, None)
     if not getattr(response, "compress", True) or not config.get("compression", True):
-        return response
+        return unchanged
     status = response.status_code
     if type(status) is not int or status < 200 or status in _UNCOMPRESSED_STATUSES:
-        return response
+        return unchanged
     if not isinstance(response.headers, dict):
-        return response  # render refuses it with a clear error
+        return unchanged  # render refuses it with a clear error
+    body: Any = None
+    json_body: Optional[bytes] = None
+    if type(content) is dict:  # its size is known once encoded: most JSON answers are small
+        body = json_body = _body_bytes(content)
+        if body is None or len(body) < MIN_SIZE:
+            return response, json_body
     if isinstance(content, (str,) + _IN_MEMORY):
         streamed = False
         default_type = "application/json" if isinstance(content, dict) else "text/plain"
@@ -59,22 +73,22 @@ def compress_response(response: Response, request: Request, config: Dict[str, An
             and not getattr(content, "is_event_stream", False):
         streamed, default_type = True, "text/plain"
     else:
-        return response
+        return unchanged
+    kept = (response, json_body)
     fields = _fields(response.headers)
     content_type = fields.get("content-type", (None, default_type))[1]
     if "content-encoding" in fields or not is_compressible(str(content_type)):
-        return response
+        return kept
     if "no-transform" in str(fields.get("cache-control", ("", ""))[1]).lower():
-        return response
-    body: Any = None
-    if not streamed:
+        return kept
+    if not streamed and body is None:
         body = _body_bytes(content)
         if body is None or len(body) < MIN_SIZE:
-            return response
+            return kept
     headers = _vary_on_encoding(response.headers, fields)
     encoding = choose_encoding(request.headers.get("Accept-Encoding"))
     if encoding is None:
-        return _copy(response, headers, content)
+        return _copy(response, headers, content), json_body
     if "content-type" not in fields:
         headers["Content-Type"] = default_type
     headers["Content-Encoding"] = encoding
@@ -84,8 +98,8 @@ def compress_response(response: Response, request: Request, config: Dict[str, An
     if streamed:
         if "content-length" in fields:
             del headers[fields["content-length"][0]]  # the coded length is known only at the end
-        return _copy(response, headers, compressed_pieces(content, encoding))
-    return _copy(response, headers, compress(body, encoding))
+        return _copy(response, headers, compressed_pieces(content, encoding)), None
+    return _copy(response, headers, compress(body, encoding)), None
 
 
 def compressed_pieces(content: Iterable[Any], encoding: str) -> Iterator[bytes]:

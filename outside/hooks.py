@@ -108,16 +108,13 @@ def _call(request: Request, target: Callable[[Any], Any], scopes: Tuple[RequestH
     """The ``before_request`` hooks (the app's first), then the handler unless one
     answered: (the response, the exception no error handler took)."""
     try:
-        result = None
-        for scope in reversed(scopes):
-            for hook in scope.before:
-                result = hook(request)
-                if result is not None:
-                    break
-            if result is not None:
-                break
+        result = _before(request, scopes) if scopes else None
         if result is None:
             result = target(request)
+        if type(result) is Response and type(result.headers) is dict:  # the common case, inline
+            status = result.status_code
+            if type(status) is int and 100 <= status <= 999:
+                return result, None
         if isinstance(result, tuple):  # (status, message), as in 1.5.x
             status, message = result
             if error_routes.get(status) is None:
@@ -130,6 +127,16 @@ def _call(request: Request, target: Callable[[Any], Any], scopes: Tuple[RequestH
         return _app.call_error_handler(error_routes, exc.status, request, exc.reason), None
     except Exception as exc:  # noqa: BLE001 - logged there; the answer is the 500 page
         return _handle_exception(scopes, error_routes, request, target, exc)
+
+
+def _before(request: Request, scopes: Tuple[RequestHooks, ...]) -> Any:
+    """The first answer of a ``before_request`` hook (the app's hooks first), or ``None``."""
+    for scope in reversed(scopes):
+        for hook in scope.before:
+            result = hook(request)
+            if result is not None:
+                return result
+    return None
 
 
 def call_handler(request: Request, target: Callable[[Any], Any], error_routes: Any) -> Response:

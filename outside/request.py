@@ -73,7 +73,7 @@ class Request:
     match against it. ``target`` keeps the raw form for code that needs the exact bytes.
     """
 
-    __slots__ = ("method", "headers", "header_list", "version", "url", "address", "target",
+    __slots__ = ("method", "_headers", "header_list", "version", "url", "address", "target",
                  "scheme", "upgrade", "_query_string", "_content", "_stream", "_body",
                  "_cookies", "_query", "_params", "_form", "_files",
                  "__dict__")  # __dict__: handlers may add attributes
@@ -87,15 +87,15 @@ class Request:
                  version: str, url: str, address: Tuple[str, int], *,
                  target: Optional[str] = None, scheme: str = "http") -> None:
         self.method = method
-        self.headers = headers if isinstance(headers, Headers) else Headers(headers)
-        self.header_list: List[Tuple[str, str]] = list(self.headers.items())
+        self._headers = headers if isinstance(headers, Headers) else Headers(headers)
+        self.header_list: List[Tuple[str, str]] = list(self._headers.items())
         self.version = version
         self.target = url if target is None else target
         self._query_string = self.target.partition("?")[2]
         self.url = url.partition("?")[0]
         self.address = address
         self.scheme = scheme
-        self.upgrade = "upgrade" in self.headers.get("Connection", "").lower() and "Upgrade" in self.headers
+        self.upgrade = "upgrade" in self._headers.get("Connection", "").lower() and "Upgrade" in self._headers
         self._set_body(content)
 
     @classmethod
@@ -109,29 +109,46 @@ class Request:
         ``b""`` at the end) that the server fills while the handler reads it; reading
         ``content`` then drains that stream. ``scheme``: ``"https"`` behind TLS.
 
-        Cheap by design: headers are indexed once; cookies, params and query are parsed
-        on first use. Never raises for any head the parser accepted.
+        Cheap by design: nothing is parsed or copied that a handler may not read. The
+        ``headers`` mapping is built on first use from the parser's list (``header_list``);
+        cookies, params and query are parsed on first use too. The path is decoded here
+        only when it holds ``%`` or non-ASCII (routing reads it on every request). Never
+        raises for any head the parser accepted.
         """
         request = cls.__new__(cls)
         request.method = head.method
         request.header_list = head.headers
-        request.headers = Headers.from_pairs(head.headers)
         request.version = head.version
         request.target = target = head.target
         path, _, request._query_string = target.partition("?")
         if path[:1] != "/" and "://" in path:  # absolute-form (RFC 9112 section 3.2.2)
             path = urlsplit(path).path or "/"
-        request.url = _decode_path(path)
+        request.url = path if path.isascii() and "%" not in path else _decode_path(path)
         request.address = address
         request.scheme = scheme
         request.upgrade = head.upgrade
+        request._headers = request._stream = request._body = request._cookies = None
+        request._query = request._params = request._form = request._files = None
         if type(body) is bytes:  # the common case, inlined: one Request per request
             request._content = body
-            request._stream = request._body = request._cookies = request._query = request._params = None
-            request._form = request._files = None
         else:
             request._set_body(body)
         return request
+
+    @property
+    def headers(self) -> Headers:
+        """The header fields, a case-insensitive dict (``outside.headers.Headers``) keeping
+        the names as sent; repeated fields joined with ``", "`` (``"; "`` for ``Cookie``).
+        Built from ``header_list`` on first use; assigning replaces it (as in 1.5.x, where
+        it was a plain attribute)."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = Headers.from_pairs(self.header_list)
+        return headers
+
+    @headers.setter
+    def headers(self, value: Any) -> None:
+        self._headers = value
 
     @property
     def id(self) -> str:
@@ -193,7 +210,12 @@ class Request:
         """
         if self._query is None:
             query: Dict[str, List[str]] = {}
-            for name, value in parse_qsl(self._query_string, keep_blank_values=True):
+            text = self._query_string
+            if "%" in text or "+" in text:
+                pairs = parse_qsl(text, keep_blank_values=True)
+            else:  # nothing to decode: what parse_qsl gives, without its per-item unquoting
+                pairs = [piece.partition("=")[::2] for piece in text.split("&") if piece]
+            for name, value in pairs:
                 query.setdefault(name, []).append(value)
             self._query = query
         return self._query

@@ -83,13 +83,15 @@ class Rendered(ResponseHead):
         return self
 
 
-def render(response: Response, request: Request, keep_alive: bool, config: dict[str, Any]) -> Rendered:
+def render(response: Response, request: Request, keep_alive: bool, config: dict[str, Any],
+           json_body: bytes | None = None) -> Rendered:
     """Serialize ``response`` to ``request`` as HTTP/1.1.
 
     ``keep_alive`` is the server's wish (request asked for it, config allows it, reuse
     limit not reached); the result's ``keep_alive`` is the final decision, also False
     when the response says ``Connection: close`` or its length is only known at the end
-    of an HTTP/1.0 exchange. ``config`` supplies ``allow_range_from_mb``.
+    of an HTTP/1.0 exchange. ``config`` supplies ``allow_range_from_mb``. ``json_body``:
+    a ``dict`` content already encoded as JSON (by the compression step), sent as it is.
 
     Writes ``Date``, ``Server``, ``Content-Length`` (or ``Transfer-Encoding: chunked``),
     ``Connection`` when needed, the default ``Content-Type`` and one ``Set-Cookie`` per
@@ -123,10 +125,13 @@ def render(response: Response, request: Request, keep_alive: bool, config: dict[
         length = len(body)
         default_type = "text/plain"
     elif isinstance(content, dict):
-        try:
-            body = json.dumps(content).encode("utf-8")
-        except (TypeError, ValueError) as exc:
-            raise ResponseError(f"content is not JSON serializable: {exc}") from exc
+        if json_body is not None:
+            body = json_body
+        else:
+            try:
+                body = json.dumps(content).encode("utf-8")
+            except (TypeError, ValueError) as exc:
+                raise ResponseError(f"content is not JSON serializable: {exc}") from exc
         length = len(body)
         default_type = "application/json"
     elif isinstance(content, FilePath):

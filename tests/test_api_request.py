@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import io
+from urllib.parse import parse_qsl
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from outside import Request
 from outside.headers import Headers
@@ -165,3 +168,15 @@ def test_from_the_active_parser_twin():
     assert r.params == {"x": "1"} and r.query == {"x": ["1", "2"]} and r.cookies == {"k": "v"}
     assert r.headers["x-a"] == "1, 2" and r.headers["content-length"] == "9"
     assert r.json() == {"a": 1} and r.upgrade is False
+
+
+@settings(max_examples=400, deadline=None)
+@given(query=st.text(st.sampled_from("ab=&;+%2Fé0 "), max_size=16))
+def test_query_is_what_parse_qsl_reads(query):
+    # The fast path for a query with nothing to decode must agree with the standard library.
+    expected: dict = {}
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        expected.setdefault(name, []).append(value)
+    request = Request.blank(url="/p?" + query)
+    assert request.query == expected
+    assert request.params == {name: values[0] for name, values in expected.items()}

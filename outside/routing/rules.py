@@ -138,6 +138,9 @@ class Rule:
             position = match.end()
         self._add_static(pattern[position:], regex)
         self._regex = re.compile("".join(regex) + r"\Z")
+        # The variables whose text becomes another type (str and path stay text).
+        self._typed = [(name, CONVERTERS[kind].to_python) for name, kind in self.variables.items()
+                       if CONVERTERS[kind].to_python is not str]
         self.sort_key = _segment_weights(pattern)
         # The shape ignores variable names: /a/<int:x> and /a/<int:y> are the same rule.
         self.shape = tuple(text if kind == "static" else f"<{kind}>" for kind, text in self._parts)
@@ -156,10 +159,10 @@ class Rule:
         found = self._regex.match(path)
         if found is None:
             return None
-        values = {}
-        for name, text in found.groupdict().items():
+        values = found.groupdict()
+        for name, to_python in self._typed:
             try:
-                values[name] = CONVERTERS[self.variables[name]].to_python(text)
+                values[name] = to_python(values[name])
             except ValueError:  # e.g. a float too odd to read: no match rather than a 500
                 return None
         return values
@@ -211,6 +214,11 @@ class RuleMap:
         # is the first match in sort order (nothing sorts before an all-static rule that
         # matches the same path), so one lookup answers it.
         self._static: Dict[str, List[Rule]] = {}
+        # The rules a path must be tried against in order: those with variables (a static
+        # rule matches its own path only, found above), and those ending with "/" (the
+        # candidates for the redirect of a path without it).
+        self._dynamic: List[Rule] = []
+        self._slashed: List[Rule] = []
 
     def add(self, rule: Rule, function: Any) -> None:
         """Register ``rule``; ``RouteConflictError`` when a rule of the same shape
@@ -233,14 +241,19 @@ class RuleMap:
         self.rules.sort(key=lambda each: each.sort_key)  # stable: registration order breaks ties
         if not rule.variables:
             self._static.setdefault(rule.pattern, []).append(rule)
+        self._dynamic = [each for each in self.rules if each.variables]
+        self._slashed = [each for each in self.rules if each.pattern.endswith("/")]
 
     def match(self, path: str, method: str) -> Optional[RuleMatch]:
         """The rule serving ``method`` on ``path``; ``None`` when no rule has this path."""
-        for rule in self._static.get(path, ()):
-            if rule.allows(method):
-                return RuleMatch(rule, {})
         allowed: Set[str] = set()
-        for rule in self.rules:
+        static = self._static.get(path)
+        if static is not None:
+            for rule in static:
+                if rule.allows(method):
+                    return RuleMatch(rule, {})
+                allowed |= rule.methods
+        for rule in self._dynamic:
             values = rule.match(path)
             if values is None:
                 continue
@@ -252,9 +265,10 @@ class RuleMap:
                 allowed.add("HEAD")
             allowed.add("OPTIONS")
             return RuleMatch(allowed=frozenset(allowed))
-        if not path.endswith("/") and any(rule.match(path + "/") is not None
-                                          for rule in self.rules if rule.pattern.endswith("/")):
-            return RuleMatch(redirect=path + "/")
+        if self._slashed and not path.endswith("/"):
+            slashed = path + "/"
+            if any(rule.match(slashed) is not None for rule in self._slashed):
+                return RuleMatch(redirect=slashed)
         return None
 
     def build(self, endpoint: str, values: Mapping[str, Any]) -> str:
