@@ -17,7 +17,6 @@ precompressed ``.br``/``.gz`` sibling of a file instead when there is one. An
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Dict, Iterable, Iterator, Optional, Tuple
 
 from .files import FilePath
@@ -29,8 +28,9 @@ from .http.compression import (
     is_compressible,
     suffixed_etag,
 )
+from .http.writer import ResponseError
 from .request import Request
-from .response import Response, _as_bytes, _close_iterable
+from .response import Response, _as_bytes, _close_iterable, json_bytes
 
 _UNCOMPRESSED_STATUSES = frozenset((204, 206, 304))
 _IN_MEMORY = (bytes, bytearray, memoryview, list, tuple, dict)
@@ -61,8 +61,11 @@ def compress_for_render(response: Response, request: Request,
     body: Any = None
     json_body: Optional[bytes] = None
     if type(content) is dict:  # its size is known once encoded: most JSON answers are small
-        body = json_body = _body_bytes(content)
-        if body is None or len(body) < MIN_SIZE:
+        try:
+            body = json_body = json_bytes(content)
+        except ResponseError:  # render raises it again, with its message
+            return unchanged
+        if len(body) < MIN_SIZE:
             return response, json_body
     if isinstance(content, (str,) + _IN_MEMORY):
         streamed = False
@@ -132,11 +135,11 @@ def _body_bytes(content: Any) -> Optional[bytes]:
         if isinstance(content, str):
             return content.encode("utf-8")
         if isinstance(content, dict):
-            return json.dumps(content).encode("utf-8")
+            return json_bytes(content)
         if isinstance(content, (list, tuple)):
             return b"".join([_as_bytes(piece) for piece in content])
         return bytes(content)
-    except (TypeError, ValueError):  # render gives the error its message
+    except (TypeError, ValueError):  # render gives the error its message (ResponseError is one)
         return None
 
 

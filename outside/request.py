@@ -82,6 +82,7 @@ class Request:
     # matched (``OutsideHTTP.dispatch``), the WSGI environ under ``outside.wsgi``.
     view_args: Dict[str, Any]
     environ: Dict[str, Any]
+    _headers: Any  # the headers mapping once built (or assigned); None until then
 
     def __init__(self, method: str, headers: Dict[str, str], content: Union[bytes, Any],
                  version: str, url: str, address: Tuple[str, int], *,
@@ -141,7 +142,7 @@ class Request:
         the names as sent; repeated fields joined with ``", "`` (``"; "`` for ``Cookie``).
         Built from ``header_list`` on first use; assigning replaces it (as in 1.5.x, where
         it was a plain attribute)."""
-        headers = self._headers
+        headers: Headers = self._headers
         if headers is None:
             headers = self._headers = Headers.from_pairs(self.header_list)
         return headers

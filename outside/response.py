@@ -125,13 +125,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: dict[
         length = len(body)
         default_type = "text/plain"
     elif isinstance(content, dict):
-        if json_body is not None:
-            body = json_body
-        else:
-            try:
-                body = json.dumps(content).encode("utf-8")
-            except (TypeError, ValueError) as exc:
-                raise ResponseError(f"content is not JSON serializable: {exc}") from exc
+        body = json_body if json_body is not None else json_bytes(content)
         length = len(body)
         default_type = "application/json"
     elif isinstance(content, FilePath):
@@ -152,7 +146,7 @@ def render(response: Response, request: Request, keep_alive: bool, config: dict[
         extra = [*extra, *_set_cookie_fields(response.cookies)]
 
     try:
-        rendered = write_head(status, headers.items(), request.method, request.version, keep_alive,
+        rendered: Rendered = write_head(status, headers.items(), request.method, request.version, keep_alive,
                               length, default_type, extra, _REFUSED, None, Rendered)
     except ResponseError:
         if streamed:
@@ -168,6 +162,14 @@ def render(response: Response, request: Request, keep_alive: bool, config: dict[
         rendered.body = frame_body(rendered, pieces)
         rendered.payload = pieces if rendered.framing == CHUNKED else rendered.body
     return rendered
+
+
+def json_bytes(content: Any) -> bytes:
+    """``content`` as the JSON body sent for it (UTF-8); ``ResponseError`` when it cannot be."""
+    try:
+        return json.dumps(content).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise ResponseError(f"content is not JSON serializable: {exc}") from exc
 
 
 def _file_body(file: FilePath, status: int, request: Request,
