@@ -52,6 +52,16 @@ def test_headers_case_insensitive_with_duplicates_joined():
     assert r.header_list == [("Host", "h"), ("X-Tag", "a"), ("x-tag", "b")]
 
 
+def test_headers_are_built_once_and_may_be_replaced():
+    r = request(headers=[("Host", "h"), ("Cookie", "a=1")])
+    assert r.headers is r.headers and isinstance(r.headers, Headers)
+    assert r.cookies == {"a": "1"}
+    r.headers = {"X-Own": "1"}  # a plain attribute in 1.5.x: handlers and middleware assign it
+    assert r.headers == {"X-Own": "1"} and type(r.headers) is dict
+    r.note = "handlers may add attributes"
+    assert r.note == "handlers may add attributes"
+
+
 @pytest.mark.parametrize("target, url", [
     ("/", "/"),
     ("/a/b?c=d", "/a/b"),
