@@ -78,10 +78,11 @@ class Summary:
 
 
 def cpu_ticks(stat: str) -> int:
-    """utime + stime (in clock ticks) from the text of ``/proc/<pid>/stat``; the
-    process's threads are included, its children are not."""
+    """utime + stime + cutime + cstime (in clock ticks) from the text of ``/proc/<pid>/stat``:
+    the process with all its threads, and its children that have exited and been reaped
+    (a server that forks per connection spends its time in those)."""
     fields = stat.rsplit(")", 1)[1].split()  # the command name may hold spaces and ")"
-    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5), after pid and comm
+    return sum(int(value) for value in fields[11:15])  # fields 14-17 of proc(5), after pid and comm
 
 
 def cpu_per_request(ticks_before: int, ticks_after: int, requests: int, ticks_per_second: int) -> float:

@@ -350,6 +350,9 @@ def run_wrk(server: Server, workload: Workload, duration: float, script: Optiona
                           capture_output=True, text=True, timeout=duration * 4 + 60)
     after = server.cpu_ticks()
     result = parse_wrk(done.stdout)
+    if result.requests == 0:
+        raise RuntimeError(f"no request completed in {duration:g} s (stalled or starved; "
+                           f"wrk: {done.stdout.strip().splitlines()[-1:] or done.stderr.strip()[-200:]})")
     if workload.group == "pipeline":
         # wrk times a batch (the last of its 16 answers), then "corrects" the histogram for
         # coordinated omission with an interval computed from every answer: 16 times too

@@ -184,13 +184,14 @@ def test_reply_counter_counts_messages_fed_whole_or_byte_by_byte():
 
 
 
-# /proc/<pid>/stat of a process whose name holds a space and a ")": utime 250, stime 40.
-PROC_STAT = ("4242 (my (odd) app) S 1 4242 4242 0 -1 4194560 3015 0 0 0 250 40 0 0 20 0 3 0 "
+# /proc/<pid>/stat of a process whose name holds a space and a ")": utime 250, stime 40,
+# and 7 + 3 ticks of its children reaped so far.
+PROC_STAT = ("4242 (my (odd) app) S 1 4242 4242 0 -1 4194560 3015 0 0 0 250 40 7 3 20 0 3 0 "
              "1234567 123456789 4321 18446744073709551615 1 1 0 0 0 0 0 16781312 134235650 0 0 0 17 0 0 0 0 0 0")
 
 
-def test_cpu_ticks_add_user_and_system_time_past_an_odd_process_name():
-    assert report.cpu_ticks(PROC_STAT) == 290
+def test_cpu_ticks_add_user_and_system_time_of_process_and_children_past_an_odd_name():
+    assert report.cpu_ticks(PROC_STAT) == 300
 
 
 def test_cpu_per_request_divides_the_ticks_spent_by_the_requests():
