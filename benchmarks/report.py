@@ -190,7 +190,7 @@ class Section:
     labels: Mapping[str, str]  # contender -> label, in table order
     references: Mapping[str, str]  # contender -> the outside contender its ratios are to
     workloads: Optional[frozenset] = None  # workload names shown (None: all)
-    chart: str = ""  # file name of its bar chart ("": none)
+    charts: Tuple[str, ...] = ()  # file names of its bar charts (requests/s, CPU per request)
 
 
 @dataclass(frozen=True)
@@ -323,7 +323,7 @@ def render(info: RunInfo, workloads: Sequence[Workload], samples: Sequence[Sampl
            "and after each run, over the requests wrk counted. "
            "How to read and reproduce these numbers: `benchmarks/README.md`.", "",
            "## Goals", ""] + goals_table(goals(summaries, workloads)) + [""]
-    section_charts = {f"charts/{s.chart}" for s in sections}
+    section_charts = {f"charts/{chart}" for s in sections for chart in s.charts}
     out += [f"![{Path(chart).stem}]({chart})" for chart in charts if chart not in section_charts] + [""]
     for workload in workloads:
         if not any(key[0] == workload.name for key in summaries):
@@ -342,8 +342,8 @@ def render(info: RunInfo, workloads: Sequence[Workload], samples: Sequence[Sampl
         tables = [(w, lines) for w, lines in tables if len(lines) > 2]
         if tables:
             out += [f"## {extra.title}", "", extra.intro, ""]
-            if extra.chart and f"charts/{extra.chart}" in charts:
-                out += [f"![{Path(extra.chart).stem}](charts/{extra.chart})", ""]
+            out += [f"![{Path(chart).stem}](charts/{chart})" for chart in extra.charts if f"charts/{chart}" in charts]
+            out.append("")
             for w, lines in tables:
                 out += [f"### {w.title}", ""] + lines + [""]
     if skipped:
@@ -402,9 +402,10 @@ def charts(directory: Path, workloads: Sequence[Workload], samples: Sequence[Sam
 
 
 def bar_chart(path: Path, title: str, workloads: Sequence[Workload], samples: Sequence[Sample],
-              labels: Mapping[str, str], references: Mapping[str, str]) -> Optional[Path]:
+              labels: Mapping[str, str], references: Mapping[str, str], cpu: bool = False) -> Optional[Path]:
     """One panel per workload: each contender's median rate as a bar (its range as a whisker),
-    the outside contenders in a darker color; None when nothing was measured."""
+    or with ``cpu`` its median server CPU per request, the outside contenders in a darker
+    color; None when nothing was measured."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -418,20 +419,25 @@ def bar_chart(path: Path, title: str, workloads: Sequence[Workload], samples: Se
     outside = set(references.values())
     for axes, workload in zip(axes_list[:, 0], panels):
         names = [n for n in labels if (workload.name, n) in summaries]
-        rates = [summaries[(workload.name, n)].rate for n in names]
-        low = [r - summaries[(workload.name, n)].low for n, r in zip(names, rates)]
-        high = [summaries[(workload.name, n)].high - r for n, r in zip(names, rates)]
         colors = ["#1f4e79" if n in outside else "#9bbbd9" for n in names]
         positions = range(len(names))
-        axes.barh(positions, rates, xerr=[low, high], color=colors, capsize=2, error_kw={"linewidth": 0.8})
+        if cpu:
+            values = [summaries[(workload.name, n)].cpu_per_request * 1e6 for n in names]
+            axes.barh(positions, values, color=colors)
+        else:
+            rates = [summaries[(workload.name, n)].rate for n in names]
+            low = [r - summaries[(workload.name, n)].low for n, r in zip(names, rates)]
+            high = [summaries[(workload.name, n)].high - r for n, r in zip(names, rates)]
+            axes.barh(positions, rates, xerr=[low, high], color=colors, capsize=2, error_kw={"linewidth": 0.8})
         axes.set_yticks(list(positions), [labels[n] for n in names], fontsize=7)
         axes.invert_yaxis()
         axes.set_title(workload.title, fontsize=9)
         axes.tick_params(axis="x", labelsize=7)
         axes.grid(True, axis="x", alpha=0.3)
-    axes_list[-1, 0].set_xlabel("requests per second (median, whiskers: min-max over the rounds)", fontsize=8)
+    axes_list[-1, 0].set_xlabel("server CPU µs per request (median; less is better)" if cpu else
+                                "requests per second (median, whiskers: min-max over the rounds)", fontsize=8)
     figure.suptitle(title, fontsize=11)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0, 1, 0.99 - 0.25 / figure.get_figheight()))
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
     plt.close(figure)

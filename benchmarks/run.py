@@ -35,7 +35,7 @@ import tempfile
 import time
 import traceback
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -543,7 +543,7 @@ def sections(contenders: Sequence[Contender]) -> Tuple[Dict[str, str], List[repo
         "WSGI apps", "The same WSGI app on each WSGI server: a plain WSGI callable (`apps/wsgi_plain.py`) "
         "and a two-route Flask app (`apps/wsgi_flask.py`); outside serves them with `server.mount(\"/\", app)`. "
         "Ratios are to outside serving the same app.", {c.name: c.label for c in wsgi}, references,
-        frozenset(w for c in wsgi if c.workloads for w in c.workloads) or None, "wsgi_rps.png")
+        frozenset(w for c in wsgi if c.workloads for w in c.workloads) or None, ("wsgi_rps.png", "wsgi_cpu.png"))
     return main, [section] if wsgi else []
 
 
@@ -591,12 +591,15 @@ def peer_charts(directory: Path, contenders: Sequence[Contender], workloads: Seq
     """Bar charts of the peers set (hello, json, pipeline) and of each extra section."""
     peers = {c.name: c.label for c in contenders if PEERS in c.tags}
     fast = [w for w in workloads if w.group in ("hello", "json", "pipeline")]
-    found = [report.bar_chart(directory / "peers_rps.png", "outside against the fastest Python servers",
-                              fast, samples, peers, {"outside": "outside"})]
-    for section in extra:
-        shown = [w for w in fast if section.workloads is None or w.name in section.workloads]
-        found.append(report.bar_chart(directory / section.chart, section.title, shown, samples,
-                                      dict(section.labels), section.references))
+    found = []
+    for index, (suffix, what) in enumerate((("rps", ""), ("cpu", ": server CPU per request"))):
+        cpu = index == 1
+        found.append(report.bar_chart(directory / f"peers_{suffix}.png", "outside against the fastest Python "
+                                      "servers" + what, fast, samples, peers, {"outside": "outside"}, cpu))
+        for section in extra:
+            shown = [w for w in fast if section.workloads is None or w.name in section.workloads]
+            found.append(report.bar_chart(directory / section.charts[index], section.title + what, shown, samples,
+                                          dict(section.labels), section.references, cpu))
     return [path for path in found if path is not None]
 
 
@@ -796,6 +799,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     text = report.render(info, workloads, runner.samples, labels, runner.skipped, profiles,
                          [str(p.relative_to(args.output)) for p in chart_paths], extra)
     (args.output / "RESULTS.md").write_text(text)
+    # The raw samples, to render the report again or differently without measuring again.
+    (args.output / "samples.json").write_text(json.dumps([asdict(s) for s in runner.samples], indent=0) + "\n")
     log(f"wrote {args.output / 'RESULTS.md'}")
     print("\n".join(report.goals_table(report.goals(report.summarize(runner.samples), workloads))))
     return 0
