@@ -232,3 +232,13 @@ def test_the_pipeline_script_sends_sixteen_requests_per_call():
     script = PIPELINE_SCRIPT.read_text()
     assert f"local depth = {PIPELINE_DEPTH}" in script and "string.rep(one, depth)" in script
     assert "function request()\n  return batch\nend" in script
+
+
+def test_wsgi_section_compares_each_app_with_outside_serving_it():
+    from benchmarks.run import sections
+
+    contenders, _ = select("peers,wsgi")
+    main, (wsgi,) = sections(contenders)
+    assert "outside-wsgi" not in main and "granian-wsgi" in main and "socketify" in main
+    assert wsgi.references["bjoern"] == "outside-wsgi" and wsgi.references["bjoern-flask"] == "outside-wsgi-flask"
+    assert list(wsgi.labels)[:1] == ["outside-wsgi"] and wsgi.workloads == {"hello-50", "json-50"}
