@@ -171,7 +171,7 @@ def group_pids(pgid: int) -> List[int]:
 
 
 def cpu_ticks_of(pids: Iterable[int]) -> int:
-    """utime + stime of ``pids`` (clock ticks), each with all its threads."""
+    """CPU time of ``pids`` (clock ticks): each with all its threads and its reaped children."""
     total = 0
     for pid in pids:
         try:
@@ -373,7 +373,7 @@ def run_ws(server: Server, workload: Workload, duration: float, cpus: str = "") 
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "wsload failed")
     result = json.loads(done.stdout)
-    messages = round(result["rate"] * duration)
+    messages = round(result["rate"] * duration)  # wsload reports a rate over the run, not a count
     return Sample(server.contender.name, workload.name, 0, result["rate"], result["p50_ms"], result["p99_ms"],
                   result["bytes_per_s"], result["errors"],
                   cpu_per_request=report.cpu_per_request(before, after, messages, CLOCK_TICKS))
