@@ -44,6 +44,7 @@ class Sample:
     bytes_per_s: float = NAN
     errors: int = 0
     idle: Optional[IdleMemory] = None
+    cpu_per_request: float = NAN  # seconds of server CPU (all its processes) per request or message
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,23 @@ class Summary:
     runs: int
     per_connection: float = NAN  # idle workload: bytes of RSS per connection
     held: int = 0
+    cpu_per_request: float = NAN  # seconds
+
+
+def cpu_ticks(stat: str) -> int:
+    """utime + stime + cutime + cstime (in clock ticks) from the text of ``/proc/<pid>/stat``:
+    the process with all its threads, and its children that have exited and been reaped
+    (a server that forks per connection spends its time in those)."""
+    fields = stat.rsplit(")", 1)[1].split()  # the command name may hold spaces and ")"
+    return sum(int(value) for value in fields[11:15])  # fields 14-17 of proc(5), after pid and comm
+
+
+def cpu_per_request(ticks_before: int, ticks_after: int, requests: int, ticks_per_second: int) -> float:
+    """Seconds of CPU per request between two readings of a process tree's ticks
+    (NaN when nothing was served)."""
+    if requests <= 0:
+        return NAN
+    return (ticks_after - ticks_before) / ticks_per_second / requests
 
 
 def median(values: Iterable[float]) -> float:
@@ -94,8 +112,20 @@ def summarize(samples: Sequence[Sample]) -> Dict[Tuple[str, str], Summary]:
             rate=median(rates), low=min(rates, default=NAN), high=max(rates, default=NAN),
             p50_ms=median(s.p50_ms for s in runs), p99_ms=median(s.p99_ms for s in runs),
             bytes_per_s=median(s.bytes_per_s for s in runs), errors=sum(s.errors for s in runs), runs=len(runs),
-            per_connection=median(m.per_connection for m in idle), held=min((m.held for m in idle), default=0))
+            per_connection=median(m.per_connection for m in idle), held=min((m.held for m in idle), default=0),
+            cpu_per_request=median(s.cpu_per_request for s in runs))
     return summaries
+
+
+def round_ratios(samples: Sequence[Sample], workload: str, contender: str, reference: str) -> List[float]:
+    """The rate of ``contender`` over that of ``reference`` in each round both were measured in."""
+    rates: Dict[Tuple[str, int], float] = {}
+    for s in samples:
+        if s.workload == workload and s.contender in (contender, reference) and s.rate == s.rate:
+            rates[(s.contender, s.round)] = s.rate
+    rounds = sorted({r for (_, r) in rates})
+    return [rates[(contender, r)] / rates[(reference, r)] for r in rounds
+            if (contender, r) in rates and rates.get((reference, r))]
 
 
 def ratio(summaries: Dict[Tuple[str, str], Summary], workload: str, contender: str, baseline: str) -> float:
@@ -152,6 +182,18 @@ def goals(summaries: Dict[Tuple[str, str], Summary], workloads: Sequence[Workloa
 # --------------------------------------------------------------------------- the report
 
 @dataclass(frozen=True)
+class Section:
+    """A part of the report: some contenders, each compared with its reference."""
+
+    title: str
+    intro: str
+    labels: Mapping[str, str]  # contender -> label, in table order
+    references: Mapping[str, str]  # contender -> the outside contender its ratios are to
+    workloads: Optional[frozenset] = None  # workload names shown (None: all)
+    charts: Tuple[str, ...] = ()  # file names of its bar charts (requests/s, CPU per request)
+
+
+@dataclass(frozen=True)
 class RunInfo:
     """How and where a run was made."""
 
@@ -182,14 +224,33 @@ def _mb(value: float) -> str:
     return "–" if value != value else f"{value / MIB:,.0f}"
 
 
-def throughput_table(workload: Workload, summaries: Dict[Tuple[str, str], Summary],
-                     labels: Mapping[str, str]) -> List[str]:
-    """The markdown table of one HTTP or WebSocket workload, one row per contender."""
+def _round_ratio(ratios: Sequence[float]) -> str:
+    if not ratios:
+        return "–"
+    shown = _times(median(ratios))
+    return shown if len(ratios) == 1 else f"{shown} ({min(ratios):.2f}–{max(ratios):.2f})"
+
+
+def _us(seconds: float) -> str:
+    return "–" if seconds != seconds else f"{seconds * 1e6:,.1f}"
+
+
+def throughput_table(workload: Workload, summaries: Dict[Tuple[str, str], Summary], labels: Mapping[str, str],
+                     samples: Sequence[Sample] = (), references: Optional[Mapping[str, str]] = None,
+                     baselines: Optional[Mapping[str, str]] = None) -> List[str]:
+    """The markdown table of one HTTP or WebSocket workload, one row per contender.
+
+    With ``samples``, each row also has its server CPU per request and its rate over its
+    reference's (``references[name]``, else outside) in each round: the median and range.
+    """
     ws = workload.group == "ws"
-    baselines = WS_BASELINES if ws else HTTP_BASELINES
+    if baselines is None:
+        baselines = WS_BASELINES if ws else HTTP_BASELINES
     unit = "msg/s" if ws else "req/s"
     show_mb = workload.size >= MIB
+    per_round = bool(samples)
     header = [unit + " (median)", "spread (min–max)", "p50 ms", "p99 ms"] + (["MiB/s"] if show_mb else [])
+    header += (["CPU µs/" + ("msg" if ws else "req"), "vs outside, per round (median, range)"] if per_round else [])
     header += list(baselines.values()) + ["errors"]
     lines = ["| server | " + " | ".join(header) + " |", "|---" * (len(header) + 1) + "|"]
     for name, label in labels.items():
@@ -198,6 +259,10 @@ def throughput_table(workload: Workload, summaries: Dict[Tuple[str, str], Summar
             continue
         cells = [_number(summary.rate), f"{_number(summary.low)} – {_number(summary.high)}",
                  _ms(summary.p50_ms), _ms(summary.p99_ms)] + ([_mb(summary.bytes_per_s)] if show_mb else [])
+        if per_round:
+            reference = (references or {}).get(name, MAIN)
+            cells += [_us(summary.cpu_per_request),
+                      _round_ratio(round_ratios(samples, workload.name, name, reference))]
         cells += [_times(ratio(summaries, workload.name, name, peer)) for peer in baselines]
         cells.append(str(summary.errors))
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -239,8 +304,10 @@ def hotspots_section(name: str, label: str, total: int, own: Sequence[Tuple[str,
 
 
 def render(info: RunInfo, workloads: Sequence[Workload], samples: Sequence[Sample], labels: Mapping[str, str],
-           skipped: Sequence[str], profiles: Sequence[List[str]], charts: Sequence[str]) -> str:
-    """RESULTS.md."""
+           skipped: Sequence[str], profiles: Sequence[List[str]], charts: Sequence[str],
+           sections: Sequence[Section] = ()) -> str:
+    """RESULTS.md: the goals, a table per workload (the contenders of ``labels``), then a
+    table per workload of each extra section."""
     summaries = summarize(samples)
     machine = ", ".join(f"{key}: {value}" for key, value in info.machine.items())
     versions = ", ".join(f"{key} {value}" for key, value in info.versions.items())
@@ -250,10 +317,14 @@ def render(info: RunInfo, workloads: Sequence[Workload], samples: Sequence[Sampl
            f"Command: `{info.command}`: {info.repeat} round(s) of {info.duration:g} s runs, the contenders "
            f"interleaved in a rotating order; {info.workers} worker process(es) per server; every server "
            "without access log; wrk with one thread and `Connection: keep-alive`. Medians over the rounds; "
-           "the spread is the lowest and highest rate seen; ratios are of medians within this run. "
+           "the spread is the lowest and highest rate seen; \"vs outside, per round\" is the median (and "
+           "range) of the contender's rate over outside's in each round; the other ratios are of medians "
+           "within this run. CPU µs/req: user + system time of the server's processes from /proc, before "
+           "and after each run, over the requests wrk counted. "
            "How to read and reproduce these numbers: `benchmarks/README.md`.", "",
            "## Goals", ""] + goals_table(goals(summaries, workloads)) + [""]
-    out += [f"![{Path(chart).stem}]({chart})" for chart in charts] + [""]
+    section_charts = {f"charts/{chart}" for s in sections for chart in s.charts}
+    out += [f"![{Path(chart).stem}]({chart})" for chart in charts if chart not in section_charts] + [""]
     for workload in workloads:
         if not any(key[0] == workload.name for key in summaries):
             continue
@@ -261,8 +332,20 @@ def render(info: RunInfo, workloads: Sequence[Workload], samples: Sequence[Sampl
         if workload.group == "idle":
             out += idle_table(workload, samples, summaries, labels)
         else:
-            out += throughput_table(workload, summaries, labels)
+            out += throughput_table(workload, summaries, labels, samples)
         out.append("")
+    for extra in sections:
+        shown = [w for w in workloads if w.group != "idle" and (extra.workloads is None or w.name in
+                                                                  extra.workloads)]
+        tables = [(w, throughput_table(w, summaries, extra.labels, samples, extra.references, {}))
+                  for w in shown]
+        tables = [(w, lines) for w, lines in tables if len(lines) > 2]
+        if tables:
+            out += [f"## {extra.title}", "", extra.intro, ""]
+            out += [f"![{Path(chart).stem}](charts/{chart})" for chart in extra.charts if f"charts/{chart}" in charts]
+            out.append("")
+            for w, lines in tables:
+                out += [f"### {w.title}", ""] + lines + [""]
     if skipped:
         out += ["## Not measured", ""] + [f"- {line}" for line in skipped] + [""]
     if profiles:
@@ -316,3 +399,46 @@ def charts(directory: Path, workloads: Sequence[Workload], samples: Sequence[Sam
         plt.close(figure)
         written.append(path)
     return written
+
+
+def bar_chart(path: Path, title: str, workloads: Sequence[Workload], samples: Sequence[Sample],
+              labels: Mapping[str, str], references: Mapping[str, str], cpu: bool = False) -> Optional[Path]:
+    """One panel per workload: each contender's median rate as a bar (its range as a whisker),
+    or with ``cpu`` its median server CPU per request, the outside contenders in a darker
+    color; None when nothing was measured."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summaries = summarize(samples)
+    panels = [w for w in workloads if any((w.name, name) in summaries for name in labels)]
+    if not panels:
+        return None
+    figure, axes_list = plt.subplots(len(panels), 1, figsize=(9, 1.2 + 0.28 * len(labels) * len(panels)),
+                                     squeeze=False)
+    outside = set(references.values())
+    for axes, workload in zip(axes_list[:, 0], panels):
+        names = [n for n in labels if (workload.name, n) in summaries]
+        colors = ["#1f4e79" if n in outside else "#9bbbd9" for n in names]
+        positions = range(len(names))
+        if cpu:
+            values = [summaries[(workload.name, n)].cpu_per_request * 1e6 for n in names]
+            axes.barh(positions, values, color=colors)
+        else:
+            rates = [summaries[(workload.name, n)].rate for n in names]
+            low = [r - summaries[(workload.name, n)].low for n, r in zip(names, rates)]
+            high = [summaries[(workload.name, n)].high - r for n, r in zip(names, rates)]
+            axes.barh(positions, rates, xerr=[low, high], color=colors, capsize=2, error_kw={"linewidth": 0.8})
+        axes.set_yticks(list(positions), [labels[n] for n in names], fontsize=7)
+        axes.invert_yaxis()
+        axes.set_title(workload.title, fontsize=9)
+        axes.tick_params(axis="x", labelsize=7)
+        axes.grid(True, axis="x", alpha=0.3)
+    axes_list[-1, 0].set_xlabel("server CPU µs per request (median; less is better)" if cpu else
+                                "requests per second (median, whiskers: min-max over the rounds)", fontsize=8)
+    figure.suptitle(title, fontsize=11)
+    figure.tight_layout(rect=(0, 0, 1, 0.99 - 0.25 / figure.get_figheight()))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

@@ -3,12 +3,15 @@
 Every contender (``benchmarks/apps``) is started once on 127.0.0.1 with the same number
 of worker processes, checked for correct answers, and then driven workload by workload,
 round by round, with the contenders in a rotating order, so that drift of this shared
-machine hits all of them alike. The medians, spreads (min-max) and ratios go to
-``benchmarks/RESULTS.md`` with charts in ``benchmarks/charts/``.
+machine hits all of them alike. The servers run on one CPU (``taskset -c 0``), the load
+generators on another (``-c 1``). Per run: the rate, p50 and p99 latency, and the server's
+CPU time per request (all its processes, from /proc). The medians, spreads (min-max) and
+ratios go to ``benchmarks/RESULTS.md`` with charts in ``benchmarks/charts/``.
 
     python -m benchmarks                      # everything: 3 rounds of 5 s runs
     python -m benchmarks --quick              # a smoke run: 1 round of 1 s runs
     python -m benchmarks --only outside,uvicorn,hello --repeat 5 --workers 2
+    python -m benchmarks --only peers,wsgi,hello,json-50,pipeline-256   # the fastest Python servers
 
 Every process the runner starts is in a process group of its own and is stopped by that
 id when the run ends, also on Ctrl-C, SIGTERM or an error.
@@ -32,19 +35,23 @@ import tempfile
 import time
 import traceback
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from benchmarks import report, wsload
-from benchmarks.apps import CONTENDERS, REPO, Contender, Launch
-from benchmarks.apps._serve import HELLO
+from benchmarks.apps import CONTENDERS, PEERS, REPO, WSGI, Contender, Launch
+from benchmarks.apps._serve import HELLO, JSON_TYPE
 from benchmarks.report import KIB, MIB, IdleMemory, Sample, Workload
 
 HERE = Path(__file__).resolve().parent
 JSON_BODY_SIZE = 4 * KIB
 PAUSE = 0.5  # seconds between runs, for sockets and servers to settle
+PIPELINE_SCRIPT = HERE / "wrk" / "pipeline.lua"
+PIPELINE_DEPTH = 16  # requests per send in pipeline.lua
+JSON_MESSAGE = {"message": "Hello, World!"}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100  # /proc CPU times are in these
 
 
 # --------------------------------------------------------------------------- workloads
@@ -53,7 +60,10 @@ WORKLOADS: List[Workload] = [
     Workload("hello-1", "hello", 1, "/hello", "Hello world GET, 1 connection"),
     Workload("hello-50", "hello", 50, "/hello", "Hello world GET, 50 connections"),
     Workload("hello-256", "hello", 256, "/hello", "Hello world GET, 256 connections"),
-    Workload("json-50", "json", 50, "/echo", "4 KiB JSON POST echoed, 50 connections", JSON_BODY_SIZE),
+    Workload("json-50", "json", 50, "/json", "JSON built per request (GET /json), 50 connections"),
+    Workload("pipeline-256", "pipeline", 256, "/hello",
+             f"Hello world GET, 256 connections, {PIPELINE_DEPTH} pipelined per send"),
+    Workload("echo-50", "echo", 50, "/echo", "4 KiB JSON POST echoed, 50 connections", JSON_BODY_SIZE),
     Workload("static-1m", "static", 16, "/static/1m.bin", "1 MiB static file, 16 connections", MIB),
     Workload("static-100m", "static", 2, "/static/100m.bin", "100 MiB static file, 2 connections", 100 * MIB),
     Workload("ws-32b-1", "ws", 1, "/ws", "WebSocket echo, 32 B messages, 1 client", 32),
@@ -160,6 +170,23 @@ def group_pids(pgid: int) -> List[int]:
     return pids
 
 
+def cpu_ticks_of(pids: Iterable[int]) -> int:
+    """CPU time of ``pids`` (clock ticks): each with all its threads and its reaped children."""
+    total = 0
+    for pid in pids:
+        try:
+            total += report.cpu_ticks(Path(f"/proc/{pid}/stat").read_text())
+        except (OSError, IndexError, ValueError):
+            pass  # gone between listing and reading
+    return total
+
+
+def pinned(command: List[str], cpus: str) -> List[str]:
+    """``command`` run on the CPUs ``cpus`` (a taskset list such as ``0`` or ``0-1``); as is when
+    ``cpus`` is empty."""
+    return ["taskset", "-c", cpus] + command if cpus else command
+
+
 def rss_bytes(pids: Iterable[int]) -> int:
     """The sum of the resident set sizes of ``pids``."""
     page = os.sysconf("SC_PAGE_SIZE")
@@ -175,8 +202,9 @@ def rss_bytes(pids: Iterable[int]) -> int:
 class Server:
     """One running contender, in a process group of its own."""
 
-    def __init__(self, contender: Contender, workers: int, static_dir: Path, scratch: Path) -> None:
+    def __init__(self, contender: Contender, workers: int, static_dir: Path, scratch: Path, cpus: str = "") -> None:
         self.contender = contender
+        self.cpus = cpus
         self.launch = Launch(0, workers, static_dir, scratch / contender.name)
         self.launch.run_dir.mkdir(parents=True, exist_ok=True)
         self.log = self.launch.run_dir / "server.log"
@@ -187,8 +215,8 @@ class Server:
         self.launch = replace(self.launch, port=free_port())
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                self.contender.command(self.launch), env=self.contender.environment(self.launch), cwd=REPO,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+                pinned(self.contender.command(self.launch), self.cpus), env=self.contender.environment(self.launch),
+                cwd=REPO, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -213,6 +241,10 @@ class Server:
 
     def pids(self) -> List[int]:
         return group_pids(self.process.pid) if self.process else []
+
+    def cpu_ticks(self) -> int:
+        """CPU time so far of every process of the server (its whole process group)."""
+        return cpu_ticks_of(self.pids())
 
     def stop(self) -> None:
         """SIGTERM to the group, SIGKILL to whatever is left after 5 s."""
@@ -259,6 +291,11 @@ def check_answers(server: Server, group: str, static_dir: Path, json_body: bytes
             status, body = http_get(port, "/hello")
             return None if (status, body) == (200, HELLO) else f"GET /hello gave {status} {body[:40]!r}"
         if group == "json":
+            return check_json(port)
+        if group == "pipeline":
+            count = pipelined_answers(port, PIPELINE_DEPTH)
+            return None if count == PIPELINE_DEPTH else f"{count} answers to {PIPELINE_DEPTH} pipelined GET /hello"
+        if group == "echo":
             status, body = http_get(port, "/echo", json_body)
             return None if (status, body) == (200, json_body) else f"POST /echo gave {status}, {len(body)} bytes"
         if group == "static":
@@ -273,25 +310,73 @@ def check_answers(server: Server, group: str, static_dir: Path, json_body: bytes
     return f"unknown workload group {group}"
 
 
-def run_wrk(server: Server, workload: Workload, duration: float, script: Optional[Path]) -> Sample:
+def check_json(port: int) -> Optional[str]:
+    """Why ``GET /json`` is wrong (not the message, or not labelled as JSON), or None."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/json")
+        response = connection.getresponse()
+        body = response.read()
+        content_type = response.getheader("Content-Type", "")
+    finally:
+        connection.close()
+    if response.status != 200 or not content_type.startswith(JSON_TYPE):
+        return f"GET /json gave {response.status} with Content-Type {content_type!r}"
+    return None if json.loads(body) == JSON_MESSAGE else f"GET /json gave {body[:60]!r}"
+
+
+def pipelined_answers(port: int, depth: int, timeout: float = 10.0) -> int:
+    """How many of ``depth`` GET /hello sent in one piece get a 200 with the hello body."""
+    request = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    received = b""
+    deadline = time.monotonic() + timeout
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request * depth)
+        while received.count(HELLO) < depth and time.monotonic() < deadline:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    return min(received.count(b" 200 "), received.count(HELLO))
+
+
+def run_wrk(server: Server, workload: Workload, duration: float, script: Optional[Path],
+            cpus: str = "") -> Sample:
+    """One wrk run; wrk counts every response, pipelined ones included (checked against
+    nginx's access log, see benchmarks/README.md), so its rate needs no multiplying."""
     url = f"http://127.0.0.1:{server.launch.port}{workload.path}"
-    done = subprocess.run(wrk_command(url, workload.connections, duration, script),
+    before = server.cpu_ticks()
+    done = subprocess.run(pinned(wrk_command(url, workload.connections, duration, script), cpus),
                           capture_output=True, text=True, timeout=duration * 4 + 60)
+    after = server.cpu_ticks()
     result = parse_wrk(done.stdout)
+    if result.requests == 0:
+        raise RuntimeError(f"no request completed in {duration:g} s (stalled or starved; "
+                           f"wrk: {done.stdout.strip().splitlines()[-1:] or done.stderr.strip()[-200:]})")
+    if workload.group == "pipeline":
+        # wrk times a batch (the last of its 16 answers), then "corrects" the histogram for
+        # coordinated omission with an interval computed from every answer: 16 times too
+        # short, so its percentiles come out wrong (often 0). No latency for this workload.
+        result = replace(result, p50_ms=float("nan"), p99_ms=float("nan"))
     return Sample(server.contender.name, workload.name, 0, result.requests_per_s, result.p50_ms, result.p99_ms,
-                  result.bytes_per_s, result.socket_errors + result.bad_status)
+                  result.bytes_per_s, result.socket_errors + result.bad_status,
+                  cpu_per_request=report.cpu_per_request(before, after, result.requests, CLOCK_TICKS))
 
 
-def run_ws(server: Server, workload: Workload, duration: float) -> Sample:
-    done = subprocess.run([sys.executable, "-m", "benchmarks.wsload", "--port", str(server.launch.port),
-                           "--clients", str(workload.connections), "--size", str(workload.size),
-                           "--duration", str(duration)], cwd=REPO, capture_output=True, text=True,
+def run_ws(server: Server, workload: Workload, duration: float, cpus: str = "") -> Sample:
+    before = server.cpu_ticks()
+    done = subprocess.run(pinned([sys.executable, "-m", "benchmarks.wsload", "--port", str(server.launch.port),
+                                  "--clients", str(workload.connections), "--size", str(workload.size),
+                                  "--duration", str(duration)], cpus), cwd=REPO, capture_output=True, text=True,
                           timeout=duration * 4 + 60)
+    after = server.cpu_ticks()
     if done.returncode != 0:
         raise RuntimeError(done.stderr.strip().splitlines()[-1] if done.stderr.strip() else "wsload failed")
     result = json.loads(done.stdout)
+    messages = round(result["rate"] * duration)  # wsload reports a rate over the run, not a count
     return Sample(server.contender.name, workload.name, 0, result["rate"], result["p50_ms"], result["p99_ms"],
-                  result["bytes_per_s"], result["errors"])
+                  result["bytes_per_s"], result["errors"],
+                  cpu_per_request=report.cpu_per_request(before, after, messages, CLOCK_TICKS))
 
 
 IDLE_REQUEST = b"GET /hello HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n"
@@ -355,13 +440,14 @@ def run_idle(server: Server, workload: Workload) -> Sample:
     return Sample(server.contender.name, workload.name, 0, idle=IdleMemory(before, after, held))
 
 
-def measure(server: Server, workload: Workload, duration: float, script: Optional[Path]) -> Sample:
-    """One run of ``workload`` against ``server``."""
+def measure(server: Server, workload: Workload, duration: float, script: Optional[Path], cpus: str = "") -> Sample:
+    """One run of ``workload`` against ``server``, the load generator on ``cpus``."""
     if workload.group == "ws":
-        return run_ws(server, workload, duration)
+        return run_ws(server, workload, duration, cpus)
     if workload.group == "idle":
         return run_idle(server, workload)
-    return run_wrk(server, workload, duration, script if workload.group == "json" else None)
+    scripts = {"echo": script, "pipeline": PIPELINE_SCRIPT}
+    return run_wrk(server, workload, duration, scripts.get(workload.group), cpus)
 
 
 # --------------------------------------------------------------------------- profiling
@@ -401,7 +487,7 @@ def wait_or_signal(process: subprocess.Popen, steps: Sequence[Tuple[float, int]]
     process.wait()
 
 
-def profile(server: Server, workload: Workload, duration: float, scratch: Path) -> str:
+def profile(server: Server, workload: Workload, duration: float, scratch: Path, cpus: str = "") -> str:
     """py-spy samples of ``server`` (all its processes) under ``workload``, as collapsed stacks."""
     if shutil.which("py-spy") is None:
         return ""
@@ -412,7 +498,7 @@ def profile(server: Server, workload: Workload, duration: float, scratch: Path) 
                            start_new_session=True)
     try:
         time.sleep(0.5)
-        run_wrk(server, workload, duration, None)
+        run_wrk(server, workload, duration, None, cpus)
         # py-spy writes what it has on SIGINT; it has been seen to outlive its --duration.
         wait_or_signal(spy, ((15.0, signal.SIGINT), (10.0, signal.SIGKILL)))
     finally:
@@ -423,19 +509,42 @@ def profile(server: Server, workload: Workload, duration: float, scratch: Path) 
 # --------------------------------------------------------------------------- the run
 
 WORKLOAD_GROUPS = sorted({w.group for w in WORKLOADS})
+CONTENDER_TAGS = sorted({tag for c in CONTENDERS for tag in c.tags})
 
 
 def select(only: Optional[str]) -> Tuple[List[Contender], List[Workload]]:
-    """Contenders and workloads named by ``--only`` (names of contenders, workloads or groups)."""
+    """Contenders and workloads named by ``--only`` (names of contenders, contender tags,
+    workloads or workload groups)."""
     if not only:
         return list(CONTENDERS), list(WORKLOADS)
     names = {name.strip() for name in only.split(",") if name.strip()}
-    known = {c.name for c in CONTENDERS} | {w.name for w in WORKLOADS} | set(WORKLOAD_GROUPS)
+    known = ({c.name for c in CONTENDERS} | set(CONTENDER_TAGS) | {w.name for w in WORKLOADS}
+             | set(WORKLOAD_GROUPS))
     if names - known:
         raise SystemExit(f"--only: unknown {', '.join(sorted(names - known))}; known: {', '.join(sorted(known))}")
-    contenders = [c for c in CONTENDERS if c.name in names] or list(CONTENDERS)
+    contenders = [c for c in CONTENDERS if c.name in names or c.tags & names] or list(CONTENDERS)
     workloads = [w for w in WORKLOADS if w.name in names or w.group in names] or list(WORKLOADS)
     return contenders, workloads
+
+
+def runs(contender: Contender, workload: Workload) -> bool:
+    """Whether ``contender`` is measured with ``workload``."""
+    return workload.group in contender.serves and (contender.workloads is None or workload.name in contender.workloads)
+
+
+def sections(contenders: Sequence[Contender]) -> Tuple[Dict[str, str], List[report.Section]]:
+    """The labels of the main tables (every contender but the WSGI-only ones) and the
+    report's WSGI section (each app compared with outside serving the same app)."""
+    main = {c.name: c.label for c in contenders if c.workloads is None}
+    wsgi = [c for c in contenders if WSGI in c.tags]
+    wsgi.sort(key=lambda c: (c.wsgi_app != "plain", not c.name.startswith("outside")))
+    references = {c.name: "outside-wsgi" if c.wsgi_app == "plain" else "outside-wsgi-flask" for c in wsgi}
+    section = report.Section(
+        "WSGI apps", "The same WSGI app on each WSGI server: a plain WSGI callable (`apps/wsgi_plain.py`) "
+        "and a two-route Flask app (`apps/wsgi_flask.py`); outside serves them with `server.mount(\"/\", app)`. "
+        "Ratios are to outside serving the same app.", {c.name: c.label for c in wsgi}, references,
+        frozenset(w for c in wsgi if c.workloads for w in c.workloads) or None, ("wsgi_rps.png", "wsgi_cpu.png"))
+    return main, [section] if wsgi else []
 
 
 def machine_info() -> Dict[str, str]:
@@ -466,7 +575,8 @@ def versions() -> Dict[str, str]:
                             "print(outside.__version__, s.ACTIVE)"], cwd=REPO, capture_output=True, text=True,
                            env={**os.environ, "PYTHONPATH": str(REPO)})
     found = {"outside": (probe.stdout.strip().replace(" ", " (twins: ") + ")") if probe.returncode == 0 else "?"}
-    for package in ("uvicorn", "httptools", "gunicorn", "flask", "werkzeug", "aiohttp", "websockets"):
+    for package in ("uvicorn", "httptools", "uvloop", "gunicorn", "flask", "werkzeug", "aiohttp", "websockets",
+                    "granian", "socketify", "bjoern", "fastpysgi"):
         try:
             found[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
@@ -474,6 +584,23 @@ def versions() -> Dict[str, str]:
     found["nginx"] = _tool_version(["nginx", "-v"])
     found["wrk"] = _tool_version(["wrk", "-v"])
     return found
+
+
+def peer_charts(directory: Path, contenders: Sequence[Contender], workloads: Sequence[Workload],
+                samples: Sequence[Sample], extra: Sequence[report.Section]) -> List[Path]:
+    """Bar charts of the peers set (hello, json, pipeline) and of each extra section."""
+    peers = {c.name: c.label for c in contenders if PEERS in c.tags}
+    fast = [w for w in workloads if w.group in ("hello", "json", "pipeline")]
+    found = []
+    for index, (suffix, what) in enumerate((("rps", ""), ("cpu", ": server CPU per request"))):
+        cpu = index == 1
+        found.append(report.bar_chart(directory / f"peers_{suffix}.png", "outside against the fastest Python "
+                                      "servers" + what, fast, samples, peers, {"outside": "outside"}, cpu))
+        for section in extra:
+            shown = [w for w in fast if section.workloads is None or w.name in section.workloads]
+            found.append(report.bar_chart(directory / section.charts[index], section.title + what, shown, samples,
+                                          dict(section.labels), section.references, cpu))
+    return [path for path in found if path is not None]
 
 
 def make_static_files(directory: Path) -> Path:
@@ -523,20 +650,21 @@ class Runner:
 
     def start_all(self, static_dir: Path, body: bytes) -> None:
         """Start every contender that serves a chosen workload and check its answers."""
-        groups = {w.group for w in self.workloads}
         for contender in self.contenders:
-            if not groups & contender.serves:
+            chosen = [w for w in self.workloads if runs(contender, w)]
+            if not chosen:
                 continue
+            groups = {w.group for w in chosen}
             reason = contender.needs()
             if reason:
                 self.skipped.append(f"{contender.label}: {reason}")
                 continue
-            server = Server(contender, self.args.workers, static_dir, self.scratch)
+            server = Server(contender, self.args.workers, static_dir, self.scratch, self.args.server_cpus)
             self.servers.append(server)
             try:
                 server.start()
             except RuntimeError as exc:
-                self.skipped.append(f"{contender.label}: did not start ({exc})")
+                self.skipped.append(f"{contender.label}: crashed: did not start ({exc})")
                 server.stop()
                 self.servers.remove(server)
                 continue
@@ -552,7 +680,7 @@ class Runner:
         """Each round: every workload, the contenders in an order rotated by the round."""
         for round_index in range(self.args.repeat):
             for workload in self.workloads:
-                runnable = [s for s in self.servers if workload.group in s.contender.serves
+                runnable = [s for s in self.servers if runs(s.contender, workload)
                             and (s.contender.name, workload.group) not in self.broken]
                 shift = round_index % len(runnable) if runnable else 0
                 for server in runnable[shift:] + runnable[:shift]:
@@ -566,16 +694,16 @@ class Runner:
             # cost of the next round's connections: measure on a fresh server every time.
             server.stop()
         elif not server.alive():
-            self.skipped.append(f"{server.contender.label} died before {workload.name} (round {round_index + 1}): "
-                                f"{server.log_tail()}; restarted")
+            self.skipped.append(f"{server.contender.label}: crashed before {workload.name} (round "
+                                f"{round_index + 1}): {server.log_tail()}; restarted")
         if not server.alive():
             try:
                 server.start()
             except RuntimeError as exc:
-                self.skipped.append(f"{server.contender.label}: could not restart ({exc})")
+                self.skipped.append(f"{server.contender.label}: crashed: could not restart ({exc})")
                 return
         try:
-            sample = measure(server, workload, self.args.duration, script)
+            sample = measure(server, workload, self.args.duration, script, self.args.load_cpus)
         except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as exc:
             self.skipped.append(f"{server.contender.label}, {workload.name} round {round_index + 1}: {exc}")
             log(f"{label}: failed: {exc}")
@@ -593,7 +721,7 @@ class Runner:
             if not server.contender.name.startswith("outside") or not server.alive():
                 continue
             try:
-                collapsed = profile(server, hello, self.args.duration, self.scratch)
+                collapsed = profile(server, hello, self.args.duration, self.scratch, self.args.load_cpus)
             except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
                 self.skipped.append(f"{server.contender.label}: no profile ({exc})")
                 continue
@@ -614,8 +742,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=1, help="worker processes per server (default 1)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds (default 3)")
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per run (default 5)")
-    parser.add_argument("--only", help="comma-separated contenders, workloads or workload groups "
-                        f"({', '.join(WORKLOAD_GROUPS)})")
+    parser.add_argument("--only", help="comma-separated contenders, contender sets "
+                        f"({', '.join(CONTENDER_TAGS)}), workloads or workload groups ({', '.join(WORKLOAD_GROUPS)})")
+    parser.add_argument("--server-cpus", default="0", help="taskset CPU list of the servers (default 0; '' unpinned)")
+    parser.add_argument("--load-cpus", default="1", help="taskset CPU list of wrk and wsload (default 1; '' unpinned)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1 round of 1 s runs, report in a temp dir")
     parser.add_argument("--profile", action="store_true", help="add py-spy profiles of outside under hello world")
     parser.add_argument("--output", type=Path, help="where RESULTS.md and charts/ go (default benchmarks/)")
@@ -632,6 +762,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if shutil.which("wrk") is None:
         log("wrk is not installed (Debian package wrk)")
         return 2
+    if shutil.which("taskset") is None and (args.server_cpus or args.load_cpus):
+        log("taskset is not installed (Debian package util-linux): running unpinned")
+        args.server_cpus = args.load_cpus = ""
     contenders, workloads = select(args.only)
     raise_fd_limit()
     signal.signal(signal.SIGTERM, interrupt)
@@ -658,13 +791,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     if not runner.samples:
         return 1
-    labels = {c.name: c.label for c in CONTENDERS}
+    labels, extra = sections(contenders)
     chart_paths = report.charts(args.output / "charts", workloads, runner.samples, labels)
+    chart_paths += peer_charts(args.output / "charts", contenders, workloads, runner.samples, extra)
     info = report.RunInfo(started.strftime("%Y-%m-%d %H:%M UTC"), command, args.workers, args.repeat,
                           args.duration, machine_info(), versions())
     text = report.render(info, workloads, runner.samples, labels, runner.skipped, profiles,
-                         [str(p.relative_to(args.output)) for p in chart_paths])
+                         [str(p.relative_to(args.output)) for p in chart_paths], extra)
     (args.output / "RESULTS.md").write_text(text)
+    # The raw samples, to render the report again or differently without measuring again.
+    (args.output / "samples.json").write_text(json.dumps([asdict(s) for s in runner.samples], indent=0) + "\n")
     log(f"wrote {args.output / 'RESULTS.md'}")
     print("\n".join(report.goals_table(report.goals(report.summarize(runner.samples), workloads))))
     return 0

@@ -182,3 +182,63 @@ def test_reply_counter_counts_messages_fed_whole_or_byte_by_byte():
     counter = wsload.ReplyCounter()
     assert sum(counter.feed(stream[i:i + 1]) for i in range(len(stream))) == 3
 
+
+
+# /proc/<pid>/stat of a process whose name holds a space and a ")": utime 250, stime 40,
+# and 7 + 3 ticks of its children reaped so far.
+PROC_STAT = ("4242 (my (odd) app) S 1 4242 4242 0 -1 4194560 3015 0 0 0 250 40 7 3 20 0 3 0 "
+             "1234567 123456789 4321 18446744073709551615 1 1 0 0 0 0 0 16781312 134235650 0 0 0 17 0 0 0 0 0 0")
+
+
+def test_cpu_ticks_add_user_and_system_time_of_process_and_children_past_an_odd_name():
+    assert report.cpu_ticks(PROC_STAT) == 300
+
+
+def test_cpu_per_request_divides_the_ticks_spent_by_the_requests():
+    # 150 ticks at 100 per second over 30,000 requests: 1.5 s / 30,000 = 50 µs each
+    assert report.cpu_per_request(1000, 1150, 30000, 100) == pytest.approx(50e-6)
+    assert math.isnan(report.cpu_per_request(1000, 1150, 0, 100))
+
+
+def test_round_ratios_pair_the_rounds_and_skip_a_round_without_the_reference():
+    found = (samples("outside", [100, 200, 400]) + samples("socketify", [300, 300, 300])
+             + [Sample("socketify", "hello-50", 3, rate=999.0)])
+    assert report.round_ratios(found, "hello-50", "socketify", "outside") == [3.0, 1.5, 0.75]
+    lines = report.throughput_table(HELLO_50, report.summarize(found), {"socketify": "socketify"}, found)
+    assert "1.50x (0.75–3.00)" in lines[-1]
+
+
+def test_throughput_table_shows_cpu_per_request_in_microseconds():
+    runs = [Sample("outside", "hello-50", i, rate=100.0, cpu_per_request=c) for i, c in enumerate([4e-5, 2e-5, 3e-5])]
+    lines = report.throughput_table(HELLO_50, report.summarize(runs), {"outside": "outside (C)"}, runs)
+    assert "CPU µs/req" in lines[0] and "| 30.0 |" in lines[-1]
+
+
+def test_tags_select_sets_and_wsgi_only_contenders_run_just_their_workloads():
+    from benchmarks.run import runs
+
+    contenders, workloads = select("wsgi,hello-1,hello-50")
+    names = {c.name for c in contenders}
+    assert {"outside-wsgi", "granian-wsgi-flask", "bjoern", "gunicorn-wsgi"} <= names and "uvicorn" not in names
+    mount = next(c for c in contenders if c.name == "outside-wsgi")
+    assert [w.name for w in workloads if runs(mount, w)] == ["hello-50"]
+    granian = next(c for c in contenders if c.name == "granian-wsgi")
+    assert [w.name for w in workloads if runs(granian, w)] == ["hello-1", "hello-50"]
+
+
+def test_the_pipeline_script_sends_sixteen_requests_per_call():
+    from benchmarks.run import PIPELINE_DEPTH, PIPELINE_SCRIPT
+
+    script = PIPELINE_SCRIPT.read_text()
+    assert f"local depth = {PIPELINE_DEPTH}" in script and "string.rep(one, depth)" in script
+    assert "function request()\n  return batch\nend" in script
+
+
+def test_wsgi_section_compares_each_app_with_outside_serving_it():
+    from benchmarks.run import sections
+
+    contenders, _ = select("peers,wsgi")
+    main, (wsgi,) = sections(contenders)
+    assert "outside-wsgi" not in main and "granian-wsgi" in main and "socketify" in main
+    assert wsgi.references["bjoern"] == "outside-wsgi" and wsgi.references["bjoern-flask"] == "outside-wsgi-flask"
+    assert list(wsgi.labels)[:1] == ["outside-wsgi"] and wsgi.workloads == {"hello-50", "json-50"}

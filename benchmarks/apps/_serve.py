@@ -7,12 +7,19 @@ from the repository: the old outside release runs these apps from its own venv.
 """
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
 from typing import Callable, NamedTuple
 
 HELLO = b"Hello, World!"
+JSON_TYPE = "application/json"
+
+
+def json_message() -> bytes:
+    """The body of ``GET /json``, built anew for every request (as TechEmpower asks)."""
+    return json.dumps({"message": "Hello, World!"}).encode()
 
 
 class Args(NamedTuple):
@@ -47,3 +54,10 @@ def prefork(port: int, workers: int, serve: Callable[[socket.socket], None]) -> 
             serve(sock)
             os._exit(0)
     serve(sock)
+
+
+def wsgi_app_argument() -> Callable:
+    """The WSGI app named by the third argument: ``wsgi_plain`` or ``wsgi_flask``."""
+    import importlib
+
+    return importlib.import_module(sys.argv[3]).app

@@ -1,11 +1,15 @@
 """The benchmark app on aiohttp.web, with a WebSocket echo on ``/ws``."""
 from aiohttp import WSMsgType, web
 
-from _serve import HELLO, parse_args, prefork, static_path
+from _serve import HELLO, json_message, parse_args, prefork, static_path
 
 
 async def hello(request: web.Request) -> web.Response:
     return web.Response(body=HELLO, content_type="text/plain")
+
+
+async def json_hello(request: web.Request) -> web.Response:
+    return web.Response(body=json_message(), content_type="application/json")
 
 
 async def echo(request: web.Request) -> web.Response:
@@ -29,7 +33,7 @@ async def ws_echo(request: web.Request) -> web.WebSocketResponse:
 
 def serve(sock) -> None:
     app = web.Application()
-    app.add_routes([web.get("/hello", hello), web.post("/echo", echo),
+    app.add_routes([web.get("/hello", hello), web.get("/json", json_hello), web.post("/echo", echo),
                     web.get("/static/{name}", static), web.get("/ws", ws_echo)])
     web.run_app(app, sock=sock, access_log=None, print=None)
 

@@ -1,7 +1,7 @@
 """The benchmark app as a raw ASGI callable (no framework), served by uvicorn."""
 import os
 
-from _serve import HELLO, static_path
+from _serve import HELLO, json_message, static_path
 
 CHUNK = 256 * 1024
 HELLO_HEADERS = [(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(HELLO))]
@@ -12,6 +12,11 @@ async def app(scope, receive, send) -> None:
     if path == "/hello":
         await send({"type": "http.response.start", "status": 200, "headers": HELLO_HEADERS})
         await send({"type": "http.response.body", "body": HELLO})
+    elif path == "/json":
+        body = json_message()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
     elif path == "/echo":
         await echo(receive, send)
     elif path.startswith("/static/"):

@@ -1,7 +1,7 @@
 """The benchmark app on Flask: run by Werkzeug's dev server (as a script) or by gunicorn."""
 import logging
 
-from flask import Flask, Response, request, send_from_directory
+from flask import Flask, Response, jsonify, request, send_from_directory
 
 from _serve import HELLO, parse_args, static_dir
 
@@ -11,6 +11,11 @@ app = Flask(__name__, static_folder=None)
 @app.get("/hello")
 def hello() -> Response:
     return Response(HELLO, mimetype="text/plain")
+
+
+@app.get("/json")
+def json_hello() -> Response:
+    return jsonify(message="Hello, World!")
 
 
 @app.post("/echo")

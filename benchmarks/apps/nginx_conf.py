@@ -1,4 +1,7 @@
-"""The nginx contender: a generated config that returns the hello string and serves files."""
+"""The nginx contender: a generated config that returns the hello string and serves files.
+
+nginx cannot build JSON per request: ``/json`` returns the same document as a fixed string.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,6 +27,10 @@ http {{
         location = /hello {{
             default_type text/plain;
             return 200 "Hello, World!";
+        }}
+        location = /json {{
+            default_type application/json;
+            return 200 '{{"message": "Hello, World!"}}';
         }}
         location /static/ {{
             alias {static_dir}/;

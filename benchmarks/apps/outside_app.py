@@ -5,7 +5,7 @@ Only the seed API is used (``OutsideHTTP``, ``Response``, ``FilePath``, ``WebSoc
 """
 from outside import OutsideHTTP
 
-from _serve import HELLO, parse_args, static_path
+from _serve import HELLO, JSON_TYPE, json_message, parse_args, static_path
 
 try:
     from outside import FilePath, Response
@@ -15,6 +15,10 @@ except ImportError:  # outside 1.5.x
 
 def hello(request):
     return Response(status_code=200, headers={"Content-Type": "text/plain"}, content=HELLO)
+
+
+def json_hello(request):
+    return Response(status_code=200, headers={"Content-Type": JSON_TYPE}, content=json_message())
 
 
 def echo(request):
@@ -48,6 +52,7 @@ def main() -> None:
     # Same footing as the peers: no access log, no per-request output.
     server.config.update({"workers": args.workers, "access_log": False, "log_level": "WARNING"})
     server.set_route("/hello", hello)
+    server.set_route("/json", json_hello)
     server.set_route("/echo", echo)
     server.set_route("/static/", static)
     add_websocket_echo(server)
