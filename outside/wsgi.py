@@ -279,17 +279,18 @@ class _StartResponse:
         when it is all there, else streamed (read up to its first non-empty piece, so a
         lazily called ``start_response`` has run)."""
         try:
-            kind = type(result)
-            if kind is list or kind is tuple:  # the body is all here: no need to iterate lazily
+            if isinstance(result, (list, tuple)):  # the body is all here: no need to iterate lazily
                 if self.status is None:
                     raise RuntimeError("the WSGI application returned without calling start_response()")
                 self.committed = True
                 response, declared = _to_response(self.status, self.headers)
                 pieces: list[bytes] = [*self.written, *result] if self.written else result  # type: ignore[assignment]
-                if method != "HEAD" or declared is None:
-                    response.content = _joined(pieces)
-                else:  # a HEAD keeps the length the application declared
+                if method == "HEAD" and declared is not None:  # a HEAD keeps the declared length
                     response.content = _Streamed(pieces, iter(()), result)
+                    return response
+                response.content = _joined(pieces)
+                if type(result) is not list and type(result) is not tuple:
+                    _close(result)  # a subclass may have a close()
                 return response
             iterator = iter(result)
             pieces = self.written if self.written is not None else []
