@@ -288,7 +288,7 @@ class _StartResponse:
                 if method == "HEAD" and declared is not None:  # a HEAD keeps the declared length
                     response.content = _Streamed(pieces, iter(()), result)
                     return response
-                response.content = _joined(pieces)
+                response.content = pieces[0] if len(pieces) == 1 and type(pieces[0]) is bytes else _joined(pieces)
                 if type(result) is not list and type(result) is not tuple:
                     _close(result)  # a subclass may have a close()
                 return response
@@ -336,13 +336,20 @@ def _joined(pieces: list[bytes] | tuple[bytes, ...]) -> bytes:
 def _to_response(status: str, headers: list[tuple[str, str]]) -> tuple[Response, int | None]:
     """The ``Response`` (without content) for a WSGI status and headers, and the
     ``Content-Length`` they declare (None if none, or not a number)."""
+    code = _STATUS_CODES.get(status)
+    if code is None:
+        code = int(status[:3])  # start_response checked its form
+        if len(_STATUS_CODES) < _MAX_CACHED:
+            _STATUS_CODES[status] = code
     fields: dict[str, str] = {}
-    cookies: dict[str, Any] = {}
-    seen: dict[str, str] | None = None  # lower-case name -> the name it is stored under
+    cookies: dict[str, Any] | None = None
+    seen: dict[str, str] = {}  # lower-case name -> the name it is stored under
     declared: int | None = None
     for name, value in headers:
         lower = name.lower()
         if lower == "set-cookie":
+            if cookies is None:
+                cookies = {}
             cookie_name = key = value.partition("=")[0].strip()
             while key in cookies:  # the same name again, for another path or domain
                 key += " "
@@ -350,15 +357,16 @@ def _to_response(status: str, headers: list[tuple[str, str]]) -> tuple[Response,
             continue
         if lower == "content-length" and value.isdigit():
             declared = int(value)
-        if seen is None:
-            seen = {}
         existing = seen.get(lower)
         if existing is None:
             seen[lower] = name
             fields[name] = value
         else:
             fields[existing] += ", " + value
-    return Response(int(status[:3]), fields, b"", cookies), declared
+    return Response(code, fields, b"", cookies), declared
+
+
+_STATUS_CODES: dict[str, int] = {}  # status line -> its code; bounded
 
 
 class RawCookie(ResponseCookie):
