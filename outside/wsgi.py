@@ -262,9 +262,8 @@ class _StartResponse:
             raise RuntimeError("start_response() called twice without exc_info")
         if type(status) is not str or not (status[:3].isdigit() and status[3:4] == " " and status.isascii()):
             raise ValueError(f"the WSGI application gave the status {status!r}, not '200 OK'-like")
-        if type(headers) is not list:
-            raise TypeError(f"the WSGI response headers must be a list, not {type(headers).__name__}")
-        self.status, self.headers = status, headers
+        self.status = status
+        self.headers = headers if type(headers) is list else list(headers)  # PEP 3333 says a list
         return self.write
 
     def write(self, data: bytes) -> None:
