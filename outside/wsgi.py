@@ -44,11 +44,15 @@ class WSGIMount:
     """A route handler serving the WSGI ``application`` under ``prefix``.
 
     ``SCRIPT_NAME`` is the prefix and ``PATH_INFO`` the rest of the path; the environ
-    holds every CGI variable PEP 3333 asks for, the request headers as ``HTTP_*`` (names
-    with ``_`` are dropped, so ``X_Forwarded_For`` cannot pose as ``X-Forwarded-For``),
-    and the body as ``wsgi.input``. The application's output is streamed: the response
-    starts with its first non-empty piece, and its iterable is closed when the response
-    ends, whichever way. ``write()`` is supported, its data sent before the iterable's.
+    holds every CGI variable PEP 3333 asks for, the request headers as ``HTTP_*``
+    (repeated ones joined with ``", "``, ``"; "`` for ``Cookie``; names with ``_`` are
+    dropped, so ``X_Forwarded_For`` cannot pose as ``X-Forwarded-For``), the body as
+    ``wsgi.input`` and ``wsgi.file_wrapper``. A body the application has produced in
+    full by the time the head is known (a list or tuple, or an iterable whose pieces
+    already add up to the ``Content-Length`` it declared) is sent at once with its
+    length; any other is streamed, starting with its first non-empty piece. The
+    iterable is closed when the response ends, whichever way. ``write()`` is supported,
+    its data sent before the iterable's.
 
     ``config``: the serving app's config, read on each request for ``host`` (the
     ``SERVER_NAME``/``SERVER_PORT`` when the request has no ``Host``) and ``workers``
@@ -60,48 +64,162 @@ class WSGIMount:
         self.application = application
         self.script_name = _latin1(prefix.rstrip("/"))
         self.config = config if config is not None else {}
+        self._settings: tuple[Any, Any] | None = None  # the config values the template was made from
+        self._template: Environ = {}
 
     def __call__(self, request: Request) -> Response:
-        exchange = _Exchange(request.method)
-        result = self.application(self.environ(request), exchange.start_response)
-        return exchange.response(result)
+        start_response = _StartResponse()
+        result = self.application(self.environ(request), start_response)
+        return start_response.response(result, request.method)
 
     def environ(self, request: Request) -> Environ:
         """The WSGI environ for ``request``."""
+        config = self.config
+        settings = (config.get("host"), config.get("workers"))
+        if settings != self._settings:
+            self._template = self._make_template(*settings)
+            self._settings = settings
+        environ = self._template.copy()
         raw_path, _, query = request.target.partition("?")
-        if not raw_path.startswith("/"):  # absolute-form or "*"
+        if raw_path[:1] != "/":  # absolute-form or "*"
             raw_path = urlsplit(raw_path).path or "/" if "://" in raw_path else "/"
-        path = unquote_to_bytes(_as_bytes(raw_path)).decode("latin-1")
-        script_name = self.script_name if path.startswith(self.script_name) else ""
-        server_name, server_port = _server_of(request, self.config.get("host") or ("localhost", 80))
-        environ: Environ = {
-            "REQUEST_METHOD": request.method,
-            "SCRIPT_NAME": script_name,
-            "PATH_INFO": path[len(script_name):],
-            "QUERY_STRING": query,
-            "SERVER_NAME": server_name,
-            "SERVER_PORT": str(server_port),
-            "SERVER_PROTOCOL": request.version,
-            "REMOTE_ADDR": str(request.address[0]) if request.address else "",
-            "REMOTE_PORT": str(request.address[1]) if request.address else "",
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": request.scheme,
-            "wsgi.input": io.BufferedReader(_BodyReader(request.body)),
-            "wsgi.input_terminated": True,  # reading to the end is safe, even when chunked
-            "wsgi.errors": sys.stderr,
-            "wsgi.multithread": True,
-            "wsgi.multiprocess": (self.config.get("workers") or 1) > 1,
-            "wsgi.run_once": False,
-        }
-        for name, value in request.header_list:
-            key = name.upper().replace("-", "_")
-            if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+        if "%" in raw_path or not raw_path.isascii():
+            raw_path = unquote_to_bytes(_as_bytes(raw_path)).decode("latin-1")
+        script_name = self.script_name
+        if script_name and raw_path.startswith(script_name):
+            environ["SCRIPT_NAME"] = script_name
+            raw_path = raw_path[len(script_name):]
+        environ["PATH_INFO"] = raw_path
+        environ["QUERY_STRING"] = query
+        environ["REQUEST_METHOD"] = request.method
+        environ["SERVER_PROTOCOL"] = request.version
+        address = request.address
+        if address:
+            environ["REMOTE_ADDR"] = str(address[0])
+            environ["REMOTE_PORT"] = str(address[1])
+        scheme = request.scheme
+        if scheme != "http":
+            environ["wsgi.url_scheme"] = scheme
+        keys = _ENVIRON_KEYS
+        for name, value in request.headers.items():  # repeated fields already joined
+            key = keys.get(name)
+            if key is None:
+                key = _environ_key(name)
+            if key:
                 environ[key] = value
-            elif "_" not in name:
-                key = "HTTP_" + key
-                separator = "; " if key == "HTTP_COOKIE" else ","
-                environ[key] = environ[key] + separator + value if key in environ else value
+        host = environ.get("HTTP_HOST")
+        if host:
+            server = _SERVERS.get(host) or _server_of(host)
+            environ["SERVER_NAME"] = server[0]
+            environ["SERVER_PORT"] = server[1] or ("443" if scheme == "https" else "80")
+        elif scheme == "https" and environ["SERVER_PORT"] == "80":
+            environ["SERVER_PORT"] = "443"
+        if request._stream is None and request._body is None:  # the whole body is here
+            environ["wsgi.input"] = io.BytesIO(request._content or b"")
+        else:  # still arriving (or partly read already): read it through the request
+            environ["wsgi.input"] = io.BufferedReader(_BodyReader(request.body))
         return environ
+
+    def _make_template(self, host: Any, workers: Any) -> Environ:
+        """The environ keys that are the same for every request (copied, then completed)."""
+        name, port = host or ("localhost", 80)
+        return {
+            "REQUEST_METHOD": "GET",
+            "SCRIPT_NAME": "",
+            "PATH_INFO": "",
+            "QUERY_STRING": "",
+            "SERVER_NAME": str(name),
+            "SERVER_PORT": str(int(port) or 80),
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "",
+            "REMOTE_PORT": "",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": None,
+            "wsgi.input_terminated": True,  # reading to the end is safe, even when chunked
+            "wsgi.errors": ERRORS,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": (workers or 1) > 1,
+            "wsgi.run_once": False,
+            "wsgi.file_wrapper": FileWrapper,
+        }
+
+
+# Header name as sent -> its environ key ("" for a name WSGI must not see). Bounded:
+# a client sending ever new names gets them converted without being remembered.
+_ENVIRON_KEYS: dict[str, str] = {}
+_MAX_CACHED = 1024
+_UNPREFIXED = frozenset(("CONTENT_TYPE", "CONTENT_LENGTH"))
+
+
+def _environ_key(name: str) -> str:
+    """The environ key of the request header ``name``: ``HTTP_`` + upper case with
+    ``-`` as ``_``, ``CONTENT_TYPE``/``CONTENT_LENGTH`` as they are, ``""`` for a name
+    holding ``_`` (it would be indistinguishable from the dashed one, as gunicorn and
+    Werkzeug also judge)."""
+    if "_" in name:
+        key = ""
+    else:
+        key = name.upper().replace("-", "_")
+        if key not in _UNPREFIXED:
+            key = "HTTP_" + key
+    if len(_ENVIRON_KEYS) < _MAX_CACHED:
+        _ENVIRON_KEYS[name] = key
+    return key
+
+
+# Host header -> (SERVER_NAME, SERVER_PORT or "" for the scheme's standard port); bounded.
+_SERVERS: dict[str, tuple[str, str]] = {}
+
+
+def _server_of(host: str) -> tuple[str, str]:
+    """SERVER_NAME and SERVER_PORT from ``Host`` (as gunicorn does), since a server on
+    port 0 or behind a proxy does not know the name it is reached by."""
+    name, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
+    if not name or not port.isdigit():
+        name, port = host, ""
+    server = (name.strip("[]"), str(int(port)) if port else "")
+    if len(_SERVERS) < _MAX_CACHED:
+        _SERVERS[host] = server
+    return server
+
+
+class _ErrorStream:
+    """``wsgi.errors``: writes go to whatever ``sys.stderr`` is at the time."""
+
+    __slots__ = ()
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        sys.stderr.writelines(lines)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+ERRORS = _ErrorStream()
+
+
+class FileWrapper:
+    """``wsgi.file_wrapper``: ``filelike`` read in blocks of ``block_size``; closing
+    the wrapper closes the file (PEP 3333, optional platform-specific file handling)."""
+
+    def __init__(self, filelike: Any, block_size: int = 8192) -> None:
+        self.filelike = filelike
+        self.block_size = block_size
+        close = getattr(filelike, "close", None)
+        if close is not None:
+            self.close = close
+
+    def __iter__(self) -> Iterator[bytes]:
+        read, size = self.filelike.read, self.block_size
+        while True:
+            piece = read(size)
+            if not piece:
+                return
+            yield piece
 
 
 class _BodyReader(io.RawIOBase):
@@ -120,18 +238,20 @@ class _BodyReader(io.RawIOBase):
         return len(data)
 
 
-class _Exchange:
-    """One call of a WSGI application: ``start_response`` and the response it builds."""
+class _StartResponse:
+    """The ``start_response`` callable of one application call, and the ``Response``
+    it builds."""
 
-    def __init__(self, method: str) -> None:
-        self.method = method
+    __slots__ = ("committed", "headers", "status", "written")
+
+    def __init__(self) -> None:
         self.status: str | None = None
         self.headers: list[tuple[str, str]] = []
-        self.written: list[bytes] = []  # from write(), sent before the iterable's pieces
+        self.written: list[bytes] | None = None  # from write(), sent before the iterable's pieces
         self.committed = False  # once the head is handed to the server it cannot change
 
-    def start_response(self, status: str, headers: list[tuple[str, str]],
-                       exc_info: Any = None) -> Callable[[bytes], None]:
+    def __call__(self, status: str, headers: list[tuple[str, str]],
+                 exc_info: Any = None) -> Callable[[bytes], None]:
         if exc_info is not None:
             try:
                 if self.committed:
@@ -140,21 +260,40 @@ class _Exchange:
                 exc_info = None  # no reference cycle through the traceback
         elif self.status is not None:
             raise RuntimeError("start_response() called twice without exc_info")
-        self.status, self.headers = status, list(headers)
+        if type(status) is not str or not (status[:3].isdigit() and status[3:4] == " " and status.isascii()):
+            raise ValueError(f"the WSGI application gave the status {status!r}, not '200 OK'-like")
+        self.status = status
+        self.headers = headers if type(headers) is list else list(headers)  # PEP 3333 says a list
         return self.write
 
     def write(self, data: bytes) -> None:
         if self.status is None:
             raise RuntimeError("write() called before start_response()")
+        if self.written is None:
+            self.written = []
         self.written.append(bytes(data))
 
-    def response(self, result: Iterable[bytes]) -> Response:
-        """The ``Response`` for the application's ``result`` (read up to its first
-        non-empty piece, so a lazily called ``start_response`` has run)."""
-        iterator = iter(result)
-        pieces = self.written
-        finished = False
+    def response(self, result: Iterable[bytes], method: str) -> Response:
+        """The ``Response`` for the application's ``result``: its body as one ``bytes``
+        when it is all there, else streamed (read up to its first non-empty piece, so a
+        lazily called ``start_response`` has run)."""
         try:
+            if isinstance(result, (list, tuple)):  # the body is all here: no need to iterate lazily
+                if self.status is None:
+                    raise RuntimeError("the WSGI application returned without calling start_response()")
+                self.committed = True
+                response, declared = _to_response(self.status, self.headers)
+                pieces: list[bytes] = [*self.written, *result] if self.written else result  # type: ignore[assignment]
+                if method == "HEAD" and declared is not None:  # a HEAD keeps the declared length
+                    response.content = _Streamed(pieces, iter(()), result)
+                    return response
+                response.content = pieces[0] if len(pieces) == 1 and type(pieces[0]) is bytes else _joined(pieces)
+                if type(result) is not list and type(result) is not tuple:
+                    _close(result)  # a subclass may have a close()
+                return response
+            iterator = iter(result)
+            pieces = self.written if self.written is not None else []
+            finished = False
             while not any(pieces):
                 try:
                     pieces.append(next(iterator))
@@ -164,38 +303,69 @@ class _Exchange:
             if self.status is None:
                 raise RuntimeError("the WSGI application returned without calling start_response()")
             self.committed = True
-            response = _to_response(self.status, self.headers)
+            response, declared = _to_response(self.status, self.headers)
+            if not finished and declared is not None and sum(map(len, pieces)) >= declared:
+                try:  # every declared byte is here: the iterable should be at its end
+                    pieces.append(next(iterator))
+                except StopIteration:
+                    finished = True
         except BaseException:
             _close(result)
             raise
-        declared = any(name.lower() == "content-length" for name, _ in self.headers)
-        if finished and not (self.method == "HEAD" and declared):
-            _close(result)
-            response.content = b"".join(pieces)
+        if finished and not (method == "HEAD" and declared is not None):
+            try:
+                response.content = _joined(pieces)
+            finally:
+                _close(result)
         else:  # streamed (a HEAD keeps the length the application declared)
-            response.content = _stream(pieces, iterator, result)
+            response.content = _Streamed(pieces, iterator, result)
         return response
 
 
-def _to_response(status: str, headers: list[tuple[str, str]]) -> Response:
-    code = status.split(" ", 1)[0]
-    if len(code) != 3 or not code.isdigit():
-        raise ValueError(f"the WSGI application gave the status {status!r}, not '200 OK'-like")
+def _joined(pieces: list[bytes] | tuple[bytes, ...]) -> bytes:
+    if len(pieces) == 1 and type(pieces[0]) is bytes:
+        return pieces[0]
+    try:
+        return b"".join(pieces)
+    except TypeError:
+        kinds = sorted({type(piece).__name__ for piece in pieces if not isinstance(piece, bytes)})
+        raise TypeError(f"a WSGI body yields bytes, not {', '.join(kinds)}") from None
+
+
+def _to_response(status: str, headers: list[tuple[str, str]]) -> tuple[Response, int | None]:
+    """The ``Response`` (without content) for a WSGI status and headers, and the
+    ``Content-Length`` they declare (None if none, or not a number)."""
+    code = _STATUS_CODES.get(status)
+    if code is None:
+        code = int(status[:3])  # start_response checked its form
+        if len(_STATUS_CODES) < _MAX_CACHED:
+            _STATUS_CODES[status] = code
     fields: dict[str, str] = {}
-    cookies: dict[str, Any] = {}
+    cookies: dict[str, Any] | None = None
+    seen: dict[str, str] = {}  # lower-case name -> the name it is stored under
+    declared: int | None = None
     for name, value in headers:
-        if name.lower() == "set-cookie":
+        lower = name.lower()
+        if lower == "set-cookie":
+            if cookies is None:
+                cookies = {}
             cookie_name = key = value.partition("=")[0].strip()
             while key in cookies:  # the same name again, for another path or domain
                 key += " "
             cookies[key] = RawCookie(value, cookie_name)
             continue
-        existing = next((key for key in fields if key.lower() == name.lower()), None)
+        if lower == "content-length" and value.isdigit():
+            declared = int(value)
+        existing = seen.get(lower)
         if existing is None:
+            seen[lower] = name
             fields[name] = value
         else:
             fields[existing] += ", " + value
-    return Response(int(code), fields, b"", cookies)
+    return Response(code, fields, b"", cookies), declared
+
+
+_STATUS_CODES: dict[str, int] = {}  # status line -> its code; bounded
 
 
 class RawCookie(ResponseCookie):
@@ -216,31 +386,35 @@ class RawCookie(ResponseCookie):
         return self.header
 
 
-def _stream(pieces: list[bytes], iterator: Iterator[bytes], result: Iterable[bytes]) -> Iterator[bytes]:
-    try:
-        yield from pieces
-        yield from iterator
-    finally:
-        _close(result)
+class _Streamed:
+    """A body sent as the application produces it: the pieces read so far, then the
+    rest of ``iterator``. ``close()`` (which render and the engine call, also when they
+    never iterate, e.g. for HEAD) closes the application's iterable once."""
+
+    __slots__ = ("iterator", "pieces", "result")
+
+    def __init__(self, pieces: list[bytes], iterator: Iterator[bytes], result: Iterable[bytes]) -> None:
+        self.pieces = pieces
+        self.iterator = iterator
+        self.result: Iterable[bytes] | None = result
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self.pieces
+            yield from self.iterator
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        result, self.result = self.result, None
+        if result is not None:
+            _close(result)
 
 
 def _close(result: Any) -> None:
     close = getattr(result, "close", None)
     if close is not None:
         close()
-
-
-def _server_of(request: Request, default: tuple[str, int]) -> tuple[str, int]:
-    """SERVER_NAME and SERVER_PORT: from ``Host`` when sent (as gunicorn does), since
-    a server on port 0 or behind a proxy does not know the name it is reached by."""
-    host = request.headers.get("Host")
-    standard_port = 443 if request.scheme == "https" else 80
-    if not host:
-        return str(default[0]), int(default[1]) or standard_port
-    name, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
-    if not name or not port.isdigit():
-        name, port = host, ""
-    return name.strip("[]"), int(port) if port else standard_port
 
 
 def _latin1(text: str) -> str:

@@ -115,7 +115,7 @@ def test_repeated_headers_are_joined(flask_server):
                 break
             data += piece
     environ = json.loads(data.split(b"\r\n\r\n", 1)[1])
-    assert environ["HTTP_ACCEPT"] == "a,b" and environ["PATH_INFO"] == "/"
+    assert environ["HTTP_ACCEPT"] == "a, b" and environ["PATH_INFO"] == "/"
     assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("example.com", "8080")
 
 
