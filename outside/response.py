@@ -131,6 +131,8 @@ def render(response: Response, request: Request, keep_alive: bool, config: dict[
     elif isinstance(content, FilePath):
         status, body, length, extra = _file_body(content, status, request, config)
         default_type = content.content_type() if isinstance(body, FileSpan) else None
+    elif isinstance(content, FileSpan):  # a span chosen elsewhere (wsgi.file_wrapper): sent as it is
+        body, length = content, content.count
     elif content is None:
         length = 0
     elif isinstance(content, (list, tuple)):  # pieces already in memory: checked and sent at once

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import stat
 import sys
 from collections.abc import Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Callable
@@ -213,6 +215,29 @@ class FileWrapper:
         if close is not None:
             self.close = close
 
+    def span(self, declared: int | None) -> FileSpan | None:
+        """What is left of the wrapped file as a ``FileSpan`` (the server sends it with
+        ``sendfile``), when it is a regular file that its name still points at and that
+        holds at least the ``declared`` length; else None (the blocks are read)."""
+        filelike = self.filelike
+        name = getattr(filelike, "name", None)
+        if not isinstance(name, str):
+            return None
+        try:
+            opened = os.fstat(filelike.fileno())
+            named = os.stat(name)
+            offset = filelike.tell()
+        except (AttributeError, OSError, ValueError):
+            return None
+        if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (named.st_dev, named.st_ino):
+            return None
+        left = max(0, opened.st_size - offset)
+        if declared is not None:
+            if declared > left:
+                return None  # the file is shorter than the length: the stream reports it
+            left = declared
+        return FileSpan(os.path.abspath(name), offset, left)
+
     def __iter__(self) -> Iterator[bytes]:
         read, size = self.filelike.read, self.block_size
         while True:
@@ -291,6 +316,14 @@ class _StartResponse:
                 if type(result) is not list and type(result) is not tuple:
                     _close(result)  # a subclass may have a close()
                 return response
+            if type(result) is FileWrapper and not self.written and self.status is not None:
+                response, declared = _to_response(self.status, self.headers)
+                span = result.span(declared)
+                if span is not None:  # a file on disk: sent with sendfile, not read here
+                    self.committed = True
+                    response.content = span
+                    _close(result)
+                    return response
             iterator = iter(result)
             pieces = self.written if self.written is not None else []
             finished = False

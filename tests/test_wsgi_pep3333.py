@@ -4,6 +4,7 @@ paths; ``wsgi.file_wrapper``; ``close()`` on every iterable; HTTPS. Plus the mou
 building blocks, called directly."""
 from __future__ import annotations
 
+import io
 import json
 import ssl
 
@@ -128,6 +129,9 @@ def test_file_wrapper_sends_the_file_and_closes_it(server):
     response = requests.get(server.url + "/shape/file", timeout=10)
     assert response.content == bytes(range(256)) * 1000
     assert "file" in closed(server)
+    # sent as a file span (sendfile): its length is known up front, nothing is chunked
+    assert response.headers["Content-Length"] == "256000"
+    assert "Transfer-Encoding" not in response.headers
 
 
 def test_every_iterable_is_closed(server):
@@ -277,3 +281,24 @@ def test_file_wrapper_reads_in_blocks_and_closes(tmp_path):
     assert list(wrapper) == [b"0123", b"4567", b"89"]
     wrapper.close()
     assert file.closed
+
+
+def test_file_wrapper_span_is_what_is_left_of_a_regular_file(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"0123456789")
+    with open(path, "rb") as file:
+        file.seek(3)
+        span = FileWrapper(file).span(None)
+        assert (span.path, span.offset, span.count) == (str(path), 3, 7)
+        assert FileWrapper(file).span(5).count == 5
+        assert FileWrapper(file).span(8) is None  # shorter than declared: streamed, and reported there
+    assert FileWrapper(io.BytesIO(b"abc")).span(None) is None  # no file on disk
+
+
+def test_file_wrapper_span_refuses_a_file_its_name_no_longer_names(tmp_path):
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"old")
+    with open(path, "rb") as file:
+        path.unlink()
+        path.write_bytes(b"new content")  # another file under the same name
+        assert FileWrapper(file).span(None) is None
