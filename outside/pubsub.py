@@ -36,7 +36,8 @@ class Bus(Protocol):
     """Carries a message published here to the other processes (and back from them)."""
 
     def send(self, message: Published) -> None:
-        """Hand ``message`` to the other processes; never raises for a bus failure."""
+        """Hand ``message`` to the other processes; never raises for a bus failure.
+        (A bus may also have ``send_many(messages)``, for the messages of a turn.)"""
 
     def close(self) -> None:
         """Stop carrying messages."""
@@ -167,7 +168,7 @@ class _Topic:
         self.snapshot: Optional[Tuple[Any, ...]] = None
 
 
-_turn = threading.local()  # ``pending``: what this thread's ``turn()`` holds back
+_turn = threading.local()  # ``pending``, ``outgoing``: what this thread's ``turn()`` holds back
 
 
 @contextlib.contextmanager
@@ -175,17 +176,38 @@ def turn() -> Iterator[None]:
     """Within the block, what this thread publishes (or delivers from the bus) is held
     back; at its end it goes out: the messages to the same subscribers joined, one
     ``send`` per subscriber (a burst of messages costs one system call each, not one
-    per message). The engine runs an ``on_message`` turn and each relay read in one."""
+    per message), and the messages for the bus in one write. The engine runs an
+    ``on_message`` turn and each relay read in one."""
     if getattr(_turn, "pending", None) is not None:  # nested: the outer block delivers
         yield
         return
     pending: List[Tuple[Tuple[Any, ...], Published]] = []
-    _turn.pending = pending
+    outgoing: List[Tuple[Bus, Published]] = []
+    _turn.pending, _turn.outgoing = pending, outgoing
     try:
         yield
     finally:
-        _turn.pending = None
+        _turn.pending = _turn.outgoing = None
         deliver_runs(pending)
+        if outgoing:
+            _send_on_buses(outgoing)
+
+
+def _send_on_buses(outgoing: List[Tuple[Bus, Published]]) -> None:
+    index = 0
+    while index < len(outgoing):  # the messages of one bus (the usual case: one bus)
+        bus = outgoing[index][0]
+        end = index + 1
+        while end < len(outgoing) and outgoing[end][0] is bus:
+            end += 1
+        messages = [message for _, message in outgoing[index:end]]
+        index = end
+        send_many = getattr(bus, "send_many", None)
+        if send_many is not None:
+            send_many(messages)
+        else:
+            for message in messages:
+                bus.send(message)
 
 
 def deliver_runs(pending: List[Tuple[Tuple[Any, ...], Published]]) -> None:
@@ -248,7 +270,11 @@ class Hub:
         self.deliver(published)
         bus = self.bus
         if bus is not None:
-            bus.send(published)
+            outgoing = getattr(_turn, "outgoing", None)
+            if outgoing is not None:
+                outgoing.append((bus, published))
+            else:
+                bus.send(published)
 
     def deliver(self, message: Published) -> None:
         """Give ``message`` to this process's subscribers of its topic: now, or at the

@@ -1,9 +1,17 @@
 # cython: language_level=3
 """The compiled twin of ``outside.pubsub.fan_out_py``: the per-subscriber loop of a
-publish. For a plain socket with nothing queued and no other writer it calls
-``send(2)`` on the descriptor itself (non-blocking, no SIGPIPE), so a subscriber costs
-no Python frame; TLS sockets, queued bytes, a busy writer and partial sends take the
-outbox's Python methods, as the pure twin does for every subscriber."""
+publish. For a plain socket with nothing queued and no writer in the middle of a send,
+it checks the connection's state and calls ``send(2)`` on the descriptor itself
+(non-blocking, no SIGPIPE): a subscriber costs a few attribute reads and a system call,
+no Python frame. TLS sockets, queued bytes, a busy writer and partial sends take the
+outbox's Python methods, as the pure twin does for every subscriber.
+
+Why no lock is taken on the fast path: it runs holding the GIL and calls no Python code
+from the checks to ``send(2)``, so no other thread runs meanwhile; a thread in the
+middle of a write (the GIL released in its system call) holds the send lock, which the
+checks see (``locked()``). For the same reason the descriptor cannot be closed and
+reused under it: ``socket.close()`` gives up its number before releasing the GIL.
+"""
 import logging
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
@@ -20,35 +28,37 @@ cdef extern from "<sys/socket.h>" nogil:
 logger = logging.getLogger("outside")
 
 
-cdef bint _send_direct(object outbox, bytes data) except -1:
-    """Under the outbox's send lock: send what the socket takes now; False when the
-    outbox refuses the rest (past its limit) or the socket failed."""
+cdef bint _send_direct(object outbox, object sock, bytes data) except -1:
+    """Send what the socket takes now (the checks passed); False when the outbox
+    refuses the rest (past its limit) or the socket failed."""
     cdef Py_ssize_t size = PyBytes_GET_SIZE(data)
     cdef Py_ssize_t sent
-    cdef int fd
-    if not outbox.is_open():  # closing: nothing may follow the close frame
-        return True
-    # no Python call from here to send(2): with the GIL held, no thread can close the
-    # descriptor (socket.close() gives up its number before closing it) and reuse it
-    fd = outbox._sock.fileno()
+    cdef int fd = sock.fileno()  # a C method: the GIL stays held
     if fd < 0:
         return True
     sent = send(fd, PyBytes_AS_STRING(data), <size_t>size, MSG_DONTWAIT | MSG_NOSIGNAL)
-    if sent < 0:
-        if errno == EAGAIN or errno == EWOULDBLOCK or errno == EINTR:
-            sent = 0
-        else:  # the peer is gone: the connection's reader sees the end
-            outbox.failed = True
-            return False
     if sent == size:
         return True
-    return bool(outbox.sent_part(data, sent))
+    if sent < 0:
+        if errno != EAGAIN and errno != EWOULDBLOCK and errno != EINTR:
+            outbox.failed = True  # the peer is gone: its reader sees the end
+            return False
+        sent = 0
+    lock = outbox._send_lock
+    lock.acquire(False)  # free (checked, nothing ran since): the rest goes in front
+    try:
+        taken = outbox.sent_part(data, sent)
+    finally:
+        lock.release()
+    outbox.drain()  # watched by the flusher until the socket takes it
+    return bool(taken) and not outbox.failed
 
 
 def fan_out(subscribers, frames, list generic, list overflowed):
     """Offer each subscriber's form of ``frames`` to its outbox; see ``fan_out_py``."""
     cdef bytes data
     cdef bint taken
+    plain = None
     for subscriber in subscribers:
         try:
             try:
@@ -58,21 +68,22 @@ def fan_out(subscribers, frames, list generic, list overflowed):
             if outbox is None:
                 generic.append(subscriber)
                 continue
-            data = frames[subscriber.form]
-            if outbox.failed or not outbox.direct or len(outbox._buffer):
-                taken = outbox.offer(data, outbox.is_open)
+            form = subscriber.form
+            if form == 0:
+                if plain is None:
+                    plain = frames[0]
+                data = plain
             else:
-                lock = outbox._send_lock
-                if not lock.acquire(False):  # another thread writes: queue behind it
-                    taken = outbox.offer(data, outbox.is_open)
-                else:
-                    try:
-                        taken = _send_direct(outbox, data)
-                    finally:
-                        lock.release()
-                    if taken and len(outbox._buffer):  # a rest, or what others queued meanwhile
-                        outbox.drain()
-                        taken = not outbox.failed
+                data = frames[form]
+            sock = outbox.direct
+            owner = outbox.state_owner
+            if (sock is None or owner is None or outbox.failed or len(outbox._buffer)
+                    or outbox._send_lock.locked()):
+                taken = outbox.offer(data, outbox.is_open)
+            elif owner.state is not outbox.open_state:
+                taken = True  # closing: nothing may follow the close frame
+            else:
+                taken = _send_direct(outbox, sock, data)
             if not taken:
                 overflowed.append(subscriber)
         except Exception:  # one subscriber's failure must not starve the others

@@ -34,7 +34,7 @@ class Outbox:
     """The queued bytes of one socket; ``send_lock`` is its writers' lock."""
 
     __slots__ = ("_buffer", "_guard", "_lock", "_send_lock", "_sock", "direct", "failed",
-                 "is_open", "limit")
+                 "is_open", "limit", "open_state", "state_owner")
 
     def __init__(self, sock: socket.socket, send_lock: threading.Lock,
                  guard: ContextManager = io.NO_GUARD, limit: int = 1024 * 1024) -> None:
@@ -46,8 +46,17 @@ class Outbox:
         self.limit = limit
         self.failed = False  # overflowed or the socket failed: takes nothing more
         self.is_open: Callable[[], bool] = _always  # asked under the send lock before a write
-        # a plain socket (not TLS): the compiled fan-out may send(2) on its descriptor
-        self.direct = guard is io.NO_GUARD and not isinstance(sock, ssl.SSLSocket)
+        self.state_owner: Any = None  # see open_while
+        self.open_state: Any = None
+        # the socket if it is plain (not TLS): the compiled fan-out may send(2) on it
+        self.direct: Optional[socket.socket] = \
+            sock if guard is io.NO_GUARD and not isinstance(sock, ssl.SSLSocket) else None
+
+    def open_while(self, owner: Any, state: Any) -> None:
+        """Writes go out while ``owner.state is state`` (a WebSocket protocol's OPEN): the
+        ``is_open`` asked before a write, which the compiled fan-out reads without a call."""
+        self.state_owner, self.open_state = owner, state
+        self.is_open = lambda: owner.state is state
 
     @property
     def pending(self) -> int:

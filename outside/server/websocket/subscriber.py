@@ -30,8 +30,7 @@ class WebSocketSubscriber:
         transport = connection._transport
         self.outbox = outbox_for(transport, hub.max_backpressure)
         if self.outbox is not None:
-            protocol = connection._protocol
-            self.outbox.is_open = lambda: protocol.state is State.OPEN
+            self.outbox.open_while(connection._protocol, State.OPEN)
         deflate = connection._protocol._deflate
         # no context takeover: every such connection can share one compressed frame;
         # with takeover the frame goes out uncompressed (RFC 7692 allows either)
