@@ -13,8 +13,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import (Any, Callable, Dict, Iterator, List, Optional, Protocol, Sequence, Set, Tuple,
-                    Union)
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Protocol,
+    Sequence,
+    Set,
+    Tuple,
+    Union,
+)
 
 from ._speedups import compiled_module
 

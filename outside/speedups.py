@@ -29,12 +29,21 @@ _http_parser = compiled_module("_http_parser")
 RequestParserC = _http_parser.RequestParser if _http_parser else None
 RequestParser = RequestParserC or RequestParserPy
 
+# The pub/sub fan-out loop (outside.pubsub.fan_out_py in Python; _fanout.pyx sends on
+# plain sockets with send(2)); outside.pubsub chooses it with the same rule.
+from .pubsub import fan_out_py as FanOutPy  # noqa: E402
+
+_fanout = compiled_module("_fanout")
+FanOutC = _fanout.fan_out if _fanout else None
+FanOut = FanOutC or FanOutPy
+
 # The WebSocket mask and frame codec (outside.websocket.mask and .frames in Python;
 # _mask.pyx and a Cython build of frames.py) are chosen by the WebSocket core itself,
 # in outside.websocket.twins, which needs no HTTP code; they are re-exported here.
-_COMPILED = [RequestParserC, WebSocketMaskC, WebSocketFramesC]
+_COMPILED = [RequestParserC, WebSocketMaskC, WebSocketFramesC, FanOutC]
 ACTIVE: str = "c" if all(twin is not None for twin in _COMPILED) else "python"
 
-__all__ = ["ACTIVE", "IMPORT_ERRORS", "NO_EXTENSIONS", "RequestParser", "RequestParserC", "RequestParserPy",
+__all__ = ["ACTIVE", "IMPORT_ERRORS", "NO_EXTENSIONS", "FanOut", "FanOutC", "FanOutPy",
+           "RequestParser", "RequestParserC", "RequestParserPy",
            "WebSocketFrames", "WebSocketFramesC", "WebSocketFramesPy",
            "WebSocketMask", "WebSocketMaskC", "WebSocketMaskPy"]
