@@ -94,10 +94,14 @@ class RedisBus:
         delay = BACKOFF_START
         origin = self._origin
         deliver = self._hub.deliver
+        connected = False
         while not self._stopped:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(CHANNEL)
+                if connected:  # subscribed again after a failure
+                    self._hub.stats["reconnects"] += 1
+                connected = True
                 if self._down:
                     self._came_back()
                 delay = BACKOFF_START
