@@ -11,9 +11,9 @@ import requests
 
 from pubsub_clients import clients_on_workers, slow_reader_is_dropped
 from redis_server import RedisServer
+from test_server_metrics import metrics_url, scrape, value
 
 from servers import start_app
-from test_server_metrics import metrics_url, scrape, value
 
 pytestmark = pytest.mark.timeout(180)
 
