@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from ..pubsub import Hub, Published
+from ..pubsub import Hub, Published, turn
 from .pubsub_relay import decode, encode
 from .settings import ConfigError
 
@@ -114,7 +114,8 @@ class RedisBus:
                         continue  # ours: delivered locally when it was published
                     _, _, rest = data.partition(b":")
                     _, _, record = rest.partition(b":")
-                    deliver(decode(record))
+                    with turn():  # delivered from this thread: no hop through the flusher
+                        deliver(decode(record))
             except Exception as exc:
                 self._went_down(exc)
                 time.sleep(delay)
