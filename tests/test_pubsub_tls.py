@@ -41,7 +41,6 @@ def tls_server(request, certificates):
     config = {"workers": 2, "ssl_enabled": True, "ssl_keyfile": certificates["key"],
               "ssl_certfile": certificates["cert"]}
     with start_app("pubsub", config=config, env={"WS_MODE": request.param}) as server:
-        server.ws_mode = request.param
         yield server
 
 
@@ -72,10 +71,5 @@ def test_every_message_reaches_every_tls_subscriber_of_both_workers_in_order(tls
                 client.close()
 
 
-def test_a_stalled_tls_subscriber_is_dropped_and_the_others_keep_receiving(tls_server, certificates,
-                                                                         request):
-    if tls_server.ws_mode == "blocking":  # the drop and the others' delivery work; the end does not
-        request.applymarker(pytest.mark.xfail(
-            reason="known bug: with a blocking handler over TLS, the dropped subscriber gets "
-                   "neither its close frame nor the end of the connection after the grace time"))
+def test_a_stalled_tls_subscriber_is_dropped_and_the_others_keep_receiving(tls_server, certificates):
     slow_reader_is_dropped(tls_server, tls_server, verify=certificates["ca"], **wss(certificates))
