@@ -22,7 +22,7 @@ import threading
 from typing import Any, Dict, List, Optional
 
 from ..pubsub import Hub, Published
-from .pubsub_outbox import batch
+from .pubsub_outbox import batch, flusher
 
 logger = logging.getLogger("outside")
 
@@ -242,9 +242,14 @@ class RelayBus:
             pass
 
 
+def _hand_to_flusher(targets: Any, message: Published) -> None:
+    flusher().hand(targets, message)
+
+
 def configure_worker(hub: Hub, settings: Any, relay_end: Any = None) -> None:
     """Give this process's hub its bus (after the fork; in the single process too)."""
     hub.max_backpressure = settings.max_backpressure
+    hub.hand_off = _hand_to_flusher  # publishes outside a turn: a burst per flusher wake-up
     if settings.pubsub != "local":
         from .pubsub_redis import RedisBus
         hub.bus = RedisBus(hub, settings.pubsub, os.getpid())
