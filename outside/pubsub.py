@@ -32,6 +32,9 @@ from ._speedups import compiled_module
 logger = logging.getLogger("outside")
 
 MAX_TOPIC_LENGTH = 256
+# A run's joined frames stop growing past this: a long burst goes out in pieces that a
+# reading subscriber's socket takes as they come, not as one block past max_backpressure.
+RUN_BYTES = 64 * 1024
 TEXT, BINARY = 0, 1
 
 
@@ -153,14 +156,13 @@ def fan_out_py(subscribers: Sequence[Any], frames: Frames, generic: List[Any],
     which sends on plain sockets with no Python call per subscriber."""
     for subscriber in subscribers:
         try:
-            outbox = subscriber.outbox
-        except AttributeError:
-            generic.append(subscriber)
-            continue
-        if outbox is None:
-            generic.append(subscriber)
-        elif not outbox.offer(frames[subscriber.form], outbox.is_open):
-            overflowed.append(subscriber)
+            outbox = getattr(subscriber, "outbox", None)
+            if outbox is None:
+                generic.append(subscriber)
+            elif not outbox.offer(frames[subscriber.form], outbox.is_open):
+                overflowed.append(subscriber)
+        except Exception:  # one subscriber's failure must not starve the others
+            logger.exception("pubsub delivery to %r failed", subscriber)
 
 
 _fanout = compiled_module("_fanout")
@@ -223,12 +225,14 @@ def _send_on_buses(outgoing: List[Tuple[Bus, Published]]) -> None:
 
 def deliver_runs(pending: List[Tuple[Tuple[Any, ...], Published]]) -> None:
     """Deliver (snapshot, message) pairs in order: consecutive messages to the same
-    snapshot of subscribers form a run, whose frames are joined once."""
+    snapshot of subscribers form a run (of about ``RUN_BYTES`` at most), whose frames
+    are joined once."""
     index, count = 0, len(pending)
     while index < count:
         targets = pending[index][0]
-        end = index + 1
-        while end < count and pending[end][0] is targets:
+        end, size = index + 1, len(pending[index][1].payload)
+        while end < count and pending[end][0] is targets and size < RUN_BYTES:
+            size += len(pending[end][1].payload)
             end += 1
         messages = [message for _, message in pending[index:end]]
         index = end

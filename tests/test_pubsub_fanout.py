@@ -168,6 +168,9 @@ def test_both_twins_deliver_in_order_and_drop_the_same_subscribers():
         assert result["generic"] == len(runs)
     if len(results) == 2:
         py, c = results["py"], results["c"]
-        assert py["received"] == c["received"]
+        # the same bytes wherever the stream is complete (a stalled peer's share depends
+        # on when the kernel's buffers filled: each twin's is checked as a prefix above)
+        complete = [index for index, kind in enumerate(KINDS) if kind != "stalled"]
+        assert [py["received"][i] for i in complete] == [c["received"][i] for i in complete]
         assert py["failed"] == c["failed"]
         assert [count > 0 for count in py["dropped"]] == [count > 0 for count in c["dropped"]]

@@ -61,10 +61,7 @@ def fan_out(subscribers, frames, list generic, list overflowed):
     plain = None
     for subscriber in subscribers:
         try:
-            try:
-                outbox = subscriber.outbox
-            except AttributeError:
-                outbox = None
+            outbox = getattr(subscriber, "outbox", None)
             if outbox is None:
                 generic.append(subscriber)
                 continue
