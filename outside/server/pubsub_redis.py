@@ -87,6 +87,7 @@ class RedisBus:
             if not self._down:
                 return
             self._down = False
+            self._hub.stats["reconnects"] += 1  # the bus is back: one recovery
         logger.warning("pubsub: Redis bus at %s is back (%d messages lost so far)",
                        self._url, self._hub.stats["lost"])
 
@@ -94,14 +95,10 @@ class RedisBus:
         delay = BACKOFF_START
         origin = self._origin
         deliver = self._hub.deliver
-        connected = False
         while not self._stopped:
             pubsub = self._client.pubsub(ignore_subscribe_messages=True)
             try:
                 pubsub.subscribe(CHANNEL)
-                if connected:  # subscribed again after a failure
-                    self._hub.stats["reconnects"] += 1
-                connected = True
                 if self._down:
                     self._came_back()
                 delay = BACKOFF_START
