@@ -1,7 +1,8 @@
 """Build script for the optional C speedups of outside.
 
 The package is pure Python at heart. This script compiles the Cython extensions in
-``outside/_speedups`` (the llhttp request parser, the WebSocket codec and the response writer) when it can;
+``outside/_speedups`` (the llhttp request parser, the WebSocket codec, the response writer
+and the pub/sub fan-out) when it can;
 when it cannot (no Cython, no compiler, a failing build), it warns and installs the
 pure-Python package, which has the same API.
 
@@ -29,6 +30,7 @@ EXTENSIONS = {
     "outside._speedups._mask": ["outside/_speedups/_mask.pyx"],
     "outside._speedups._frames": ["outside/_speedups/_frames.py"],
     "outside._speedups._writer": ["outside/_speedups/_writer.py"],
+    "outside._speedups._fanout": ["outside/_speedups/_fanout.pyx"],
 }
 # Compiled copies of pure-Python twins (Cython pure-Python mode): copy -> source.
 GENERATED_COPIES = {

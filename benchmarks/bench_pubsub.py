@@ -10,7 +10,8 @@ threads, ``/proc/<pid>/stat``) per delivered message, which does not depend on h
 the client reads.
 
 Contenders: ``outside`` (one worker, C build), ``outside-2w`` (two worker processes,
-``pubsub = "local"``: the subscribers spread over both, the publisher is in one),
+``pubsub = "local"``: the subscribers spread over both, the publisher is in one), the
+same two with the pure-Python twins (``outside-pure``, ``OUTSIDE_NO_EXTENSIONS=1``),
 ``websockets`` (asyncio, ``broadcast()``) and ``socketify`` (``app.publish``), when it
 is installed. ``redis-p99``: two outside servers of one worker on one Redis
 (``redis-server`` on CPU 0 too), 10 subscribers on the second, the first publishing
@@ -70,8 +71,8 @@ def family(pid: int) -> List[int]:
 class Server:
     """A server process pinned to CPU 0, stopped by its PID."""
 
-    def __init__(self, argv: Sequence[str], port: int) -> None:
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+    def __init__(self, argv: Sequence[str], port: int, env_extra: Optional[Dict[str, str]] = None) -> None:
+        env = dict(os.environ, PYTHONPATH=str(ROOT), **(env_extra or {}))
         self.port = port
         self.process = subprocess.Popen(["taskset", "-c", "0", sys.executable, *argv], env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -196,10 +197,15 @@ def redis_latency(subscribers: int, rate: int, count: int) -> Optional[Dict[str,
         redis.wait(10)
 
 
+PURE = {"OUTSIDE_NO_EXTENSIONS": "1"}  # the pure-Python twins (the fan-out loop among them)
+
+
 def contenders() -> Dict[str, List[str]]:
     found = {
         "outside": [str(APPS / "pubsub_outside.py"), "{port}", "1", "local"],
         "outside-2w": [str(APPS / "pubsub_outside.py"), "{port}", "2", "local"],
+        "outside-pure": [str(APPS / "pubsub_outside.py"), "{port}", "1", "local"],
+        "outside-pure-2w": [str(APPS / "pubsub_outside.py"), "{port}", "2", "local"],
         "websockets": [str(APPS / "pubsub_websockets.py"), "{port}"],
     }
     if importlib.util.find_spec("socketify") is not None:
@@ -223,7 +229,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         for name in names:
             port = free_port()
             argv_ = [part.replace("{port}", str(port)) for part in contenders()[name]]
-            server = Server(argv_, port)
+            server = Server(argv_, port, PURE if name.startswith("outside-pure") else None)
             try:
                 results.setdefault(name, []).append(
                     fan_out(server, options.subscribers, options.seconds, options.batch))
@@ -242,11 +248,13 @@ def main(argv: Optional[List[str]] = None) -> None:
                for name, runs in results.items()}
     for name, median in medians.items():
         print(f"| {name} | {median['rate']:,.0f} | {median['cpu_us']:.3f} |")
-    for name in medians:  # ratios within each round (the same machine load), then the median
-        if name != "outside":
-            ratios = [other["cpu_us"] / ours["cpu_us"] for other, ours in zip(results[name], results["outside"])]
-            print(f"CPU per message: {name} / outside = {statistics.median(ratios):.2f} "
-                  f"(rounds: {', '.join(f'{ratio:.2f}' for ratio in ratios)})")
+    pairs = [(name, "outside") for name in medians if name not in ("outside", "outside-pure-2w")]
+    pairs += [(name, "outside-pure") for name in ("outside-pure-2w", "socketify", "websockets")
+              if name in medians and "outside-pure" in medians]
+    for name, base in pairs:  # ratios within each round (the same machine load), then the median
+        ratios = [other["cpu_us"] / ours["cpu_us"] for other, ours in zip(results[name], results[base])]
+        print(f"CPU per message: {name} / {base} = {statistics.median(ratios):.2f} "
+              f"(rounds: {', '.join(f'{ratio:.2f}' for ratio in ratios)})")
     if latencies:
         print(f"redis publish-to-receive at 1,000 msg/s, 10 subscribers: p50 "
               f"{statistics.median(r['p50_ms'] for r in latencies):.2f} ms, p99 "

@@ -17,6 +17,7 @@ from __future__ import annotations
 from ._speedups import IMPORT_ERRORS, NO_EXTENSIONS, compiled_module
 from .http import writer as ResponseWriterPy
 from .http.parser import RequestParser as RequestParserPy
+from .pubsub import fan_out_py as FanOutPy
 from .websocket.twins import (
     WebSocketFrames,
     WebSocketFramesC,
@@ -36,13 +37,20 @@ RequestParser = RequestParserC or RequestParserPy
 ResponseWriterC = compiled_module("_writer")
 ResponseWriter = ResponseWriterC or ResponseWriterPy
 
+# The pub/sub fan-out loop (outside.pubsub.fan_out_py in Python; _fanout.pyx sends on
+# plain sockets with send(2)); outside.pubsub chooses it with the same rule.
+_fanout = compiled_module("_fanout")
+FanOutC = _fanout.fan_out if _fanout else None
+FanOut = FanOutC or FanOutPy
+
 # The WebSocket mask and frame codec (outside.websocket.mask and .frames in Python;
 # _mask.pyx and a Cython build of frames.py) are chosen by the WebSocket core itself,
 # in outside.websocket.twins, which needs no HTTP code; they are re-exported here.
-_COMPILED = [RequestParserC, ResponseWriterC, WebSocketMaskC, WebSocketFramesC]
+_COMPILED = [RequestParserC, ResponseWriterC, WebSocketMaskC, WebSocketFramesC, FanOutC]
 ACTIVE: str = "c" if all(twin is not None for twin in _COMPILED) else "python"
 
-__all__ = ["ACTIVE", "IMPORT_ERRORS", "NO_EXTENSIONS", "RequestParser", "RequestParserC", "RequestParserPy",
+__all__ = ["ACTIVE", "IMPORT_ERRORS", "NO_EXTENSIONS", "FanOut", "FanOutC", "FanOutPy",
+           "RequestParser", "RequestParserC", "RequestParserPy",
            "ResponseWriter", "ResponseWriterC", "ResponseWriterPy",
            "WebSocketFrames", "WebSocketFramesC", "WebSocketFramesPy",
            "WebSocketMask", "WebSocketMaskC", "WebSocketMaskPy"]

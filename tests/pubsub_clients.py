@@ -11,9 +11,11 @@ import requests
 import websocket
 
 
-def connect(port: int, timeout: float = 10.0, **options) -> tuple[websocket.WebSocket, int]:
-    """A WebSocket to ``tests/apps/pubsub.py`` and the PID of the worker it landed on."""
-    client = websocket.create_connection(f"ws://127.0.0.1:{port}/ws", timeout=timeout, **options)
+def connect(port: int, timeout: float = 10.0, scheme: str = "ws",
+            **options) -> tuple[websocket.WebSocket, int]:
+    """A WebSocket to ``tests/apps/pubsub.py`` and the PID of the worker it landed on
+    (``scheme`` "wss" with ``sslopt`` for TLS)."""
+    client = websocket.create_connection(f"{scheme}://127.0.0.1:{port}/ws", timeout=timeout, **options)
     greeting = client.recv()
     assert greeting.startswith("pid "), greeting
     return client, int(greeting.split()[1])
@@ -26,13 +28,13 @@ def subscribe(client: websocket.WebSocket, topic: str) -> None:
 
 
 def clients_on_workers(port: int, workers: int, per_worker: int, topic: str = "news",
-                       attempts: int = 200) -> Dict[int, List[websocket.WebSocket]]:
+                       attempts: int = 200, **options) -> Dict[int, List[websocket.WebSocket]]:
     """``per_worker`` subscribed clients on each of ``workers`` worker processes (the
     kernel spreads connections by their ports: connect until each worker has its share)."""
     by_pid: Dict[int, List[websocket.WebSocket]] = {}
     extra = []
     for _ in range(attempts):
-        client, pid = connect(port)
+        client, pid = connect(port, **options)
         members = by_pid.setdefault(pid, [])
         if len(members) < per_worker:
             subscribe(client, topic)
@@ -81,14 +83,14 @@ class OrderChecker(threading.Thread):
 
 
 def publish_concurrently(url: str, publishers: int, count: int, topic: str = "news",
-                         extra: str = "") -> List[int]:
+                         extra: str = "", verify: object = True) -> List[int]:
     """``publishers`` HTTP requests at once, each publishing ``count`` messages ``p<i> <n>``
     (each on its own connection, so they land on various workers); the PIDs they ran on."""
     pids: List[Optional[int]] = [None] * publishers
 
     def one(index: int) -> None:
         answer = requests.get(f"{url}/publish?topic={topic}&prefix=p{index}&count={count}{extra}",
-                              timeout=60)
+                              timeout=60, verify=verify)
         pids[index] = answer.json()["pid"]
 
     threads = [threading.Thread(target=one, args=(index,)) for index in range(publishers)]
@@ -100,20 +102,23 @@ def publish_concurrently(url: str, publishers: int, count: int, topic: str = "ne
     return [pid for pid in pids if pid is not None]
 
 
-def stats_of(server, pid: int, attempts: int = 50):
+def stats_of(server, pid: int, attempts: int = 50, verify: object = True):
     """The counters of worker ``pid`` (asked on new connections until one lands there)."""
     for _ in range(attempts):
-        answer = requests.get(f"{server.url}/stats", headers={"Connection": "close"}, timeout=10).json()
+        answer = requests.get(f"{server.url}/stats", headers={"Connection": "close"}, timeout=10,
+                              verify=verify).json()
         if answer["pid"] == pid:
             return answer
     return None
 
 
-def slow_reader_is_dropped(server, publishing_server) -> None:
+def slow_reader_is_dropped(server, publishing_server, verify: object = True, **options) -> None:
     """A subscriber of ``server`` that stops reading is closed (1008) while the others,
-    one per worker, get every message ``publishing_server`` publishes."""
-    groups = clients_on_workers(server.port, workers=2, per_worker=1, topic="flood")
-    slow, slow_pid = connect(server.port, sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)])
+    one per worker, get every message ``publishing_server`` publishes (``options``: of
+    ``connect``, for TLS; ``verify``: of the HTTPS publish requests)."""
+    groups = clients_on_workers(server.port, workers=2, per_worker=1, topic="flood", **options)
+    slow, slow_pid = connect(server.port, sockopt=[(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)],
+                             **options)
     subscribe(slow, "flood")
     try:
         # 8 MB at 2 MB/s (paced for the Python readers): far past the slow client's kernel
@@ -123,12 +128,12 @@ def slow_reader_is_dropped(server, publishing_server) -> None:
         for checker in checkers:
             checker.start()
         publish_concurrently(publishing_server.url, 1, count, topic="flood",
-                             extra=f"&pad={pad}&pause=0.05")
+                             extra=f"&pad={pad}&pause=0.05", verify=verify)
         for checker in checkers:
             checker.join(100)
             assert checker.problems == [] and checker.received == count
         server.wait_for_log(r"read too slowly .* closed with 1008", timeout=10)
-        assert stats_of(server, slow_pid)["dropped"] == 1
+        assert stats_of(server, slow_pid, verify=verify)["dropped"] == 1
         # what the slow client did get is a gap-free prefix, then the close (or the end)
         expected, code = 0, None
         slow.settimeout(10)

@@ -42,8 +42,10 @@ STATUS_CLASSES = ("1xx", "1xx", "2xx", "3xx", "4xx", "5xx")
 UNMATCHED = "unmatched"  # the route label of a request no route served
 MAX_ROUTE_CACHE = 4096
 _HEADER = struct.Struct("=QI")  # sequence number, snapshot length
+# the pub/sub hub's counters (outside.pubsub.stats), as snapshot keys
+PUBSUB_COUNTERS = ("published", "delivered", "dropped", "lost", "reconnects")
 COUNTERS = ("requests", "errors", "bytes_in", "bytes_out", "blocked", "buckets", "sum",
-            "starts", "exits", "restarts")
+            "starts", "exits", "restarts") + tuple("pubsub_" + name for name in PUBSUB_COUNTERS)
 
 
 class Cells:
@@ -173,6 +175,11 @@ class WorkerMetrics:
         }
         snapshot["bytes_in"] = self.bytes_in
         snapshot["blocked"] = self.blocked
+        from ..pubsub import hub
+        stats = hub.stats
+        for name in PUBSUB_COUNTERS:
+            snapshot["pubsub_" + name] = stats[name]
+        snapshot["pubsub_subscriptions"] = stats["subscriptions"]
         worker = self._worker
         if worker is not None:
             snapshot.update(worker.load())
@@ -273,6 +280,8 @@ def render(snapshots: Iterable[Dict[str, Any]]) -> str:
         ("outside_handler_threads_max", "Handler threads allowed (max_workers, all processes).",
          "threads_max"),
         ("outside_worker_processes", "Worker processes running.", "processes"),
+        ("outside_pubsub_subscriptions", "Current pub/sub subscriptions (connection and topic "
+         "pairs).", "pubsub_subscriptions"),
     )
     for name, text, key in gauges:
         family(name, "gauge", text, [("", "", total.get(key, 0))])
@@ -287,6 +296,16 @@ def render(snapshots: Iterable[Dict[str, Any]]) -> str:
         ("outside_worker_starts_total", "Worker processes started.", "starts"),
         ("outside_worker_exits_total", "Worker processes that exited.", "exits"),
         ("outside_worker_restarts_total", "Workers replaced (died, retired or reloaded).", "restarts"),
+        ("outside_pubsub_published_total", "Messages published (server.publish) here.",
+         "pubsub_published"),
+        ("outside_pubsub_delivered_total", "Published messages handed to local subscribers "
+         "(one per subscriber).", "pubsub_delivered"),
+        ("outside_pubsub_dropped_subscribers_total",
+         "Subscribers closed for reading too slowly (max_backpressure).", "pubsub_dropped"),
+        ("outside_pubsub_bus_lost_total",
+         "Messages the bus could not carry to other processes (Redis unreachable).", "pubsub_lost"),
+        ("outside_pubsub_bus_reconnects_total", "Reconnections to the Redis bus after a failure.",
+         "pubsub_reconnects"),
     )
     for name, text, key in counters:
         value = total.get(key, 0)

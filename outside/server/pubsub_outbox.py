@@ -1,19 +1,18 @@
 """Non-blocking writes of published messages to one connection: the ``Outbox``.
 
-A publisher must never wait for a slow subscriber, so ``queue`` only appends the frame
-to the connection's buffer (whole frames only: the buffer always ends on a frame
-boundary) and marks the outbox for this process's ``Flusher`` thread, which writes
-every marked buffer with one non-blocking ``send`` each: the messages published in a
-burst go out in one system call per subscriber, not one per message. What the socket
-does not take waits until it is writable. Writes happen only while holding the
+A publisher must never wait for a slow subscriber. The hub's fan-out (``outside.pubsub``)
+offers each subscriber the frames of a run of messages: what the socket takes goes out
+at once, with one non-blocking ``send``; the rest waits in the outbox's buffer (whole
+frames only: the buffer always ends on a frame boundary) until this process's
+``Flusher`` thread sees the socket writable. Writes happen only while holding the
 transport's send lock, taken without waiting: when another thread is in the middle of
 a blocking ``send``, that thread writes the queue out before its own data (``write_out``)
-or right after it (``drain``). Past ``limit`` queued bytes ``queue`` refuses: the
-caller closes the connection. (``offer`` is the same with an immediate write attempt.)
+or right after it (``drain``). Past ``limit`` queued bytes ``offer`` refuses: the
+caller closes the connection. The flusher also delivers what threads outside a turn
+publish (``hand``), a burst at a time.
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import select
@@ -21,8 +20,9 @@ import socket
 import ssl
 import threading
 from collections import deque
-from typing import Any, Callable, ContextManager, Deque, Dict, Iterator, Optional
+from typing import Any, Callable, ContextManager, Deque, Dict, Optional, Tuple
 
+from ..pubsub import Published, deliver_runs, turn
 from . import io
 
 logger = logging.getLogger("outside")
@@ -33,8 +33,8 @@ _WOULD_BLOCK = (BlockingIOError, InterruptedError, ssl.SSLWantWriteError, ssl.SS
 class Outbox:
     """The queued bytes of one socket; ``send_lock`` is its writers' lock."""
 
-    __slots__ = ("_buffer", "_guard", "_lock", "_marked", "_send_lock", "_sock", "failed",
-                 "is_open", "limit")
+    __slots__ = ("_buffer", "_guard", "_lock", "_send_lock", "_sock", "direct", "failed",
+                 "is_open", "limit", "open_state", "state_owner")
 
     def __init__(self, sock: socket.socket, send_lock: threading.Lock,
                  guard: ContextManager = io.NO_GUARD, limit: int = 1024 * 1024) -> None:
@@ -45,28 +45,18 @@ class Outbox:
         self._buffer = bytearray()
         self.limit = limit
         self.failed = False  # overflowed or the socket failed: takes nothing more
-        self._marked = False  # waiting in the flusher's list
         self.is_open: Callable[[], bool] = _always  # asked under the send lock before a write
+        self.state_owner: Any = None  # see open_while
+        self.open_state: Any = None
+        # the socket if it is plain (not TLS): the compiled fan-out may send(2) on it
+        self.direct: Optional[socket.socket] = \
+            sock if guard is io.NO_GUARD and not isinstance(sock, ssl.SSLSocket) else None
 
-    def queue(self, data: bytes) -> bool:
-        """Append ``data`` (one whole frame) for the flusher to write; False when the
-        outbox overflowed (or failed) and the connection should be closed."""
-        with self._lock:
-            if self.failed:
-                return False
-            if len(self._buffer) + len(data) > self.limit:
-                self.failed = True
-                return False
-            self._buffer += data
-            if self._marked:
-                return True
-            self._marked = True
-        turn = getattr(_turn, "outboxes", None)
-        if turn is not None:
-            turn.append(self)  # written when the thread's turn ends (``batch``)
-        else:
-            flusher().mark(self)
-        return True
+    def open_while(self, owner: Any, state: Any) -> None:
+        """Writes go out while ``owner.state is state`` (a WebSocket protocol's OPEN): the
+        ``is_open`` asked before a write, which the compiled fan-out reads without a call."""
+        self.state_owner, self.open_state = owner, state
+        self.is_open = lambda: owner.state is state
 
     @property
     def pending(self) -> int:
@@ -145,18 +135,23 @@ class Outbox:
             del self._buffer[:sent]
             return sent > 0
 
+    def sent_part(self, data: bytes, sent: int) -> bool:
+        """Under the send lock, after ``sent`` bytes of ``data`` went out (the compiled
+        fan-out's direct send): queue the rest in front (a frame is never split by
+        another), to be written when the socket is writable; False past the limit."""
+        if sent < len(data):
+            with self._lock:
+                self._buffer[:0] = memoryview(data)[sent:]
+                if len(self._buffer) > self.limit:
+                    self.failed = True
+        return not self.failed
+
     def write_out(self, timeout: float) -> None:
         """Under the send lock, before a blocking send: the queued frames go first."""
         with self._lock:
             data, self._buffer = bytes(self._buffer), bytearray()
         if data:
             io.send_all(self._sock, data, timeout, self._guard)
-
-    def flush(self) -> None:
-        """The flusher's turn: unmark, write what goes, wait for writability if needed."""
-        with self._lock:
-            self._marked = False
-        self.drain()
 
     def _maybe_watch(self) -> None:
         if self._buffer and not self.failed:
@@ -175,17 +170,18 @@ class Flusher:
 
     def __init__(self) -> None:
         self._waiting: Dict[int, Outbox] = {}
-        self._marked: Deque[Outbox] = deque()  # outboxes with new frames
-        self._woken = False  # a wake-up is on its way for what is marked
+        self._handed: Deque[Tuple[Tuple[Any, ...], Published]] = deque()  # publishes to deliver
+        self._woken = False  # a wake-up is on its way for what is handed
         self._lock = threading.Lock()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         threading.Thread(target=self._run, name="outside-pubsub-flush", daemon=True).start()
 
-    def mark(self, outbox: Outbox) -> None:
-        """``outbox`` has new frames: write them soon (one wake-up per burst)."""
-        self._marked.append(outbox)
+    def hand(self, targets: Tuple[Any, ...], message: Published) -> None:
+        """A publish from a thread outside a turn: delivered by this thread soon, with
+        the rest of its burst (one wake-up per burst)."""
+        self._handed.append((targets, message))
         if not self._woken:
             self._woken = True
             try:
@@ -229,44 +225,26 @@ class Flusher:
                             pass
                     except OSError:
                         pass
-                    self._flush_marked()
+                    self._deliver_handed()
                     continue
                 ready.drain()
                 if not ready.pending or ready.failed:
                     self._forget(ready)
 
-    def _flush_marked(self) -> None:
-        marked = self._marked
-        self._woken = False  # a mark from now on sends another wake-up
-        while marked:
-            marked.popleft().flush()
+    def _deliver_handed(self) -> None:
+        handed = self._handed
+        self._woken = False  # a hand from now on sends another wake-up
+        burst = []
+        while handed:
+            burst.append(handed.popleft())
+        deliver_runs(burst)
 
     def _forget(self, outbox: Outbox) -> None:
         with self._lock:
             self._waiting.pop(id(outbox), None)
 
 
-_turn = threading.local()  # ``outboxes``: what the current ``batch`` of this thread marked
-
-
-@contextlib.contextmanager
-def batch() -> Iterator[None]:
-    """Within the block, published frames are only queued; at its end this thread writes
-    each marked outbox once (a burst of messages: one send per subscriber). Used where a
-    thread delivers a run of messages: an event-driven WebSocket's ``on_message`` turn,
-    the relay's records of one read."""
-    if getattr(_turn, "outboxes", None) is not None:  # nested: the outer block writes
-        yield
-        return
-    marked: list = []
-    _turn.outboxes = marked
-    try:
-        yield
-    finally:
-        _turn.outboxes = None
-        for outbox in marked:
-            outbox.flush()
-
+batch = turn  # the old name: a turn whose publishes go out at its end
 
 _flusher: Optional[Flusher] = None
 _flusher_pid = 0

@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Any
 
-from ..pubsub import Hub, Published
+from ..pubsub import Hub, Published, turn
 from .pubsub_relay import decode, encode
 from .settings import ConfigError
 
@@ -87,6 +87,7 @@ class RedisBus:
             if not self._down:
                 return
             self._down = False
+            self._hub.stats["reconnects"] += 1  # the bus is back: one recovery
         logger.warning("pubsub: Redis bus at %s is back (%d messages lost so far)",
                        self._url, self._hub.stats["lost"])
 
@@ -110,7 +111,8 @@ class RedisBus:
                         continue  # ours: delivered locally when it was published
                     _, _, rest = data.partition(b":")
                     _, _, record = rest.partition(b":")
-                    deliver(decode(record))
+                    with turn():  # delivered from this thread: no hop through the flusher
+                        deliver(decode(record))
             except Exception as exc:
                 self._went_down(exc)
                 time.sleep(delay)
