@@ -24,6 +24,7 @@ from outside.server.connection import Connection, State
 from outside.server.metrics import Cells, WorkerMetrics
 
 from fake_host import FakeClock, FakeHost, Reader, parse_responses, received
+from servers import start_app
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -285,3 +286,33 @@ def test_the_access_log_and_the_metrics_see_every_pipelined_request(caplog):
         [f"/echo?n={n}" for n in range(16)]
     assert sum(row[2] for row in metrics.requests.values()) == 16  # sixteen 2xx
     assert metrics.bytes_out == len(data)
+
+
+def test_a_real_server_serves_others_while_a_pipeline_waits_on_a_slow_handler():
+    """Through a server process: a pipeline with a blocking handler in its middle keeps
+    its order, and meanwhile another client is answered (the watchdog still promotes)."""
+    with start_app("sleepy") as server, \
+            socket.create_connection(server.address, timeout=10) as piped, \
+            socket.create_connection(server.address, timeout=10) as other:
+        piped.sendall(get("/") * 3 + get("/sleep?s=2") + get("/") * 3)
+        time.sleep(0.1)  # the slow handler runs now
+        other.sendall(get("/"))
+        assert answers(read_answers(other, 1)) == [b"hello"]
+        piped.setblocking(False)
+        try:
+            early = piped.recv(65536)  # what the pipeline got while the handler sleeps
+        except BlockingIOError:
+            early = b""
+        piped.settimeout(10)
+        assert b"slept" not in early, "the other client was answered only after the slow handler"
+        data = early + read_answers(piped, 7 - len(parse_responses(early)))
+        assert answers(data) == [b"hello"] * 3 + [b"slept"] + [b"hello"] * 3
+
+
+def read_answers(client: socket.socket, count: int) -> bytes:
+    data = b""
+    while data.count(b"HTTP/1.1 ") < count or len(parse_responses(data)) < count:
+        chunk = client.recv(65536)
+        assert chunk, "the server closed before answering"
+        data += chunk
+    return data

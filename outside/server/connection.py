@@ -314,6 +314,7 @@ class Connection:
         if SERVING not in _NEXT[self.state]:  # _enter, inlined on the hot path
             raise IllegalTransition(f"connection {self.state.name} -> SERVING")
         self.state = SERVING
+        self.handler_thread = _get_ident()  # the batch's handlers run on this thread
         events = self.events
         while True:
             while events:
@@ -374,7 +375,6 @@ class Connection:
         self.started = self.handler_since = now = self._clock()
         if self.out and now - self.out_since > OUT_DELAY and not self._flush():
             return False
-        self.handler_thread = _get_ident()
         try:
             response = host.dispatch(request)
         finally:
@@ -397,12 +397,15 @@ class Connection:
                 return False
             if isinstance(error, HttpParserError):
                 response = host.app.error_response(error.status, request, error.reason)
-        sent = self.send_response(response, request, self._may_continue(head) and not unread)
+        settings = self.settings
+        keep_alive = (head.keep_alive and settings.keep_alive and not host.stopping and not unread
+                      and self.served < settings.max_socket_reuse and not head.upgrade)
+        sent = self.send_response(response, request, keep_alive)
         if request._files:  # uploads: their temporary files go now, whatever the handler did
             request.close()
         if sent is None:
             return False
-        if self.settings.post_callback is not None:
+        if settings.post_callback is not None:
             host.post_callback(request, response)
         if sent.keep_alive:
             return True
@@ -433,12 +436,6 @@ class Connection:
 
     def _refuse_upgrade(self, response: Response, request: Request) -> None:
         self.send_response(response, request, False)
-
-    def _may_continue(self, head: RequestHead) -> bool:
-        """Whether another request may follow this one on the connection."""
-        settings = self.settings
-        return (head.keep_alive and settings.keep_alive and not self.host.stopping
-                and self.served < settings.max_socket_reuse and not head.upgrade)
 
     def send_response(self, response: Response, request: Request | None,
                       keep_alive: bool) -> Rendered | None:
