@@ -269,6 +269,29 @@ def test_a_write_error_mid_batch_closes_the_connection_and_runs_no_further_handl
     assert len(seen) < 12  # ...and nothing after the failure was served
 
 
+def test_a_failed_write_before_a_streamed_body_is_read_closes_the_connection():
+    app = make_app()
+    failures = []
+
+    def upload(request):
+        try:
+            request.body.read()
+        except OSError as exc:
+            failures.append(exc)
+            raise
+        return Response(200, {}, "read it")
+
+    app.set_route("/upload", upload)
+    host = FakeHost(app)
+    conn, sock, client = connect(host, fail_at=0)
+    client.sendall(get("/echo?n=0") + b"POST /upload HTTP/1.1\r\nHost: test\r\n"
+                   b"Content-Length: 10\r\n\r\n01234")
+    conn.on_readable()  # the answer held back for /echo cannot go out before the body wait
+    assert len(failures) == 1 and isinstance(failures[0], ConnectionAbortedError)
+    assert conn.state is State.CLOSED and host.forgotten == [conn]
+    assert len(sock.sends) == 1 and conn.out == []
+
+
 def test_the_access_log_and_the_metrics_see_every_pipelined_request(caplog):
     app = make_app()
     host = FakeHost(app)

@@ -42,8 +42,8 @@ finds the queue empty, so a batch of pipelined requests costs one write. It is a
 sent first before anything that may block or that must follow it on the wire: reading
 a streamed body (and its ``100 Continue``), a file or streamed body, an upgrade or an
 event stream, an error answer, a linger; and when it passes ``OUT_LIMIT`` bytes. The
-latency rule: before a handler runs, the buffer is sent if its oldest response has
-waited longer than ``OUT_DELAY``; so a buffered response waits at most ``OUT_DELAY``
+latency rule: before a handler runs, the buffer is sent if its oldest response's
+request began more than ``OUT_DELAY`` ago; so a buffered response waits at most ``OUT_DELAY``
 plus the run of one handler (a slow handler in a pipeline holds back the responses
 rendered just before it, never more). Nothing is buffered between two calls of
 ``on_readable``: the buffer is empty whenever the connection is back in the loop.
@@ -171,7 +171,7 @@ class Connection:
         self.send_mark: tuple[float, int] | None = None  # (time, bytes acknowledged) for the slow-reader check
         self.out: list[bytes] = []  # rendered responses held back while the batch is served
         self.out_size = 0           # their bytes
-        self.out_since = 0.0        # when the first of them was rendered
+        self.out_since = 0.0        # when the request of the first of them began
 
     def __repr__(self) -> str:
         return f"<Connection {self.address} {self.state.name}>"
@@ -287,8 +287,8 @@ class Connection:
 
     def _pull(self) -> None:
         """Block until more of the current request arrives (for a streamed body)."""
-        if self.out:  # the client may wait for these before it sends the rest
-            self._send_out()
+        if self.out and not self._flush():  # the client may wait for them to send the rest
+            raise ConnectionAbortedError("writing the answers before this request failed")
         if self.error is not None:
             raise self.error
         if self.unparsed:
@@ -357,8 +357,8 @@ class Connection:
         return self.parser.take_upgrade_data()
 
     def _send_continue(self) -> None:
-        if self.out:  # in order: the answers before this request first
-            self._send_out()
+        if self.out and not self._flush():  # in order: the answers before this request first
+            raise ConnectionAbortedError("writing the answers before this request failed")
         io.send_all(self.sock, CONTINUE, self.settings.process_timeout)
 
     def _serve(self, head: RequestHead) -> bool:
