@@ -34,6 +34,19 @@ thread that owns the connection (or the loop, while none does) calls it, so it n
 lock, and a second call does nothing. After an upgrade to an event-driven WebSocket the
 worker watches the session instead of this object (``Host.replace``); the ``Transport``
 then owns the socket and its closing.
+
+Pipelined responses go out together. While further requests of the same read wait in
+the queue, a small response (bytes, head and body) is appended to an output buffer
+instead of being sent; the buffer goes out in one ``send`` with the response that
+finds the queue empty, so a batch of pipelined requests costs one write. It is also
+sent first before anything that may block or that must follow it on the wire: reading
+a streamed body (and its ``100 Continue``), a file or streamed body, an upgrade or an
+event stream, an error answer, a linger; and when it passes ``OUT_LIMIT`` bytes. The
+latency rule: before a handler runs, the buffer is sent if its oldest response's
+request began more than ``OUT_DELAY`` ago; so a buffered response waits at most ``OUT_DELAY``
+plus the run of one handler (a slow handler in a pipeline holds back the responses
+rendered just before it, never more). Nothing is buffered between two calls of
+``on_readable``: the buffer is empty whenever the connection is back in the loop.
 """
 from __future__ import annotations
 
@@ -65,10 +78,14 @@ from .transport import Transport
 from .websocket.upgrade import serve_websocket
 
 logger = logging.getLogger("outside")
+_get_ident = threading.get_ident
 
 STOP_GRACE = 0.5  # seconds a kept-alive connection may still send a request once a stop began
 LINGER = 2.0  # seconds to drain a client's input after an error, so it reads our answer
 FEED_SLICE = 1024  # a larger read is parsed in slices, to stop at max_pipeline
+SMALL_BODY = 65536  # a bytes body under this goes out in one piece with its head
+OUT_LIMIT = 65536  # bytes of pipelined responses held back before they are sent anyway
+OUT_DELAY = 0.002  # seconds a held-back response may wait before the next handler runs
 _RESET = struct.pack("ii", 1, 0)  # SO_LINGER on, 0 s: close() sends RST
 _SERVER_ERROR = (b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n"
                  b"Connection: close\r\n\r\n")
@@ -113,6 +130,9 @@ class Connection:
         "handler_since",
         "handler_thread",
         "host",
+        "out",
+        "out_since",
+        "out_size",
         "parser",
         "scheme",
         "send_mark",
@@ -149,6 +169,9 @@ class Connection:
         self.handler_thread = 0    # the thread running the current handler (its stack if stuck)
         self.writing = False       # a response is being written (the slow-reader check)
         self.send_mark: tuple[float, int] | None = None  # (time, bytes acknowledged) for the slow-reader check
+        self.out: list[bytes] = []  # rendered responses held back while the batch is served
+        self.out_size = 0           # their bytes
+        self.out_since = 0.0        # when the request of the first of them began
 
     def __repr__(self) -> str:
         return f"<Connection {self.address} {self.state.name}>"
@@ -264,6 +287,8 @@ class Connection:
 
     def _pull(self) -> None:
         """Block until more of the current request arrives (for a streamed body)."""
+        if self.out and not self._flush():  # the client may wait for them to send the rest
+            raise ConnectionAbortedError("writing the answers before this request failed")
         if self.error is not None:
             raise self.error
         if self.unparsed:
@@ -289,6 +314,7 @@ class Connection:
         if SERVING not in _NEXT[self.state]:  # _enter, inlined on the hot path
             raise IllegalTransition(f"connection {self.state.name} -> SERVING")
         self.state = SERVING
+        self.handler_thread = _get_ident()  # the batch's handlers run on this thread
         events = self.events
         while True:
             while events:
@@ -300,6 +326,8 @@ class Connection:
             if not self.unparsed:
                 break
             self._feed_unparsed()
+        if self.out and not self._flush():  # the batch ended on a stray body piece
+            return
         # kept alive, even when a stop began meanwhile: the response promised it, so the
         # client may send another request now; the stop's grace bounds the wait
         self.state = IDLE  # SERVING -> IDLE, a move in the table
@@ -307,11 +335,9 @@ class Connection:
                                          else self.settings.keep_alive_timeout)
 
     def _body(self, head: RequestHead) -> bytes | BodyStream:
-        """The body as bytes when it has all arrived, else a stream the handler pulls."""
+        """The body as bytes when it has all arrived, else a stream the handler pulls
+        (``_serve`` takes the common case, no body at all, itself)."""
         events = self.events
-        if events and type(events[0]) is MessageEnd:  # no body (the common case)
-            events.popleft()
-            return b""
         pieces: list[bytes] = []
         for event in events:
             if type(event) is MessageEnd:
@@ -331,24 +357,36 @@ class Connection:
         return self.parser.take_upgrade_data()
 
     def _send_continue(self) -> None:
+        if self.out and not self._flush():  # in order: the answers before this request first
+            raise ConnectionAbortedError("writing the answers before this request failed")
         io.send_all(self.sock, CONTINUE, self.settings.process_timeout)
 
     def _serve(self, head: RequestHead) -> bool:
         """Answer one request; False when the connection must not serve another."""
         host = self.host
         self.served += 1
-        body = self._body(head)
+        events = self.events
+        if events and type(events[0]) is MessageEnd:  # no body (the common case; see _body)
+            events.popleft()
+            body: bytes | BodyStream = b""
+        else:
+            body = self._body(head)
         request = Request.from_head(head, self.address, body, self.scheme)
-        self.started = self.handler_since = self._clock()
-        self.handler_thread = threading.get_ident()
+        self.started = self.handler_since = now = self._clock()
+        if self.out and now - self.out_since > OUT_DELAY and not self._flush():
+            return False
         try:
             response = host.dispatch(request)
         finally:
             self.handler_since = 0.0
         if head.upgrade and not isinstance(response, Response):
+            if self.out and not self._flush():
+                return False
             self._upgrade(response, request)
             return False
         if type(getattr(response, "content", None)) is EventStream:
+            if self.out and not self._flush():
+                return False
             self._stream_events(response, request)
             return False
         unread = type(body) is BodyStream and not body.finished
@@ -359,11 +397,17 @@ class Connection:
                 return False
             if isinstance(error, HttpParserError):
                 response = host.app.error_response(error.status, request, error.reason)
-        sent = self.send_response(response, request, self._may_continue(head) and not unread)
-        request.close()  # the uploads' temporary files go now, whatever the handler did
-        if sent is not None and self.settings.post_callback is not None:
+        settings = self.settings
+        keep_alive = (head.keep_alive and settings.keep_alive and not host.stopping and not unread
+                      and self.served < settings.max_socket_reuse and not head.upgrade)
+        sent = self.send_response(response, request, keep_alive)
+        if request._files:  # uploads: their temporary files go now, whatever the handler did
+            request.close()
+        if sent is None:
+            return False
+        if settings.post_callback is not None:
             host.post_callback(request, response)
-        if sent is not None and sent.keep_alive:
+        if sent.keep_alive:
             return True
         if unread:
             self.linger()
@@ -393,31 +437,35 @@ class Connection:
     def _refuse_upgrade(self, response: Response, request: Request) -> None:
         self.send_response(response, request, False)
 
-    def _may_continue(self, head: RequestHead) -> bool:
-        """Whether another request may follow this one on the connection."""
-        settings = self.settings
-        return (head.keep_alive and settings.keep_alive and not self.host.stopping
-                and self.served < settings.max_socket_reuse and not head.upgrade)
-
     def send_response(self, response: Response, request: Request | None,
                       keep_alive: bool) -> Rendered | None:
         """Render and write ``response``; the ``Rendered`` sent, or None if the write failed."""
-        app = self.host.app
+        host = self.host
+        app = host.app
         target = request if request is not None else Request.blank()  # a request that could not be parsed
-        if request is not None and self.host.access_log_format == "json":
+        if request is not None and host.access_log_format == "json":
             _ = request.id  # made before the head is rendered, so the response carries it
         rendered = app.render(response, target, keep_alive)
-        if request is not None and "_request_id" in request.__dict__:
-            rendered.head = with_request_id(rendered.head, request.__dict__["_request_id"])
-        file: IO[bytes] | None
+        request_id = getattr(request, "_request_id", None)  # set only when asked for (no dict made)
+        if request_id is not None:
+            rendered.head = with_request_id(rendered.head, request_id)
+        file: IO[bytes] | None = None
+        body = rendered.body
+        if type(body) is bytes and len(body) < SMALL_BODY:  # the hot path: no file, no wait
+            if self._write_small(rendered.head + body, rendered.keep_alive):
+                self._log(request, rendered)
+                return rendered
+            return None
         try:
-            file = _open_file(rendered.body)
+            file = _open_file(body)
         except ResponseError as exc:
             logger.error("invalid response to %s: %s", request, exc)
             rendered = app.render(app.error_response(500, target, str(exc)), target, False)
             file = None
         self.writing = True
         try:
+            if self.out:  # what the batch answered so far goes first
+                self._send_out()
             self._write(rendered, file)
         except (OSError, EOFError) as exc:  # the client left or stalled (ClientTimeout)
             logger.debug("writing to %s failed: %s", self.address, exc)
@@ -432,27 +480,72 @@ class Connection:
             self.send_mark = None
             if file is not None:
                 file.close()
+        self._log(request, rendered)
+        return rendered
+
+    def _log(self, request: Request | None, rendered: Rendered) -> None:
+        """The access line and the metrics of one response handed to the socket."""
         host = self.host
         if host.access_log:
             log_access(self.address, request, rendered, self.started, host.access_log_format)
         metrics = host.metrics
         if metrics is not None:
             metrics.observe(request, rendered, self.started)
-        return rendered
+
+    def _write_small(self, data: bytes, keep_alive: bool) -> bool:
+        """Send (or hold back, see the module's docstring) one whole small response;
+        False, with the connection aborted, when the write failed."""
+        out = self.out
+        if keep_alive and (self.events or self.unparsed):  # more of the batch follows
+            if not out:
+                self.out_since = self.started
+            out.append(data)
+            self.out_size += len(data)
+            return self.out_size < OUT_LIMIT or self._flush()
+        if out:
+            out.append(data)
+            return self._flush()
+        try:  # the common case: one request, one send, no wait
+            sent = self.sock.send(data)
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
+            sent = 0
+        except OSError as exc:
+            return self._write_failed(exc)
+        if sent == len(data):
+            return True
+        out.append(data[sent:])
+        return self._flush()
+
+    def _flush(self) -> bool:
+        """Send the held-back responses, waiting for the client if it must; False, with
+        the connection aborted, when the write failed."""
+        self.writing = True
+        try:
+            self._send_out()
+        except (OSError, EOFError) as exc:
+            return self._write_failed(exc)
+        finally:
+            self.writing = False
+            self.send_mark = None
+        return True
+
+    def _send_out(self) -> None:
+        """Send the held-back responses (raises what the write raises)."""
+        out = self.out
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
+        self.out_size = 0
+        io.send_all(self.sock, data, self.settings.process_timeout)
+
+    def _write_failed(self, exc: BaseException) -> bool:
+        logger.debug("writing to %s failed: %s", self.address, exc)
+        self.abort()
+        return False
 
     def _write(self, rendered: Rendered, file: IO[bytes] | None) -> None:
         sock, timeout = self.sock, self.settings.process_timeout
         body = rendered.body
         if isinstance(body, bytes):
-            data = rendered.head + body if len(body) < 65536 else None
-            if data is not None:
-                try:
-                    sent = sock.send(data)
-                except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
-                    sent = 0
-                if sent < len(data):
-                    io.send_all(sock, memoryview(data)[sent:], timeout)
-                return
             io.send_all(sock, rendered.head, timeout)
             io.send_all(sock, body, timeout)
             return
@@ -479,6 +572,8 @@ class Connection:
         Closing a socket that still has unread input makes the kernel send a reset,
         which can destroy the response in flight.
         """
+        if self.out and not self._flush():
+            return
         try:
             self.sock.shutdown(socket.SHUT_WR)
         except OSError:
@@ -538,6 +633,7 @@ class Connection:
         self._enter(CLOSED)
         self.events.clear()
         self.unparsed = b""
+        self.out.clear()  # only after a failed write: every other path sent it
         self.host.forget(self)
         try:
             self.sock.close()
@@ -549,7 +645,7 @@ class Connection:
     def answer_server_error(self) -> None:
         """Last resort when serving failed inside the engine: a bare 500, then close."""
         try:
-            self.sock.send(_SERVER_ERROR)
+            self.sock.send(b"".join(self.out) + _SERVER_ERROR)  # the batch's answers first
         except OSError:
             pass
         self.close()

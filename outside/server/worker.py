@@ -324,8 +324,7 @@ class Worker:
             timeout = min(timeout, 0.05)
         if self._resume_accept_at:
             timeout = min(timeout, max(0.0, self._resume_accept_at - now))
-        for key, _ in self._selector.select(timeout):
-            self._ready.append(key.data)
+        self._ready.extend([key.data for key, _ in self._selector.select(timeout)])
         now = time.monotonic()
         if now >= self._next_sweep:
             self._sweep(now)
