@@ -51,6 +51,10 @@ class FakeHost:
         self.released = 0
         self.posted: list[tuple[Any, Any]] = []
 
+    @property
+    def keep_alive(self) -> bool:
+        return not self.stopping
+
     def dispatch(self, request: Any) -> Any:
         return self.app.dispatch(request)
 

@@ -398,7 +398,7 @@ class Connection:
             if isinstance(error, HttpParserError):
                 response = host.app.error_response(error.status, request, error.reason)
         settings = self.settings
-        keep_alive = (head.keep_alive and settings.keep_alive and not host.stopping and not unread
+        keep_alive = (head.keep_alive and settings.keep_alive and host.keep_alive and not unread
                       and self.served < settings.max_socket_reuse and not head.upgrade)
         sent = self.send_response(response, request, keep_alive)
         if request._files:  # uploads: their temporary files go now, whatever the handler did

@@ -49,6 +49,12 @@ class Host(Protocol):
     metrics: Optional[WorkerMetrics]  # the worker's metrics counters, or None when off
 
     @property
+    def keep_alive(self) -> bool:
+        """Answers may keep their connection open: False once a stop or a retirement
+        (``max_requests``, memory) began, so clients move to the other workers."""
+        ...
+
+    @property
     def stopping(self) -> bool:
         """A graceful stop has begun: answer what is in flight with ``Connection: close``."""
         ...

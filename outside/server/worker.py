@@ -71,6 +71,7 @@ class Worker:
             logging.getLogger("outside.access").isEnabledFor(logging.INFO)
         self.access_log_format = settings.access_log_format
         self.stopping = False
+        self.keep_alive = True  # False once stopping or retiring (see Host.keep_alive)
         self._slots: dict[Watched, _Slot] = {}  # everything open, by what is watched
         self._selector = selectors.DefaultSelector()
         self._selector_lock = threading.Lock()
@@ -139,6 +140,7 @@ class Worker:
         if not self.stopping:
             self._stop_requested_at = time.monotonic()
             self.stopping = True
+            self.keep_alive = False
         self._wake()
 
     def dispatch(self, request: Any) -> Any:
@@ -171,6 +173,11 @@ class Worker:
         callback, self.on_retire = self.on_retire, None
         if callback is not None:
             logger.info("worker %s: %s", os.getpid(), why)
+            # no new work while the successor starts: the other workers (or the listen
+            # queue, for the successor) take new connections, and each kept-alive one
+            # closes after its answer in flight
+            self.keep_alive = False
+            self._set_accepting(False)
             callback()
 
     def post_callback(self, request: Any, response: Any) -> None:
