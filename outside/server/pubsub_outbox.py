@@ -22,7 +22,7 @@ import threading
 from collections import deque
 from typing import Any, Callable, ContextManager, Deque, Dict, Optional, Tuple
 
-from ..pubsub import Published, deliver_runs, turn
+from ..pubsub import Published, deliver_runs
 from . import io
 
 logger = logging.getLogger("outside")
@@ -243,8 +243,6 @@ class Flusher:
         with self._lock:
             self._waiting.pop(id(outbox), None)
 
-
-batch = turn  # the old name: a turn whose publishes go out at its end
 
 _flusher: Optional[Flusher] = None
 _flusher_pid = 0

@@ -21,8 +21,8 @@ import struct
 import threading
 from typing import Any, Dict, List, Optional
 
-from ..pubsub import Hub, Published
-from .pubsub_outbox import batch, flusher
+from ..pubsub import Hub, Published, turn
+from .pubsub_outbox import flusher
 
 logger = logging.getLogger("outside")
 
@@ -231,7 +231,7 @@ class RelayBus:
             if not data:
                 return
             buffer += data
-            with batch():  # the records of one read: one send per subscriber
+            with turn():  # the records of one read: one send per subscriber
                 for record in split_records(buffer):
                     deliver(decode(record))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from ..pubsub_outbox import batch
+from ...pubsub import turn
 from .blocking import SMALL_READ, WebSocketConnection, next_read_size
 from .handlers import call_handler, run_exit_handler
 from .transport import EventTransport
@@ -65,7 +65,7 @@ class EventDrivenSession:
     def _deliver(self, messages: list[str | bytes]) -> None:
         connection = self.connection
         handler = self._route.message_handler
-        with batch():  # what the handlers publish goes out once they are done
+        with turn():  # what the handlers publish goes out once they are done
             for message in messages:
                 if connection._server_closed:  # what the peer sends after our close is dropped
                     break
