@@ -102,6 +102,34 @@ def publish_concurrently(url: str, publishers: int, count: int, topic: str = "ne
     return [pid for pid in pids if pid is not None]
 
 
+def close_all(groups: Dict[int, List[websocket.WebSocket]]) -> None:
+    for clients in groups.values():
+        for client in clients:
+            client.close()
+
+
+def check_every_message_in_order(server, publishers: int, count: int, topic: str,
+                                 verify: object = True, **options) -> None:
+    """Two subscribers on each of the server's two workers; ``publishers`` publish
+    ``count`` messages each at once: every subscriber gets all, in per-publisher order."""
+    groups = clients_on_workers(server.port, workers=2, per_worker=2, topic=topic, **options)
+    try:
+        checkers = [OrderChecker(client, publishers * count, time.monotonic() + 90)
+                    for clients in groups.values() for client in clients]
+        for checker in checkers:
+            checker.start()
+        pids = publish_concurrently(server.url, publishers, count, topic=topic, verify=verify)
+        for checker in checkers:
+            checker.join(100)
+        for checker in checkers:
+            assert checker.problems == []
+            assert checker.received == publishers * count
+            assert checker.next == {f"p{i}": count for i in range(publishers)}
+        assert set(pids) <= set(groups)  # the publishers ran on this server's workers
+    finally:
+        close_all(groups)
+
+
 def stats_of(server, pid: int, attempts: int = 50, verify: object = True):
     """The counters of worker ``pid`` (asked on new connections until one lands there)."""
     for _ in range(attempts):

@@ -9,10 +9,10 @@ import requests
 import websocket
 
 from pubsub_clients import (
-    OrderChecker,
+    check_every_message_in_order,
     clients_on_workers,
+    close_all,
     connect,
-    publish_concurrently,
     slow_reader_is_dropped,
     stats_of,
     subscribe,
@@ -31,30 +31,8 @@ def two_workers(request):
         yield server
 
 
-def close_all(groups) -> None:
-    for clients in groups.values():
-        for client in clients:
-            client.close()
-
-
 def test_ten_thousand_messages_reach_every_worker_complete_and_in_order(two_workers):
-    groups = clients_on_workers(two_workers.port, workers=2, per_worker=2, topic="orders")
-    try:
-        publishers, count = 4, 2500
-        checkers = [OrderChecker(client, publishers * count, time.monotonic() + 90)
-                    for clients in groups.values() for client in clients]
-        for checker in checkers:
-            checker.start()
-        pids = publish_concurrently(two_workers.url, publishers, count, topic="orders")
-        for checker in checkers:
-            checker.join(100)
-        for checker in checkers:
-            assert checker.problems == []
-            assert checker.received == publishers * count
-            assert checker.next == {f"p{i}": count for i in range(publishers)}
-        assert set(pids) <= set(groups)  # the publishers ran on this server's workers
-    finally:
-        close_all(groups)
+    check_every_message_in_order(two_workers, publishers=4, count=2500, topic="orders")
 
 
 def test_a_message_published_from_a_websocket_reaches_the_other_worker(two_workers):

@@ -5,18 +5,15 @@ outbox takes the Python path of the fan-out, never a direct ``send(2)``.)"""
 from __future__ import annotations
 
 import ssl
-import time
 
 import pytest
-import trustme
 
 from pubsub_clients import (
-    OrderChecker,
-    clients_on_workers,
-    publish_concurrently,
+    check_every_message_in_order,
     slow_reader_is_dropped,
 )
 
+from framework_support import make_certificates
 from servers import start_app
 
 pytestmark = pytest.mark.timeout(180)
@@ -24,16 +21,7 @@ pytestmark = pytest.mark.timeout(180)
 
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    paths = {name: str(directory / f"{name}.pem") for name in ("ca", "key", "cert")}
-    ca.cert_pem.write_to_path(paths["ca"])
-    cert.private_key_pem.write_to_path(paths["key"])
-    with open(paths["cert"], "wb") as chain:
-        for pem in cert.cert_chain_pems:
-            chain.write(pem.bytes())
-    return paths
+    return make_certificates(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module", params=["blocking", "events"])
@@ -49,26 +37,8 @@ def wss(certificates) -> dict:
 
 
 def test_every_message_reaches_every_tls_subscriber_of_both_workers_in_order(tls_server, certificates):
-    groups = clients_on_workers(tls_server.port, workers=2, per_worker=2, topic="secure",
-                                **wss(certificates))
-    try:
-        publishers, count = 3, 1000
-        checkers = [OrderChecker(client, publishers * count, time.monotonic() + 90)
-                    for clients in groups.values() for client in clients]
-        for checker in checkers:
-            checker.start()
-        pids = publish_concurrently(tls_server.url, publishers, count, topic="secure",
-                                    verify=certificates["ca"])
-        for checker in checkers:
-            checker.join(100)
-        for checker in checkers:
-            assert checker.problems == []
-            assert checker.next == {f"p{i}": count for i in range(publishers)}
-        assert set(pids) <= set(groups)
-    finally:
-        for clients in groups.values():
-            for client in clients:
-                client.close()
+    check_every_message_in_order(tls_server, publishers=3, count=1000, topic="secure",
+                                 verify=certificates["ca"], **wss(certificates))
 
 
 def test_a_stalled_tls_subscriber_is_dropped_and_the_others_keep_receiving(tls_server, certificates):

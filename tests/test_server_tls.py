@@ -9,21 +9,13 @@ import pytest
 import requests
 import trustme
 
+from framework_support import make_certificates
 from servers import start_app
 
 APP = "tls_hello"  # tests/apps/tls_hello.py
 @pytest.fixture(scope="module")
 def certificates(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    paths = {name: str(directory / f"{name}.pem") for name in ("ca", "key", "cert")}
-    ca.cert_pem.write_to_path(paths["ca"])
-    cert.private_key_pem.write_to_path(paths["key"])
-    with open(paths["cert"], "wb") as chain:
-        for pem in cert.cert_chain_pems:
-            chain.write(pem.bytes())
-    return paths
+    return make_certificates(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="module")
