@@ -170,16 +170,10 @@ class Transport:
             self._session.ended()
 
     def abort(self) -> None:
-        """End the connection now, even under a read or write in progress in another
-        thread (the loop's sweep must not wait behind a stuck writer); idempotent.
-        ``shutdown`` comes first: it wakes every thread waiting on the socket, which a
-        plain close would not."""
+        """Close the socket now, even under a write in progress in another thread (the
+        loop's sweep must not wait behind a stuck writer); idempotent."""
         self._closed = True
         self._host.forget(self._owner)
-        try:
-            self._sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         try:
             self._sock.close()
         except OSError:

@@ -3,6 +3,7 @@ transport's non-blocking ``Outbox``; a connection that lets more than
 ``max_backpressure`` bytes pile up is closed with 1008 and counted."""
 from __future__ import annotations
 
+import socket
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -70,7 +71,7 @@ class WebSocketSubscriber:
 def _close_slow(connection: Any) -> None:
     """Send the 1008 close after what is queued; close the socket if it never gets out."""
     transport = connection._transport
-    timer = threading.Timer(DROP_GRACE, transport.abort)  # wakes the threads on the socket
+    timer = threading.Timer(DROP_GRACE, _give_up, args=(transport,))
     timer.daemon = True
     timer.start()
     try:
@@ -80,3 +81,13 @@ def _close_slow(connection: Any) -> None:
     if connection._reader is None:  # event-driven: nobody reads on to see the end
         transport.close()
 
+
+def _give_up(transport: Any) -> None:
+    """End the connection now: ``shutdown`` first, which wakes every thread waiting on
+    the socket (the handler's read, the close's write) and ends the stream after what
+    is already in the kernel, where a plain close would wait for those threads."""
+    try:
+        transport.sock.shutdown(socket.SHUT_RDWR)
+    except (OSError, AttributeError):
+        pass
+    transport.abort()
